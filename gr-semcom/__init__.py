@@ -1,0 +1,1 @@
+"""gr-semcom: neural joint source-channel coding blocks for GNU Radio."""

@@ -1,0 +1,95 @@
+"""Export a training checkpoint to a model bundle (encoder.onnx, decoder.onnx, card.json).
+
+    python -m semcom_train.export --checkpoint runs/cifar10_r6/checkpoint.pt --out models/deepjscc_cifar10_r6
+
+The card records the model's geometry (what the blocks need), the training
+settings from the checkpoint, and whatever ``--card-extra`` JSON adds (measured
+quality is added by ``semcom_train.evaluate --update-card``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+
+import onnx
+import torch
+
+from semcom_train import models
+
+CARD_VERSION = 1
+_DATASETS = {"cifar10": "CIFAR-10 train (JPEG q75 re-encoding), 50,000 images, random flips",
+             "bsds": "BSDS500 train, 200 photos, random crops with flips"}
+
+
+def _export(module: torch.nn.Module, example: torch.Tensor, path: pathlib.Path, input_name: str,
+            output_name: str, model_id: str, role: str) -> None:
+    axes = {0: "batch", 2: "height", 3: "width"}
+    torch.onnx.export(module, (example,), str(path), input_names=[input_name], output_names=[output_name],
+                      dynamic_axes={input_name: axes, output_name: axes}, opset_version=17, dynamo=False)
+    proto = onnx.load(str(path))
+    for key, value in (("semcom.model_id", model_id), ("semcom.role", role)):
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(path))
+
+
+def card_for(name: str, train_args: dict, step: int, seconds: float) -> dict:
+    config = models.REGISTRY[name]
+    return {
+        "model_id": name,
+        "method": "deepjscc",
+        "version": CARD_VERSION,
+        "files": {"encoder": "encoder.onnx", "decoder": "decoder.onnx"},
+        "image_size": list(config.image_size) if config.image_size else None,
+        "fully_convolutional": config.image_size is None,
+        "downsampling": models.DOWNSAMPLING,
+        "latent_channels": config.latent_channels,
+        "width": config.width,
+        "bandwidth_ratio": config.bandwidth_ratio,
+        "symbol_order": "latent (C, H/4, W/4) flattened in C order; symbol k = x[2k] + j x[2k+1]",
+        "normalization": "input RGB uint8 / 255 in [0, 1]; output sigmoid in [0, 1]",
+        "power": "unit average power per complex symbol, per image",
+        "channel": train_args["channel"],
+        "train_snr_db": [train_args["snr_low"], train_args["snr_high"]],
+        "dataset": _DATASETS[train_args["data"]],
+        "crop": train_args["crop"] if train_args["data"] == "bsds" else None,
+        "batch_size": train_args["batch_size"],
+        "steps": step,
+        "training_seconds": round(seconds),
+        "training_hardware": "2 CPU cores, torch threads 1",
+        "train_command": "python -m semcom_train.train " + " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in train_args.items()
+            if v is not None and k not in ("data_root", "threads")),
+    }
+
+
+def main(argv=None) -> pathlib.Path:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--out", required=True, help="bundle folder to write")
+    args = parser.parse_args(argv)
+    state = torch.load(args.checkpoint, weights_only=False, map_location="cpu")
+    name = state["model_name"]
+    model = models.build(name)
+    model.load_state_dict(state["model"])
+    model.eval()
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    size = model.config.image_size or (64, 64)
+    image = torch.rand(1, 3, *size)
+    with torch.no_grad():
+        latent = model.encoder(image)
+    _export(model.encoder, image, out / "encoder.onnx", "image", "latent", name, "encoder")
+    _export(model.decoder, latent, out / "decoder.onnx", "latent", "image", name, "decoder")
+    card_path = out / "card.json"
+    card = card_for(name, state["args"], state["step"], state["seconds"])
+    if card_path.exists():  # keep measured results of an earlier export of the same run
+        old = json.loads(card_path.read_text())
+        card.update({k: v for k, v in old.items() if k.startswith("measured")})
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""DeepJSCC networks (Bourtsoulatze et al., 2019) and the model registry.
+
+The encoder maps an image batch ``(N, 3, H, W)`` float32 in [0, 1] to a latent
+``(N, C, H/4, W/4)`` float32 whose flattened pairs ``(x[2k], x[2k+1])`` are the
+real and imaginary parts of complex channel symbol ``k`` (see
+``gnuradio.semcom.symbols``). The latent is normalised to unit average power per
+complex symbol, per image. The decoder inverts the map and ends in a sigmoid.
+
+Both are fully convolutional. The decoder upsamples with conv + PixelShuffle
+rather than transposed convolutions because onnxruntime runs the latter at about
+half of torch's speed on these CPUs (DESIGN.md, "Measured here").
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+
+DOWNSAMPLING = 4  # two stride-2 convolutions
+
+
+def normalize_power(latent: torch.Tensor) -> torch.Tensor:
+    """Scale each image's latent to unit average power per complex symbol.
+
+    latent: (N, C, H, W) float32 with C even. Returns the same shape.
+    """
+    n = latent.shape[0]
+    flat = latent.reshape(n, -1)
+    # two real values per complex symbol, so mean |s|^2 = 2 * mean(x^2)
+    power = 2.0 * flat.pow(2).mean(dim=1, keepdim=True)
+    return (flat * torch.rsqrt(power + 1e-12)).reshape(latent.shape)
+
+
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, kernel_size=5, stride=stride, padding=2)
+
+
+class Encoder(nn.Module):
+    """Image (N, 3, H, W) in [0, 1] -> normalised latent (N, C, H/4, W/4)."""
+
+    def __init__(self, latent_channels: int, width: int):
+        super().__init__()
+        self.net = nn.Sequential(
+            _conv(3, width // 2, 2), nn.PReLU(width // 2),
+            _conv(width // 2, width, 2), nn.PReLU(width),
+            _conv(width, width), nn.PReLU(width),
+            _conv(width, width), nn.PReLU(width),
+            _conv(width, latent_channels),
+        )
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        # centre the input; the decoder's sigmoid undoes the shift
+        return normalize_power(self.net(image - 0.5))
+
+
+class Decoder(nn.Module):
+    """Received latent (N, C, H/4, W/4) -> image (N, 3, H, W) in [0, 1]."""
+
+    def __init__(self, latent_channels: int, width: int):
+        super().__init__()
+        self.net = nn.Sequential(
+            _conv(latent_channels, width), nn.PReLU(width),
+            _conv(width, width), nn.PReLU(width),
+            _conv(width, width), nn.PReLU(width),
+            _conv(width, 4 * (width // 2)), nn.PixelShuffle(2), nn.PReLU(width // 2),
+            _conv(width // 2, 4 * 3), nn.PixelShuffle(2),
+        )
+
+    def forward(self, latent: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(latent))
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Hyper-parameters that fix a DeepJSCC network.
+
+    latent_channels: real channels of the latent, two per complex symbol.
+    image_size: (H, W) for fixed-size models, None for fully convolutional use.
+    """
+    latent_channels: int
+    width: int
+    image_size: tuple[int, int] | None
+
+    @property
+    def bandwidth_ratio(self) -> float:
+        """Complex channel symbols / (3 x H x W)."""
+        return self.latent_channels / 2 / (3 * DOWNSAMPLING ** 2)
+
+
+# name -> config; the name is the model id written into the bundle's card.
+REGISTRY: dict[str, ModelConfig] = {
+    # 3*32*32/6 = 512 symbols = 8x8 positions x 8 complex channels
+    "deepjscc_cifar10_r6": ModelConfig(latent_channels=16, width=48, image_size=(32, 32)),
+    # 3*768*512/16 = 73,728 symbols = 192x128 positions x 3 complex channels
+    "deepjscc_bsds_r16": ModelConfig(latent_channels=6, width=48, image_size=None),
+}
+
+
+class DeepJSCC(nn.Module):
+    """Encoder, channel and decoder; ``forward`` returns a dict with stable keys."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.encoder = Encoder(config.latent_channels, config.width)
+        self.decoder = Decoder(config.latent_channels, config.width)
+
+    def forward(self, image: torch.Tensor, channel) -> dict[str, torch.Tensor]:
+        """image: (N, 3, H, W) in [0, 1]; channel: callable on latents.
+
+        Returns {"latent", "received", "image_hat"}.
+        """
+        latent = self.encoder(image)
+        received = channel(latent)
+        return {"latent": latent, "received": received, "image_hat": self.decoder(received)}
+
+
+def build(name: str) -> DeepJSCC:
+    """Instantiate the registered model ``name``."""
+    if name not in REGISTRY:
+        raise KeyError(f"unknown model {name!r}; registered: {', '.join(sorted(REGISTRY))}")
+    return DeepJSCC(REGISTRY[name])

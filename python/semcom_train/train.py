@@ -1,0 +1,148 @@
+"""Train a registered DeepJSCC model; resumes from its checkpoint.
+
+    python -m semcom_train.train --model deepjscc_cifar10_r6 --data cifar10 \\
+        --steps 60000 --out runs/cifar10_r6
+
+The checkpoint ``<out>/checkpoint.pt`` is written every ``--checkpoint-every``
+steps and at the end; running the same command again continues from it.
+``<out>/log.csv`` records step, elapsed seconds, training loss and validation
+PSNR at ``--val-snr`` dB.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import pathlib
+import time
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from gnuradio.semcom import images
+from semcom_train import channels, data, models
+
+
+def make_batches(args, rng: np.random.Generator):
+    """(training batch iterable, validation tensor) for ``args.data``."""
+    root = pathlib.Path(args.data_root) if args.data_root else images.dataset_root()
+    if args.data == "cifar10":
+        train, _, _ = data.load_cifar10("train", root)
+        test, _, _ = data.load_cifar10("test", root)
+        return data.ArrayBatches(train, args.batch_size, rng), data.to_tensor(test[:1000])
+    if args.data == "bsds":
+        pictures = data.load_folder(root / "bsds500" / "train")
+        val = [p[:args.crop * 2, :args.crop * 2] for p in data.load_folder(root / "bsds500" / "val")[:16]]
+        batches = data.RandomCrops(pictures, args.crop, args.batch_size, 500, rng)
+        return batches, data.to_tensor(np.stack(val))
+    raise ValueError(f"unknown data set {args.data!r}")
+
+
+def psnr_db(reference: torch.Tensor, estimate: torch.Tensor) -> float:
+    """Mean over images of the PSNR of 8-bit quantised images in [0, 1]."""
+    ref = torch.round(reference * 255)
+    est = torch.round(estimate.clamp(0, 1) * 255)
+    mse = (ref - est).pow(2).flatten(1).mean(1)
+    return float((10 * torch.log10(255.0 ** 2 / mse.clamp_min(1e-10))).mean())
+
+
+@torch.no_grad()
+def validate(model: models.DeepJSCC, val: torch.Tensor, channel_name: str, snr_db: float, seed: int) -> float:
+    model.eval()
+    channel = channels.make_channel(channel_name, snr_db, torch.Generator().manual_seed(seed))
+    out = torch.cat([model(chunk, channel)["image_hat"] for chunk in val.split(250)])
+    model.train()
+    return psnr_db(val, out)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", required=True, choices=sorted(models.REGISTRY))
+    parser.add_argument("--data", required=True, choices=("cifar10", "bsds"))
+    parser.add_argument("--data-root", help="data set folder (default ../shared/datasets or $SEMCOM_DATA)")
+    parser.add_argument("--out", required=True, help="run folder for checkpoint and log")
+    parser.add_argument("--channel", default="awgn", choices=sorted(channels.CHANNELS))
+    parser.add_argument("--snr-low", type=float, default=0.0)
+    parser.add_argument("--snr-high", type=float, default=20.0)
+    parser.add_argument("--steps", type=int, required=True)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--crop", type=int, default=64, help="crop size for --data bsds")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--val-snr", type=float, default=10.0)
+    parser.add_argument("--val-every", type=int, default=1000)
+    parser.add_argument("--checkpoint-every", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.steps <= 0 or args.batch_size <= 0:
+        parser.error("--steps and --batch-size must be positive")
+    return args
+
+
+def main(argv=None) -> dict:
+    """Train; returns {"step", "val_psnr_db", "seconds"} of the final state."""
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    model = models.build(args.model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    # cosine decay to 1% of the initial rate over the whole run
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps)))
+    step, seconds = 0, 0.0
+    checkpoint_path = out / "checkpoint.pt"
+    if checkpoint_path.exists():
+        state = torch.load(checkpoint_path, weights_only=False)
+        if state["model_name"] != args.model:
+            raise ValueError(f"{checkpoint_path} holds {state['model_name']}, not {args.model}")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        step, seconds = state["step"], state["seconds"]
+        rng = np.random.default_rng([args.seed, step])
+        torch.manual_seed(args.seed + step)
+    batches, val = make_batches(args, rng)
+    channel = channels.make_channel(args.channel, (args.snr_low, args.snr_high))
+
+    def save():
+        torch.save({"model_name": args.model, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(), "step": step, "seconds": seconds,
+                    "args": vars(args)}, checkpoint_path.with_suffix(".tmp"))
+        checkpoint_path.with_suffix(".tmp").replace(checkpoint_path)
+
+    log_new = not (out / "log.csv").exists()
+    val_psnr = float("nan")
+    with open(out / "log.csv", "a", newline="") as log_file, tqdm(total=args.steps, initial=step) as bar:
+        log = csv.writer(log_file)
+        if log_new:
+            log.writerow(["step", "seconds", "loss", "val_psnr_db"])
+        while step < args.steps:
+            for batch in batches:
+                started = time.perf_counter()
+                loss = torch.nn.functional.mse_loss(model(batch, channel)["image_hat"], batch)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                step += 1
+                seconds += time.perf_counter() - started
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.5f}", val_psnr=f"{val_psnr:.2f}")
+                if step % args.val_every == 0 or step == args.steps:
+                    val_psnr = validate(model, val, args.channel, args.val_snr, args.seed)
+                    log.writerow([step, f"{seconds:.1f}", f"{loss.item():.6f}", f"{val_psnr:.3f}"])
+                    log_file.flush()
+                if step % args.checkpoint_every == 0 or step == args.steps:
+                    save()
+                if step >= args.steps:
+                    break
+    return {"step": step, "val_psnr_db": val_psnr, "seconds": seconds}
+
+
+if __name__ == "__main__":
+    main()
