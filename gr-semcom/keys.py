@@ -10,7 +10,6 @@ key                value                      set by
 ``image_id``       string, unique in a run    image_source
 ``image_shape``    s32 vector [H, W, 3]       image_source (shape of the image PDU)
 ``source``         string, file or sample     image_source
-``label``          string, class name         image_source, when the folder names a class
 ``model_id``       string                     jscc_encoder (the encoder's card)
 ``n_symbols``      int, complex symbols       jscc_encoder
 ``padded_shape``   s32 vector [Hp, Wp]        jscc_encoder (image size the model saw)
@@ -24,7 +23,6 @@ c32vector of ``n_symbols`` complex symbols.
 IMAGE_ID = "image_id"
 IMAGE_SHAPE = "image_shape"
 SOURCE = "source"
-LABEL = "label"
 MODEL_ID = "model_id"
 N_SYMBOLS = "n_symbols"
 PADDED_SHAPE = "padded_shape"

@@ -1,0 +1,50 @@
+"""jscc_decoder: received symbol PDU -> image PDU through a model's ONNX decoder."""
+from __future__ import annotations
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from gnuradio.semcom import bundle, keys, pdus
+
+
+class jscc_decoder(gr.basic_block):
+    """Decode symbol PDUs (port ``symbols``) to image PDUs (port ``image``).
+
+    model: bundle folder or shipped model name; must be the encoder's model.
+    provider, threads: as for jscc_encoder.
+
+    The metadata must give image_shape (a fixed-size model's own size is used
+    when it is missing). Dropped with a logged error: a model_id other than
+    this decoder's, a symbol count that does not match the image size, NaN or
+    Inf symbols, a payload that is not c32.
+    """
+
+    def __init__(self, model, provider="auto", threads=0):
+        gr.basic_block.__init__(self, name="semcom_jscc_decoder", in_sig=None, out_sig=None)
+        self.bundle = bundle.Bundle(model, provider, threads)
+        self.bundle.session("decoder")  # load now, so a bad model fails at construction
+        self.message_port_register_in(pmt.intern("symbols"))
+        self.message_port_register_out(pmt.intern("image"))
+        self.set_msg_handler(pmt.intern("symbols"), self.handle_symbols)
+
+    @pdus.guarded
+    def handle_symbols(self, msg):
+        meta, received = pdus.parse_symbols(msg)
+        sender = meta.get(keys.MODEL_ID)
+        if sender is not None and sender != self.bundle.model_id:
+            raise ValueError(f"symbols come from model {sender}, this decoder is {self.bundle.model_id}")
+        shape = meta.get(keys.IMAGE_SHAPE)
+        if shape is None:
+            if not self.bundle.image_size:
+                raise ValueError(f"metadata lacks {keys.IMAGE_SHAPE} and model {self.bundle.model_id} "
+                                 f"is fully convolutional")
+            shape = (*self.bundle.image_size, 3)
+        height, width = int(shape[0]), int(shape[1])
+        expected = self.bundle.n_symbols(height, width)
+        if received.size != expected:
+            raise ValueError(f"{received.size} symbols received, model {self.bundle.model_id} sends "
+                             f"{expected} for a {height}x{width} image")
+        image = self.bundle.decode(received, height, width)
+        meta[keys.DECODER_MODEL] = self.bundle.model_id
+        self.message_port_pub(pmt.intern("image"), pdus.image_pdu(meta, image))
