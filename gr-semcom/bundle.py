@@ -175,13 +175,17 @@ class Bundle:
         multiple of the downsampling; ``decode`` crops it back.
         """
         self.check_image(image)
-        height, width = image.shape[:2]
-        padded_h, padded_w = self.padded_size(height, width)
-        if (padded_h, padded_w) != (height, width):
-            image = np.pad(image, ((0, padded_h - height), (0, padded_w - width), (0, 0)), mode="edge")
-        x = (image.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
+        x = (self.pad(image).astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
         (latent,) = self.session("encoder").run(None, {"image": x})
         return symbols.latent_to_symbols(latent[0])
+
+    def pad(self, image: np.ndarray) -> np.ndarray:
+        """Pad (H, W, 3) ``image`` by edge replication to ``padded_size``."""
+        height, width = image.shape[:2]
+        padded_h, padded_w = self.padded_size(height, width)
+        if (padded_h, padded_w) == (height, width):
+            return image
+        return np.pad(image, ((0, padded_h - height), (0, padded_w - width), (0, 0)), mode="edge")
 
     def decode(self, received: np.ndarray, height: int, width: int) -> np.ndarray:
         """(n_symbols,) complex64 -> uint8 (height, width, 3) image."""

@@ -49,7 +49,7 @@ def load_cifar10(split: str, root: pathlib.Path | None = None) -> tuple[np.ndarr
 
 def to_tensor(batch: np.ndarray) -> torch.Tensor:
     """uint8 (N, H, W, 3) -> float32 (N, 3, H, W) in [0, 1]."""
-    return torch.from_numpy(batch).permute(0, 3, 1, 2).float().div_(255.0)
+    return torch.from_numpy(np.require(batch, requirements="W")).permute(0, 3, 1, 2).float().div_(255.0)
 
 
 def load_folder(folder: pathlib.Path) -> list[np.ndarray]:

@@ -1,4 +1,4 @@
-"""Export a training checkpoint to a model bundle (encoder.onnx, decoder.onnx, card.json).
+"""Export a training checkpoint to a model bundle (encoder.onnx, decoder.onnx, weights.pt, card.json).
 
     python -m semcom_train.export --checkpoint runs/cifar10_r6/checkpoint.pt --out models/deepjscc_cifar10_r6
 
@@ -40,7 +40,7 @@ def card_for(name: str, train_args: dict, step: int, seconds: float) -> dict:
         "model_id": name,
         "method": "deepjscc",
         "version": CARD_VERSION,
-        "files": {"encoder": "encoder.onnx", "decoder": "decoder.onnx"},
+        "files": {"encoder": "encoder.onnx", "decoder": "decoder.onnx", "torch": "weights.pt"},
         "image_size": list(config.image_size) if config.image_size else None,
         "fully_convolutional": config.image_size is None,
         "downsampling": models.DOWNSAMPLING,
@@ -82,6 +82,7 @@ def main(argv=None) -> pathlib.Path:
         latent = model.encoder(image)
     _export(model.encoder, image, out / "encoder.onnx", "image", "latent", name, "encoder")
     _export(model.decoder, latent, out / "decoder.onnx", "latent", "image", name, "decoder")
+    torch.save(model.state_dict(), out / "weights.pt")
     card_path = out / "card.json"
     card = card_for(name, state["args"], state["step"], state["seconds"])
     if card_path.exists():  # keep measured results of an earlier export of the same run

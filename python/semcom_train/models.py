@@ -13,6 +13,8 @@ half of torch's speed on these CPUs (DESIGN.md, "Measured here").
 from __future__ import annotations
 
 import dataclasses
+import json
+import pathlib
 
 import torch
 from torch import nn
@@ -121,3 +123,12 @@ def build(name: str) -> DeepJSCC:
     if name not in REGISTRY:
         raise KeyError(f"unknown model {name!r}; registered: {', '.join(sorted(REGISTRY))}")
     return DeepJSCC(REGISTRY[name])
+
+
+def load_bundle(path) -> DeepJSCC:
+    """The torch model of a bundle folder written by ``semcom_train.export`` (eval mode)."""
+    folder = pathlib.Path(path)
+    card = json.loads((folder / "card.json").read_text())
+    model = build(card["model_id"])
+    model.load_state_dict(torch.load(folder / card["files"]["torch"], map_location="cpu", weights_only=True))
+    return model.eval()
