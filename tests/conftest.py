@@ -1,0 +1,94 @@
+"""Shared fixtures: shipped models, data sets, and running one block in a real flowgraph."""
+from __future__ import annotations
+
+import pathlib
+import time
+
+import numpy as np
+import pmt
+import pytest
+from gnuradio import blocks, gr
+from PIL import Image
+
+from gnuradio.semcom import images, keys, pdus
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+KODAK_MODEL = ROOT / "models" / "deepjscc_bsds_r16"
+CIFAR_MODEL = ROOT / "models" / "deepjscc_cifar10_r6"
+
+
+@pytest.fixture(scope="session")
+def kodak_model() -> pathlib.Path:
+    return KODAK_MODEL
+
+
+@pytest.fixture(scope="session")
+def cifar_model() -> pathlib.Path:
+    return CIFAR_MODEL
+
+
+@pytest.fixture(scope="session")
+def kodak_dir() -> pathlib.Path:
+    folder = images.dataset_root() / "kodak"
+    if not folder.is_dir():
+        pytest.skip(f"Kodak not found at {folder} (set SEMCOM_DATA)")
+    return folder
+
+
+@pytest.fixture
+def photo_dir(tmp_path) -> pathlib.Path:
+    """Three real photos of different sizes (from scikit-image) as PNG files."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for path, size in zip(images.sample_paths(), ((96, 128), (64, 80), (100, 60))):
+        picture, _ = images.load_image(path)
+        Image.fromarray(images.fit(picture, "resize", size)).save(folder / f"{path.stem}.png")
+    return folder
+
+
+def logged(capfd) -> str:
+    """What GNU Radio's loggers printed (they write to stdout or stderr)."""
+    captured = capfd.readouterr()
+    return captured.out + captured.err
+
+
+def image_pdu(image: np.ndarray, image_id: str = "img0"):
+    return pdus.image_pdu({keys.IMAGE_ID: image_id}, image)
+
+
+class _Idle(gr.basic_block):
+    """A message source that never sends: it only puts a sink into the flowgraph."""
+
+    def __init__(self):
+        gr.basic_block.__init__(self, name="idle", in_sig=None, out_sig=None)
+        self.message_port_register_out(pmt.intern("out"))
+
+
+def run_block(block, in_port: str, messages, out_port: str | None = None, expected: int = 0,
+              done=None, timeout: float = 30.0, settle: float = 0.0):
+    """Post ``messages`` to ``block``'s ``in_port`` inside a running flowgraph
+    (an item may also be a (port, message) pair for blocks with several inputs);
+    return what ``out_port`` emitted once ``expected`` messages came out (or
+    ``done()`` is true, for sinks, or ``timeout`` passed), after ``settle``
+    more seconds for stragglers."""
+    top = gr.top_block()
+    idle = _Idle()
+    posts = [item if isinstance(item, tuple) else (in_port, item) for item in messages]
+    for port in {port for port, _ in posts}:
+        top.msg_connect((idle, "out"), (block, port))
+    debug = blocks.message_debug()
+    if out_port is not None:
+        top.msg_connect((block, out_port), (debug, "store"))
+    top.start()
+    try:
+        for port, msg in posts:
+            block.to_basic_block()._post(pmt.intern(port), msg)
+        deadline = time.monotonic() + timeout
+        finished = done or (lambda: debug.num_messages() >= expected)
+        while not finished() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(settle)
+    finally:
+        top.stop()
+        top.wait()
+    return [debug.get_message(i) for i in range(debug.num_messages())]

@@ -1,0 +1,38 @@
+"""metrics_sink matches decoded images to references by id and scores them."""
+import csv
+
+import numpy as np
+
+from conftest import image_pdu, run_block
+from gnuradio.semcom import keys, metrics, metrics_sink, pdus
+
+
+def test_scores_by_id_in_any_order_and_writes_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    refs = [rng.integers(0, 256, (16, 16, 3), dtype=np.uint8) for _ in range(3)]
+    decoded = [np.clip(r.astype(int) + 5 * (i + 1), 0, 255).astype(np.uint8) for i, r in enumerate(refs)]
+    sink = metrics_sink(snr_db=7.0, csv_path=str(tmp_path / "m.csv"))
+    # decoded image 2 arrives before its reference; image 1 carries its own SNR
+    messages = [("decoded", image_pdu(decoded[2], "c")),
+                ("reference", image_pdu(refs[0], "a")), ("reference", image_pdu(refs[1], "b")),
+                ("reference", image_pdu(refs[2], "c")), ("decoded", image_pdu(decoded[0], "a")),
+                ("decoded", pdus.image_pdu({keys.IMAGE_ID: "b", keys.SNR_DB: 3.0}, decoded[1]))]
+    run_block(sink, "decoded", messages, done=lambda: sink.arrivals.count >= 3)
+    by_id = {row["image"]: row for row in sink.rows}
+    assert sorted(by_id) == ["a", "b", "c"]
+    for image_id, ref, dec in zip("abc", refs, decoded):
+        assert by_id[image_id]["psnr_db"] == metrics.psnr_db(ref, dec)
+        assert by_id[image_id]["ssim"] == metrics.ssim(ref, dec)
+    assert by_id["a"]["snr_db"] == 7.0 and by_id["b"]["snr_db"] == 3.0
+    with open(tmp_path / "m.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {"image", "snr_db", "psnr_db", "ssim"} <= set(rows[0]) and len(rows) == 3
+    means = sink.means()
+    assert means["count"] == 3
+    assert abs(means["psnr_db"] - np.mean([r["psnr_db"] for r in sink.rows])) < 1e-12
+
+
+def test_set_snr_db_changes_recorded_snr():
+    sink = metrics_sink()
+    sink.set_snr_db(12.5)
+    assert sink.snr_db == 12.5
