@@ -1,0 +1,48 @@
+# gr-semcom: set-up, tests, demo and benchmarks.
+#   make demo   - install what is missing, then send images through the flowgraph
+#   make test   - install what is missing, then run the test suite
+# Set-up needs root or sudo (Debian's gnuradio); everything Python goes into .venv.
+
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBIAN := gnuradio gnuradio-dev cmake g++
+# scikit-image's sample photos are the demo's images when ../shared/datasets/kodak is absent
+
+# Shipped models: `make -j2 models` retrains, exports and measures both (about 1 h on 2 cores).
+SHIPPED := deepjscc_cifar10_r6 deepjscc_bsds_r16
+TRAIN_deepjscc_cifar10_r6 := --data cifar10 --steps 30000 --batch-size 64
+TRAIN_deepjscc_bsds_r16   := --data bsds --crop 64 --steps 30000 --batch-size 16
+EVAL_deepjscc_cifar10_r6  := --images cifar10-test --snr 0 5 10 15 20 --update-card cifar10_test
+EVAL_deepjscc_bsds_r16    := --images kodak --snr 1 4 7 10 13 --update-card kodak
+
+.PHONY: setup test demo bench models clean
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@dpkg -s $(DEBIAN) >/dev/null 2>&1 || { $(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBIAN); }
+	@[ -x $(PY) ] || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $@
+
+test: setup
+	$(PY) -m pytest
+
+demo: setup
+	$(PY) -m gnuradio.semcom.evaluate --models deepjscc_bsds_r16 --images default \
+		--snr 0 5 10 20 --out out/demo --save-images
+
+bench: setup
+	$(PY) bench/throughput.py
+
+models: $(foreach m,$(SHIPPED),models/$(m)/card.json)
+
+models/%/card.json: setup
+	$(PY) -m semcom_train.train --model $* $(TRAIN_$*) --threads 1 --out runs/$*
+	$(PY) -m semcom_train.export --checkpoint runs/$*/checkpoint.pt --out models/$*
+	$(PY) -m semcom_train.evaluate --model models/$* $(EVAL_$*)
+
+clean:
+	rm -rf build out .pytest_cache

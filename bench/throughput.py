@@ -1,0 +1,296 @@
+"""Throughput of the JSCC link: GNU Radio flowgraph vs. raw onnxruntime vs. torch eager.
+
+    python bench/throughput.py                                  # the shipped models
+    python bench/throughput.py --models /tmp/draft_cifar10_r6 --images 4 --repeats 1
+    python bench/throughput.py --out                            # also bench/results/throughput.{md,csv,png}
+
+For each model, the same images go encoder -> AWGN -> decoder three ways:
+
+  flowgraph    flowgraphs.awgn_point_to_point as built for the demo (image_source,
+               jscc_encoder, pdu_to_tagged_stream, + noise_source_c,
+               tagged_stream_to_pdu, jscc_decoder, image_sink) with its metrics_sink
+               cut off, since SSIM scoring is not part of the link; timed from
+               start() until image_sink has every image.
+  onnxruntime  Bundle.encode + Bundle.decode per image, noise added in numpy.
+  torch eager  the bundle's torch weights (semcom_train.models.load_bundle) under
+               torch.no_grad, per image, noise from semcom_train.channels.AWGN.
+
+All three run one image at a time on the CPU with the same number of threads
+(per block in the flowgraph, whose encoder and decoder run concurrently). Each
+path is warmed up first; a row is the best of --repeats timed passes over all
+images. Fixed-size models get the images resized to their size; fully
+convolutional ones run on 768x512 (W x H) images: Kodak, with its six portrait
+photos rotated to landscape, else scikit-image's samples resized.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import math
+import os
+import pathlib
+import sys
+import tempfile
+import time
+
+import numpy as np
+from PIL import Image
+
+from gnuradio.semcom import bundle, flowgraphs
+from gnuradio.semcom import images as imaging
+
+SHIPPED = ["deepjscc_cifar10_r6", "deepjscc_bsds_r16"]
+FULL_SIZE = (512, 768)  # (H, W) for fully convolutional models: Kodak landscape
+SNR_DB = 10.0
+PROVIDER = "cpu"  # torch runs on the CPU here, so onnxruntime does too
+REAL_TIME_SYMBOL_RATE = 1e6
+MIN_SYMBOLS = 250_000
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+COLUMNS = ("model", "image size", "path", "images/s", "Msymbols/s", "vs onnxruntime")
+
+
+# -- images -------------------------------------------------------------------------
+def default_count(n_symbols: int) -> int:
+    """Images per pass when --images is not given: Kodak's 24, more for small images so that
+    a pass carries MIN_SYMBOLS and the flowgraph's start-up does not dominate."""
+    return max(24, math.ceil(MIN_SYMBOLS / n_symbols))
+
+
+def bench_images(size: tuple[int, int], n: int) -> tuple[list[np.ndarray], str]:
+    """``n`` uint8 images of ``size`` = (H, W), and a note of where they came from."""
+    try:
+        paths, origin = imaging.resolve_paths("kodak"), "Kodak"
+    except FileNotFoundError:
+        paths, origin = imaging.sample_paths(), "scikit-image samples"
+    pictures = []
+    for path in itertools.islice(itertools.cycle(paths), n):
+        picture, _ = imaging.load_image(path)
+        if picture.shape[0] > picture.shape[1]:
+            picture = np.ascontiguousarray(np.rot90(picture))  # portrait -> landscape
+        pictures.append(imaging.fit(picture, "resize", size))
+    note = f"{n} images from {len(paths)} {origin} photos (portrait ones rotated"
+    return pictures, note + (")" if (origin, size) == ("Kodak", FULL_SIZE) else f", resized to {size[1]}x{size[0]})")
+
+
+# -- timing -------------------------------------------------------------------------
+def best_seconds(prepare, repeats: int) -> float:
+    """Shortest wall time of ``repeats`` runs; ``prepare()`` (untimed) returns the function to time."""
+    best = math.inf
+    for _ in range(repeats):
+        run = prepare()
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def awgn_numpy(sent: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``sent`` plus complex Gaussian noise of power 10^(-SNR/10), as noise_source_c adds it."""
+    noise = rng.standard_normal((sent.size, 2), dtype=np.float32).view(np.complex64)[:, 0]
+    return sent + noise * np.float32(flowgraphs.noise_amplitude(SNR_DB) / math.sqrt(2.0))
+
+
+def onnx_round_trip(encoder: bundle.Bundle, decoder: bundle.Bundle, image: np.ndarray,
+                    rng: np.random.Generator) -> np.ndarray:
+    return decoder.decode(awgn_numpy(encoder.encode(image), rng), *image.shape[:2])
+
+
+# -- the three paths: each returns the best time for all images ----------------------
+class link_only(flowgraphs.awgn_point_to_point):
+    """awgn_point_to_point with metrics_sink disconnected; ``run_link`` waits on image_sink."""
+
+    def __init__(self, model, folder, threads):
+        flowgraphs.awgn_point_to_point.__init__(self, model, str(folder), snr_db=SNR_DB,
+                                                provider=PROVIDER, threads=threads)
+        self.msg_disconnect((self.source, "image"), (self.metrics, "reference"))
+        self.msg_disconnect((self.decoder, "image"), (self.metrics, "decoded"))
+
+    def run_link(self, timeout: float) -> None:
+        expected = self.source.count
+        self.start()
+        try:
+            arrived = self.image_sink.arrivals.wait(expected, timeout)
+        finally:
+            self.stop()
+            self.wait()
+        if not arrived:
+            raise TimeoutError(f"{self.image_sink.arrivals.count} of {expected} images arrived in {timeout} s")
+
+
+def time_flowgraph(model: bundle.Bundle, pictures, threads: int, repeats: int) -> float:
+    """A fresh flowgraph per pass, its encoder and decoder sessions warmed before start()."""
+    with tempfile.TemporaryDirectory(prefix="semcom_bench_") as folder:
+        for i, picture in enumerate(pictures):
+            Image.fromarray(picture).save(pathlib.Path(folder) / f"{i:04d}.png", compress_level=1)
+
+        def prepare():
+            graph = link_only(model.path, folder, threads)
+            onnx_round_trip(graph.encoder.bundle, graph.decoder.bundle, pictures[0], np.random.default_rng(0))
+            return lambda: graph.run_link(timeout=60.0 + 10.0 * len(pictures))
+
+        return best_seconds(prepare, repeats)
+
+
+def time_onnxruntime(model: bundle.Bundle, pictures, threads: int, repeats: int) -> float:
+    session = bundle.Bundle(model.path, PROVIDER, threads)
+    rng = np.random.default_rng(1)
+    onnx_round_trip(session, session, pictures[0], rng)
+
+    def run():
+        for picture in pictures:
+            onnx_round_trip(session, session, picture, rng)
+
+    return best_seconds(lambda: run, repeats)
+
+
+def time_torch(model: bundle.Bundle, pictures, threads: int, repeats: int) -> float:
+    import torch
+    from semcom_train import channels, models
+
+    torch.set_num_threads(threads)
+    network = models.load_bundle(model.path)
+    channel = channels.AWGN(SNR_DB, torch.Generator().manual_seed(1))
+
+    def round_trip(picture):
+        x = torch.from_numpy(picture.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
+        decoded = network(x, channel)["image_hat"][0].permute(1, 2, 0)
+        return (decoded * 255.0).round().clamp(0, 255).to(torch.uint8).numpy()
+
+    def run():
+        for picture in pictures:
+            round_trip(picture)
+
+    with torch.no_grad():
+        round_trip(pictures[0])
+        return best_seconds(lambda: run, repeats)
+
+
+PATHS = {"flowgraph": time_flowgraph, "onnxruntime": time_onnxruntime, "torch eager": time_torch}
+
+
+def torch_missing(model: bundle.Bundle) -> str:
+    """Why the torch path cannot run for ``model`` ("" when it can)."""
+    try:
+        import semcom_train.models  # noqa: F401  (torch and the training package)
+    except ImportError as error:
+        return f"torch path skipped: {error} (pip install -e .[train])"
+    if "torch" not in model.card["files"]:
+        return f"torch path skipped for {model.model_id}: its card names no torch weights"
+    return ""
+
+
+# -- one model ------------------------------------------------------------------------
+def measure(model_name: str, n_images: int | None, threads: int, repeats: int) -> tuple[list[dict], list[str]]:
+    """Rows of the table for one model, and notes to print."""
+    model = bundle.Bundle(model_name, PROVIDER)
+    height, width = model.image_size or FULL_SIZE
+    n_symbols = model.n_symbols(height, width)
+    pictures, origin = bench_images((height, width), n_images or default_count(n_symbols))
+    notes = [f"{model.model_id}: {origin}; {n_symbols} symbols/image"]
+    skipped = torch_missing(model)
+    rows = []
+    for path, timer in PATHS.items():
+        if path == "torch eager" and skipped:
+            notes.append(skipped)
+            continue
+        print(f"  {model.model_id}: {path} ...", file=sys.stderr, flush=True)
+        seconds = timer(model, pictures, threads, repeats)
+        rate = len(pictures) / seconds
+        rows.append({"model": model.model_id, "image size": f"{width}x{height}", "path": path,
+                     "images/s": rate, "Msymbols/s": rate * n_symbols / 1e6,
+                     "images": len(pictures), "symbols/image": n_symbols, "seconds": seconds})
+    baseline = next(r["images/s"] for r in rows if r["path"] == "onnxruntime")
+    for row in rows:
+        row["vs onnxruntime"] = row["images/s"] / baseline
+    return rows, notes
+
+
+# -- output ---------------------------------------------------------------------------
+def _cell(column: str, value) -> str:
+    if column == "vs onnxruntime":
+        return f"{value:.2f}x"
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:.3g}" if value < 100 else f"{value:.0f}"
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(_cell(c, row[c]) for c in COLUMNS) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_results(folder: pathlib.Path, report: str, rows: list[dict]) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "throughput.md").write_text(report + "\n")
+    with open(folder / "throughput.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    bar = 0.8 / len(PATHS)
+    for i, path in enumerate(PATHS):
+        found = [(j, r) for j, m in enumerate(models) for r in rows if (r["model"], r["path"]) == (m, path)]
+        if found:
+            ax.bar([j + (i - (len(PATHS) - 1) / 2) * bar for j, _ in found],
+                   [r["Msymbols/s"] for _, r in found], bar, color=f"C{i}", label=path)
+    ax.axhline(REAL_TIME_SYMBOL_RATE / 1e6, color="k", linestyle="--", linewidth=1,
+               label=f"{REAL_TIME_SYMBOL_RATE / 1e6:g} M symbols/s")
+    ax.set_xticks(range(len(models)), [f"{m}\n{next(r['image size'] for r in rows if r['model'] == m)}"
+                                       for m in models])
+    ax.set_yscale("log")
+    ax.set_ylabel("M complex symbols/s (encode + AWGN + decode)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(folder / "throughput.png", dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", nargs="+", default=SHIPPED,
+                        help="shipped model names or bundle folders (default: %(default)s)")
+    parser.add_argument("--images", type=int, help=f"images per pass (default: 24, or more to reach "
+                                                    f"{MIN_SYMBOLS} symbols per pass)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed passes per path; the best counts "
+                                                               "(default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=2, help="onnxruntime and torch threads (default: %(default)s)")
+    parser.add_argument("--out", nargs="?", const=RESULTS, type=pathlib.Path, default=None,
+                        help=f"write throughput.md, .csv and .png to this folder (default when given: {RESULTS})")
+    args = parser.parse_args(argv)
+    if (args.images is not None and args.images < 1) or args.repeats < 1 or args.threads < 1:
+        parser.error("--images, --repeats and --threads must be >= 1")
+    try:
+        for name in args.models:
+            bundle.resolve(name)
+    except bundle.ModelError as error:
+        parser.error(str(error))
+
+    rows, notes = [], []
+    for name in args.models:
+        model_rows, model_notes = measure(name, args.images, args.threads, args.repeats)
+        rows += model_rows
+        notes += model_notes
+    header = (f"Throughput, encoder -> AWGN ({SNR_DB:g} dB) -> decoder, one image at a time, CPU, "
+              f"{args.threads} threads per path (per block in the flowgraph), best of {args.repeats} passes "
+              f"({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end).")
+    needed = {row["model"]: REAL_TIME_SYMBOL_RATE / row["symbols/image"] for row in rows}
+    real_time = (f"Real time at {REAL_TIME_SYMBOL_RATE / 1e6:g} M symbols/s needs "
+                 + ", ".join(f"{rate:.3g} images/s for {model}" for model, rate in needed.items()) + ".")
+    report = "\n\n".join([header, markdown(rows), real_time, "\n".join(f"- {note}" for note in notes)])
+    print(report)
+    if args.out:
+        write_results(args.out, report, rows)
+        print(f"\nwrote {args.out}/throughput.md, .csv, .png")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,270 @@
+"""GRC: the block YAML in grc/ matches the Python blocks, and
+examples/awgn_point_to_point.grc compiles with grcc (blocks from the source
+tree's grc/) and runs: two images through encoder, AWGN channel and decoder,
+written as PNGs and scored.
+
+Nothing here is installed; test_install.py does the same against an install.
+"""
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import math
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pmt
+import pytest
+import yaml
+from gnuradio import gr
+from PIL import Image
+
+from gnuradio import semcom
+from gnuradio.semcom import bundle
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+GRC_DIR = ROOT / "grc"
+EXAMPLE = ROOT / "examples" / "awgn_point_to_point.grc"
+BLOCKS = ("image_source", "jscc_encoder", "jscc_decoder", "image_sink", "metrics_sink")
+GRCC = shutil.which("grcc")
+STRING_DTYPES = {"string", "file_open", "file_save", "dir_select", "_multiline"}
+needs_grcc = pytest.mark.skipif(GRCC is None, reason="grcc (GNU Radio Companion compiler) is not installed")
+
+# Two images whose symbol counts (for the 4x-downsampling, 6-channel Kodak model:
+# 3 * H/4 * W/4 = 1035 and 297) are not multiples of the adder's volk alignment,
+# so that the flowgraph only delivers them whole with the adder's alignment at 1.
+TEST_IMAGE_SIZES = {"gradient": (60, 92), "stripes": (36, 44)}
+
+
+# -- model ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def model(request) -> pathlib.Path:
+    """The Kodak model: conftest's ``kodak_model`` fixture, else $SEMCOM_TEST_MODEL,
+    else models/deepjscc_bsds_r16; skips when none of them is a bundle."""
+    try:
+        path = pathlib.Path(request.getfixturevalue("kodak_model"))
+    except pytest.FixtureLookupError:
+        path = pathlib.Path(os.environ.get("SEMCOM_TEST_MODEL", ROOT / "models" / "deepjscc_bsds_r16"))
+    if not (path / "card.json").is_file():
+        pytest.skip(f"no model bundle at {path} (not trained or not shipped yet)")
+    return path
+
+
+# -- block YAML against the Python classes ------------------------------------------------
+def block_files(grc_dir: pathlib.Path = GRC_DIR) -> list[pathlib.Path]:
+    return sorted(grc_dir.glob("*.block.yml"))
+
+
+def load_block(path: pathlib.Path) -> dict:
+    data = yaml.safe_load(path.read_text())
+    assert isinstance(data, dict), f"{path.name} is not a YAML mapping"
+    return data
+
+
+def make_class(data: dict):
+    """(class name, argument text) of ``templates: make: semcom.<class>(...)``."""
+    match = re.fullmatch(r"semcom\.(\w+)\((.*)\)", data["templates"]["make"].strip(), re.S)
+    assert match, f"{data['id']}: make {data['templates']['make']!r} is not semcom.<block>(...)"
+    return match.group(1), match.group(2)
+
+
+def test_every_block_has_its_yaml():
+    assert sorted(p.name for p in block_files()) == sorted(f"semcom_{b}.block.yml" for b in BLOCKS)
+
+
+@pytest.mark.parametrize("path", block_files(), ids=lambda p: p.name)
+def test_block_yaml_matches_the_python_class(path):
+    data = load_block(path)
+    assert data["id"] == path.name[: -len(".block.yml")]
+    assert data["file_format"] == 1
+    assert data["category"] == "[semcom]"
+    assert "from gnuradio import semcom" in data["templates"]["imports"]
+    assert data.get("documentation", "").strip(), f"{path.name} has no documentation"
+
+    name, arguments = make_class(data)
+    assert f"semcom_{name}" == data["id"]
+    cls = getattr(semcom, name, None)
+    assert inspect.isclass(cls) and issubclass(cls, gr.basic_block), f"gnuradio.semcom exports no block {name}"
+
+    # every ${param} of make is a parameter of the block, every keyword one of the class
+    param_ids = [p["id"] for p in data.get("parameters", [])]
+    assert set(re.findall(r"\$\{\s*(\w+)", arguments)) <= set(param_ids)
+    signature = inspect.signature(cls.__init__)
+    assert set(re.findall(r"(\w+)=\$\{", arguments)) <= set(signature.parameters) - {"self"}
+    for param in data.get("parameters", []):
+        if "options" in param:
+            assert len(param.get("option_labels", [])) == len(param["options"]), \
+                f"{path.name}: {param['id']} needs a readable label for each option"
+
+    # callbacks call methods that exist, and every setter of the class has one
+    callbacks = data["templates"].get("callbacks", [])
+    called = {re.match(r"(?:self\.\w+\.)?(\w+)\(", c).group(1) for c in callbacks}
+    for method in called:
+        assert callable(getattr(cls, method, None)), f"{path.name}: callback {method} is not a method of {name}"
+    assert called == {m for m in vars(cls) if m.startswith("set_") and callable(vars(cls)[m])}
+
+
+def test_tree_places_every_block_in_semantic_communications():
+    tree = yaml.safe_load((GRC_DIR / "semcom.tree.yml").read_text())
+    assert list(tree) == ["[semcom]"]
+    (category,) = tree["[semcom]"]
+    assert sorted(category["Semantic Communications"]) == sorted(f"semcom_{b}" for b in BLOCKS)
+
+
+def render_make(data: dict, values: dict) -> str:
+    """The Python code GRC writes for ``make`` with each parameter's default,
+    or ``values[id]`` (raw code) where given."""
+    from mako.template import Template
+    codes = {}
+    for param in data.get("parameters", []):
+        if param["id"] in values:
+            codes[param["id"]] = values[param["id"]]
+            continue
+        default = str(param.get("default", ""))
+        if param.get("dtype") in STRING_DTYPES:
+            try:  # GRC keeps a string parameter that is an expression, quotes any other
+                is_code = isinstance(eval(default, {}), str)
+            except Exception:
+                is_code = False
+            codes[param["id"]] = default if is_code else repr(default)
+        else:
+            codes[param["id"]] = default
+    return Template(data["templates"]["make"]).render(**codes)
+
+
+@pytest.mark.parametrize("path", block_files(), ids=lambda p: p.name)
+def test_make_with_defaults_builds_a_block_with_the_yaml_ports(path, request):
+    data = load_block(path)
+    values = {}
+    if data["id"] in ("semcom_jscc_encoder", "semcom_jscc_decoder"):
+        values["model"] = repr(str(request.getfixturevalue("model")))
+    block = eval(render_make(data, values), {"semcom": semcom})
+
+    def ports(names) -> set[str]:
+        return set(pmt.to_python(names)) - {"system"}
+
+    declared = {direction: {p["id"] for p in data.get(direction, []) if p.get("domain") == "message"}
+                for direction in ("inputs", "outputs")}
+    assert ports(block.message_ports_in()) == declared["inputs"]
+    assert ports(block.message_ports_out()) == declared["outputs"]
+
+
+# -- the example flowgraph ----------------------------------------------------------------
+def grcc(grc_file: pathlib.Path, out_dir: pathlib.Path) -> subprocess.CompletedProcess:
+    """Run grcc in this (the venv's) Python with the source tree's blocks."""
+    env = {**os.environ, "GRC_BLOCKS_PATH": str(GRC_DIR)}
+    return subprocess.run([sys.executable, GRCC, "-o", str(out_dir), str(grc_file)], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> pathlib.Path:
+    if GRCC is None:
+        pytest.skip("grcc (GNU Radio Companion compiler) is not installed")
+    out_dir = tmp_path_factory.mktemp("grcc")
+    result = grcc(EXAMPLE, out_dir)
+    assert result.returncode == 0, f"grcc failed:\n{result.stdout}\n{result.stderr}"
+    script = out_dir / "awgn_point_to_point.py"
+    assert script.is_file(), f"grcc wrote {sorted(p.name for p in out_dir.iterdir())}"
+    return script
+
+
+@pytest.fixture
+def two_images(tmp_path) -> list[pathlib.Path]:
+    folder = tmp_path / "images"
+    folder.mkdir()
+    paths = []
+    for name, (height, width) in TEST_IMAGE_SIZES.items():
+        y, x = np.mgrid[0:height, 0:width]
+        if name == "gradient":
+            pixels = np.stack([x * 255 // width, y * 255 // height, (x + y) * 127 // (width + height)], -1)
+        else:
+            pixels = np.stack([(x // 4 % 2) * 200 + 20, y * 5, 255 - x * 5], -1)
+        paths.append(folder / f"{name}.png")
+        Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(paths[-1])
+    return paths
+
+
+def load_module(script: pathlib.Path):
+    spec = importlib.util.spec_from_file_location(f"grcc_{script.stem}", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_example_has_the_documented_parameters(generated):
+    module = load_module(generated)
+    defaults = {name: p.default for name, p in
+                inspect.signature(module.awgn_point_to_point.__init__).parameters.items() if name != "self"}
+    assert defaults == {"model": "deepjscc_bsds_r16", "images": "samples", "snr_db": 10, "out_dir": "out/example"}
+
+
+@needs_grcc
+def test_grcc_compiled_example_sends_two_images(generated, model, two_images, tmp_path):
+    module = load_module(generated)
+    out_dir = tmp_path / "out"
+    tb = module.awgn_point_to_point(model=str(model), images=",".join(map(str, two_images)),
+                                    snr_db=10.0, out_dir=str(out_dir))
+    # the bursts must be ones the adder would hold back with its default alignment ...
+    model_bundle = bundle.Bundle(model)
+    n_symbols = [model_bundle.n_symbols(*size) for size in TEST_IMAGE_SIZES.values()]
+    alignment = tb.blocks_add_xx_0.alignment()
+    if alignment > 1:
+        assert any(n % alignment for n in n_symbols), (n_symbols, alignment)
+    # ... and the flowgraph's main() fixes that with its python snippet
+    module.snippets_main_after_init(tb)
+    assert tb.blocks_add_xx_0.alignment() == 1
+
+    tb.start()
+    try:
+        arrived = tb.semcom_metrics_sink_0.arrivals.wait(2, 60.0)
+    finally:
+        tb.stop()
+        tb.wait()
+    assert arrived, f"{tb.semcom_metrics_sink_0.arrivals.count} of 2 images arrived"
+
+    written = sorted(out_dir.glob("*.png"))
+    assert [p.stem for p in written] == [f"{i:05d}_{p.stem}" for i, p in enumerate(two_images)]
+    for path, (height, width) in zip(written, TEST_IMAGE_SIZES.values()):
+        with Image.open(path) as picture:
+            assert (picture.height, picture.width) == (height, width)
+    rows = tb.semcom_metrics_sink_0.rows
+    assert len(rows) == 2
+    assert all(math.isfinite(row["psnr_db"]) for row in rows), rows
+    assert sorted(row["n_symbols"] for row in rows) == sorted(n_symbols)
+    assert all(row["snr_db"] == 10.0 for row in rows)
+    csv_lines = (out_dir / "metrics.csv").read_text().splitlines()
+    assert len(csv_lines) == 3 and csv_lines[0].startswith("image,snr_db,psnr_db")
+
+
+@needs_grcc
+def test_generated_script_runs_to_completion(generated, model, two_images, tmp_path):
+    out_dir = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, str(generated), "--model", str(model), "--images", ",".join(map(str, two_images)),
+         "--snr-db", "10", "--out-dir", str(out_dir)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 of 2 images: mean PSNR" in result.stdout, result.stdout + result.stderr
+    assert len(list(out_dir.glob("*.png"))) == 2
+
+
+@needs_grcc
+def test_grcc_refuses_impossible_parameters(tmp_path):
+    flowgraph = yaml.safe_load(EXAMPLE.read_text())
+    changes = {"semcom_jscc_encoder_0": {"threads": "-1", "provider": "gpu"},
+               "semcom_image_source_0": {"rate": "-1", "policy": "resize", "model": "''"}}
+    for block in flowgraph["blocks"]:
+        block["parameters"].update(changes.get(block["name"], {}))
+    bad = tmp_path / "bad.grc"
+    bad.write_text(yaml.safe_dump(flowgraph))
+    result = grcc(bad, tmp_path / "gen")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    for expected in ("threads >= 0", "provider in", "rate >= 0", "policy == 'full' or"):
+        assert re.search(rf'Assertion "{re.escape(expected)}[^"]*" failed', output), output
