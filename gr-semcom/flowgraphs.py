@@ -89,6 +89,8 @@ class awgn_point_to_point(gr.top_block):
         self.start()
         try:
             arrived = self.metrics.arrivals.wait(expected, timeout)
+            # image_sink handles its messages in its own thread: stopping now could drop the last PNG
+            arrived = arrived and self.image_sink.arrivals.wait(expected, timeout)
         finally:
             self.stop()
             self.wait()

@@ -156,10 +156,21 @@ def test_make_with_defaults_builds_a_block_with_the_yaml_ports(path, request):
 
 # -- the example flowgraph ----------------------------------------------------------------
 def grcc(grc_file: pathlib.Path, out_dir: pathlib.Path) -> subprocess.CompletedProcess:
-    """Run grcc in this (the venv's) Python with the source tree's blocks."""
-    env = {**os.environ, "GRC_BLOCKS_PATH": str(GRC_DIR)}
-    return subprocess.run([sys.executable, GRCC, "-o", str(out_dir), str(grc_file)], env=env,
-                          capture_output=True, text=True, timeout=120)
+    """Run grcc in this (the venv's) Python with the source tree's blocks and GNU
+    Radio's own; an installed gr-semcom (in the user's or global block paths)
+    would override the source tree's blocks, so those paths are left out."""
+    env = {**os.environ, "GRC_BLOCKS_PATH": str(GRC_DIR), "GRC_HIER_PATH": str(out_dir / "hier"),
+           "GR_CONF_GRC_GLOBAL_BLOCKS_PATH": str(pathlib.Path(gr.prefix()) / "share" / "gnuradio" / "grc" / "blocks"),
+           "GR_CONF_GRC_LOCAL_BLOCKS_PATH": ""}
+    with open(GRCC, "rb") as script:
+        is_python = b"python" in script.readline()
+    command = [sys.executable, GRCC] if is_python else [GRCC]
+    result = subprocess.run([*command, "-o", str(out_dir), str(grc_file)], env=env,
+                            capture_output=True, text=True, timeout=120)
+    if "Block paths:" in result.stdout:
+        paths = result.stdout.split("Block paths:", 1)[1].split(">>>", 1)[0].split()
+        assert str(GRC_DIR) in paths, result.stdout
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -222,11 +233,15 @@ def test_grcc_compiled_example_sends_two_images(generated, model, two_images, tm
 
     tb.start()
     try:
-        arrived = tb.semcom_metrics_sink_0.arrivals.wait(2, 60.0)
+        scored = tb.semcom_metrics_sink_0.arrivals.wait(2, 60.0)
+        # the image sink handles its messages in its own thread: stopping as soon as
+        # the metrics are in could drop the last PNG
+        saved = tb.semcom_image_sink_0.arrivals.wait(2, 10.0)
     finally:
         tb.stop()
         tb.wait()
-    assert arrived, f"{tb.semcom_metrics_sink_0.arrivals.count} of 2 images arrived"
+    assert scored, f"{tb.semcom_metrics_sink_0.arrivals.count} of 2 images scored"
+    assert saved, f"{tb.semcom_image_sink_0.arrivals.count} of 2 images saved"
 
     written = sorted(out_dir.glob("*.png"))
     assert [p.stem for p in written] == [f"{i:05d}_{p.stem}" for i, p in enumerate(two_images)]
