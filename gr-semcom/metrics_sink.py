@@ -28,8 +28,7 @@ class metrics_sink(gr.basic_block):
         self.snr_db = float(snr_db)
         self.rows = []
         self.arrivals = pdus.Arrivals()
-        self._references = {}
-        self._early = {}
+        self._waiting = {"reference": {}, "decoded": {}}  # image_id -> (metadata, image)
         self._lock = threading.Lock()
         self._csv = None
         if csv_path:
@@ -47,29 +46,27 @@ class metrics_sink(gr.basic_block):
 
     @pdus.guarded
     def handle_reference(self, msg):
-        meta, image = pdus.parse_image(msg)
-        image_id = meta.get(keys.IMAGE_ID)
-        if image_id is None:
-            raise ValueError(f"reference image has no {keys.IMAGE_ID}")
-        with self._lock:
-            early = self._early.pop(image_id, None)
-            if early is None:
-                self._references[image_id] = image
-        if early is not None:
-            self._score(image, *early)
+        self._match("reference", msg)
 
     @pdus.guarded
     def handle_decoded(self, msg):
+        self._match("decoded", msg)
+
+    def _match(self, port, msg):
+        """Keep the image until its partner from the other port arrives, then score the pair."""
         meta, image = pdus.parse_image(msg)
         image_id = meta.get(keys.IMAGE_ID)
         if image_id is None:
-            raise ValueError(f"decoded image has no {keys.IMAGE_ID}")
+            raise ValueError(f"{port} image has no {keys.IMAGE_ID}")
+        other = "decoded" if port == "reference" else "reference"
         with self._lock:
-            reference = self._references.pop(image_id, None)
-            if reference is None:
-                self._early[image_id] = (meta, image)
-        if reference is not None:
-            self._score(reference, meta, image)
+            partner = self._waiting[other].pop(image_id, None)
+            if partner is None:
+                self._waiting[port][image_id] = (meta, image)
+        if partner is not None:
+            reference, (decoded_meta, decoded) = ((image, partner) if port == "reference"
+                                                  else (partner[1], (meta, image)))
+            self._score(reference, decoded_meta, decoded)
 
     def _score(self, reference, meta, image):
         row = {

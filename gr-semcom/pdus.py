@@ -45,7 +45,8 @@ def parse_image(msg) -> tuple[dict, np.ndarray]:
         raise ValueError("image PDU payload must be a u8vector")
     shape = meta.get(keys.IMAGE_SHAPE)
     if shape is None or len(shape) != 3 or int(shape[2]) != 3:
-        raise ValueError(f"image PDU needs metadata {keys.IMAGE_SHAPE!r} = [H, W, 3], got {shape!r}")
+        shown = None if shape is None else [int(v) for v in shape]
+        raise ValueError(f"image PDU needs metadata {keys.IMAGE_SHAPE!r} = [H, W, 3], got {shown}")
     pixels = np.asarray(pmt.u8vector_elements(data), dtype=np.uint8)
     height, width = int(shape[0]), int(shape[1])
     if pixels.size != height * width * 3:

@@ -32,6 +32,8 @@ def test_bad_messages_are_logged_and_dropped_and_the_block_keeps_running(cifar_m
         pdus.make({keys.IMAGE_ID: "short", keys.IMAGE_SHAPE: np.array([32, 32, 3], np.int32)},
                   np.zeros(100, np.uint8)),  # wrong length
         image_pdu(wrong_size, "wrong_size"),
+        pdus.make({keys.IMAGE_ID: "gray", keys.IMAGE_SHAPE: np.array([32, 32, 1], np.int32)},
+                  np.zeros(1024, np.uint8)),  # one channel
     ]
     encoder = jscc_encoder(str(cifar_model))
     out = run_block(encoder, "image", bad + [image_pdu(good, "good")], "symbols", expected=1, settle=0.2)
@@ -39,6 +41,7 @@ def test_bad_messages_are_logged_and_dropped_and_the_block_keeps_running(cifar_m
     log = logged(capfd)
     assert "not a PDU" in log and "u8vector" in log and "needs 3072" in log
     assert "takes 32x32 images, got 40x32" in log and "wrong_size" in log
+    assert "image_shape' = [H, W, 3], got [32, 32, 1]" in log
 
 
 def test_constructor_names_missing_and_corrupt_models(tmp_path, kodak_model):
