@@ -1,11 +1,14 @@
 """gr-semcom: neural joint source-channel coding blocks for GNU Radio.
 
 Blocks (one per module): image_source, jscc_encoder, jscc_decoder,
-image_sink, metrics_sink. Shared pieces: bundle (model bundles), images,
-metrics, symbols, keys (PDU metadata), pdus.
+image_sink, metrics_sink, qam_mapper, soft_demapper. Shared pieces: bundle
+(model bundles), images, metrics, symbols, demapping (bit mapping and soft
+demapping), keys (PDU metadata), pdus.
 """
 from .image_source import image_source
 from .jscc_encoder import jscc_encoder
 from .jscc_decoder import jscc_decoder
 from .image_sink import image_sink
 from .metrics_sink import metrics_sink
+from .qam_mapper import qam_mapper
+from .soft_demapper import soft_demapper

@@ -15,14 +15,16 @@ from gnuradio.semcom import keys
 
 
 def make(meta: dict, vector: np.ndarray):
-    """PDU from a Python metadata dict and a uint8 or complex64 numpy vector."""
+    """PDU from a Python metadata dict and a uint8, float32 or complex64 numpy vector."""
     # pybind converts a list about 4x faster than a numpy array
     if vector.dtype == np.uint8:
         data = pmt.init_u8vector(vector.size, vector.reshape(-1).tolist())
+    elif vector.dtype == np.float32:
+        data = pmt.init_f32vector(vector.size, vector.reshape(-1).tolist())
     elif vector.dtype == np.complex64:
         data = pmt.init_c32vector(vector.size, vector.reshape(-1).tolist())
     else:
-        raise TypeError(f"PDU payload must be uint8 or complex64, not {vector.dtype}")
+        raise TypeError(f"PDU payload must be uint8, float32 or complex64, not {vector.dtype}")
     return pmt.cons(pmt.to_pmt(meta), data)
 
 
@@ -70,6 +72,15 @@ def parse_symbols(msg) -> tuple[dict, np.ndarray]:
         bad = int(np.count_nonzero(~np.isfinite(received)))
         raise ValueError(f"symbol PDU holds {bad} NaN or Inf symbols of {received.size}")
     return meta, received
+
+
+def parse_bits(msg) -> tuple[dict, np.ndarray]:
+    """(metadata, uint8 bits) of a bit PDU; the values are checked where they
+    are used (``demapping.map_bits``)."""
+    meta, data = split(msg)
+    if not pmt.is_u8vector(data):
+        raise ValueError("bit PDU payload must be a u8vector of 0/1 values")
+    return meta, np.asarray(pmt.u8vector_elements(data), dtype=np.uint8)
 
 
 def guarded(handler):

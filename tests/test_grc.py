@@ -30,7 +30,8 @@ from gnuradio.semcom import bundle
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 GRC_DIR = ROOT / "grc"
 EXAMPLE = ROOT / "examples" / "awgn_point_to_point.grc"
-BLOCKS = ("image_source", "jscc_encoder", "jscc_decoder", "image_sink", "metrics_sink")
+BLOCKS = ("image_source", "jscc_encoder", "jscc_decoder", "image_sink", "metrics_sink",
+          "qam_mapper", "soft_demapper")
 GRCC = shutil.which("grcc")
 STRING_DTYPES = {"string", "file_open", "file_save", "dir_select", "_multiline"}
 needs_grcc = pytest.mark.skipif(GRCC is None, reason="grcc (GNU Radio Companion compiler) is not installed")
@@ -143,7 +144,9 @@ def test_make_with_defaults_builds_a_block_with_the_yaml_ports(path, request):
     values = {}
     if data["id"] in ("semcom_jscc_encoder", "semcom_jscc_decoder"):
         values["model"] = repr(str(request.getfixturevalue("model")))
-    block = eval(render_make(data, values), {"semcom": semcom})
+    namespace = {}
+    exec(data["templates"]["imports"], namespace)  # the imports GRC writes must suffice
+    block = eval(render_make(data, values), namespace)
 
     def ports(names) -> set[str]:
         return set(pmt.to_python(names)) - {"system"}

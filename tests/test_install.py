@@ -26,7 +26,8 @@ from PIL import Image
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "awgn_point_to_point.grc"
-BLOCKS = ("image_source", "jscc_encoder", "jscc_decoder", "image_sink", "metrics_sink")
+BLOCKS = ("image_source", "jscc_encoder", "jscc_decoder", "image_sink", "metrics_sink",
+          "qam_mapper", "soft_demapper")
 CMAKE = shutil.which("cmake")
 GRCC = shutil.which("grcc")
 SHIPPED = sorted(p.parent.name for p in (ROOT / "models").glob("*/card.json"))

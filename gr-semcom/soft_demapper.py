@@ -1,0 +1,75 @@
+"""soft_demapper: complex symbol PDU -> per-bit LLRs or posteriors."""
+from __future__ import annotations
+
+import math
+
+import pmt
+from gnuradio import gr
+
+from gnuradio.semcom import demapping, keys, pdus
+
+OUTPUTS = ("llr", "posterior")
+
+
+class soft_demapper(gr.basic_block):
+    """Soft-demap symbol PDUs (port ``symbols``) to soft-bit PDUs (port ``soft_bits``).
+
+    constellation: the ``digital.constellation`` the sender mapped with (points
+    scaled to unit average power, as ``qam_mapper`` sends them).
+    noise_var: N0 = E|n|^2 per complex symbol; a value > 0 is used for every
+    PDU, <= 0 means "take it from each PDU's metadata ``noise_var``". A PDU
+    with neither is logged and dropped. method: "exact" (log-sum-exp over the
+    points) or "maxlog". output: "llr" (log P(b=1|r)/P(b=0|r), GNU Radio's
+    sign) or "posterior" (P(b=1|r)).
+
+    Input: c32vector of received r = h x + n, with h from metadata
+    ``channel_gain`` (complex, or one per symbol; 1 when absent). Output:
+    f32vector of n_bits values, n_bits from the metadata (the padding of the
+    last symbol dropped), else all k per symbol; metadata sets n_bits. NaN or
+    Inf symbols, a bad noise variance or gain, a bits_per_symbol that is not
+    the constellation's, or an n_bits beyond the symbols are logged and dropped.
+    """
+
+    def __init__(self, constellation, noise_var=-1.0, method="exact", output="llr"):
+        gr.basic_block.__init__(self, name="semcom_soft_demapper", in_sig=None, out_sig=None)
+        if method not in demapping.METHODS:
+            raise ValueError(f"method must be one of {demapping.METHODS}, got {method!r}")
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+        self.constellation = demapping.Constellation.from_gnuradio(constellation)
+        self.method, self.output = method, output
+        self.set_noise_var(noise_var)
+        self.message_port_register_in(pmt.intern("symbols"))
+        self.message_port_register_out(pmt.intern("soft_bits"))
+        self.set_msg_handler(pmt.intern("symbols"), self.handle_symbols)
+
+    def set_noise_var(self, noise_var):
+        """N0 for every PDU (> 0), or <= 0 to read each PDU's metadata;
+        ValueError for NaN or Inf."""
+        value = float(noise_var)
+        if not math.isfinite(value):
+            raise ValueError(f"noise_var must be finite (<= 0: from metadata), got {noise_var!r}")
+        self.noise_var = value
+
+    @pdus.guarded
+    def handle_symbols(self, msg):
+        meta, received = pdus.parse_symbols(msg)
+        k = self.constellation.bits_per_symbol
+        if meta.get(keys.BITS_PER_SYMBOL, k) != k:
+            raise ValueError(f"symbols carry {meta[keys.BITS_PER_SYMBOL]} bits each, "
+                             f"this demapper's constellation {k}")
+        noise_var = self.noise_var
+        if noise_var <= 0:
+            if keys.NOISE_VAR not in meta:
+                raise ValueError(f"no noise variance: set the block's noise_var or send metadata {keys.NOISE_VAR!r}")
+            noise_var = demapping.check_noise_var(meta[keys.NOISE_VAR], f"metadata {keys.NOISE_VAR!r}")
+        soft = demapping.llrs(received, self.constellation, noise_var,
+                              meta.get(keys.CHANNEL_GAIN, 1.0), self.method)
+        n_bits = int(meta.get(keys.N_BITS, soft.size))
+        if not 0 <= n_bits <= soft.size:
+            raise ValueError(f"metadata {keys.N_BITS!r} = {n_bits}, but {received.size} symbols carry {soft.size} bits")
+        soft = soft[:n_bits]
+        if self.output == "posterior":
+            soft = demapping.posteriors(soft)
+        meta[keys.N_BITS] = n_bits
+        self.message_port_pub(pmt.intern("soft_bits"), pdus.make(meta, soft))
