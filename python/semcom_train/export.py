@@ -5,6 +5,33 @@
 The card records the model's geometry (what the blocks need), the training
 settings from the checkpoint, and whatever ``--card-extra`` JSON adds (measured
 quality is added by ``semcom_train.evaluate --update-card``).
+
+Bit-level models (``method`` "bitsemcom") export encoder.onnx: ``image`` (N, 3, H, W)
+float32 in [0, 1] -> ``probs`` (N, n_bits) float32 P(b=1), and decoder.onnx:
+``posteriors`` (N, n_bits) float32 P(b=1|r) -> ``image``. Their card keys, beside
+model_id, version, files and the training record (dataset ... train_command)::
+
+    method             "bitsemcom"
+    image_size         [H, W] (fixed size); fully_convolutional false
+    downsampling       4; latent_channels = bit_channels (the bit grid's, for bundle geometry)
+    bit_channels       B, bits per latent position
+    bit_grid           [B, H/4, W/4]: posteriors reshape to it for the decoder (C order)
+    n_bits             bits per image = B * H/4 * W/4 (1024 for CIFAR-10)
+    bit_order          how bits are laid out and grouped into symbols (MSB first, zero padding)
+    bit_mapper         "gumbel" | "uniform" | "hard_sigmoid_ste"; ablation: null or the latter two
+    inference_bits     "sample" (b ~ Bernoulli(probs), the method) | "threshold" (b = probs > 0.5)
+    onnx_io            {"encoder": {"input", "output"}, "decoder": {...}} tensor names
+    stage              "error_free" | "noisy": the channel the weights last trained over
+    channel            "error_free" | "awgn" | "rayleigh" (block fading, coherent: csi)
+    train_modulation   name in semcom_train.bitsemcom.MODULATIONS, e.g. "qpsk"
+    train_constellation  the GNU Radio expression of that constellation
+    train_bits_per_symbol, train_channel_uses, bandwidth_ratio (channel uses / 3HW)
+    train_snr_db       [low, high] dB; snr_draw "batch" | "image"
+    temperature        [start, end] of the Gumbel-softmax temperature
+    init               checkpoint the run started from (stage 2: stage 1's), or null
+    power, demapping, normalization: conventions, in words
+
+Any constellation works at run time: n_symbols = ceil(n_bits / bits_per_symbol).
 """
 from __future__ import annotations
 
@@ -15,7 +42,7 @@ import pathlib
 import onnx
 import torch
 
-from semcom_train import models
+from semcom_train import bitsemcom, models
 
 CARD_VERSION = 1
 _DATASETS = {"cifar10": "CIFAR-10 train (JPEG q75 re-encoding), 50,000 images, random flips",
@@ -23,10 +50,11 @@ _DATASETS = {"cifar10": "CIFAR-10 train (JPEG q75 re-encoding), 50,000 images, r
 
 
 def _export(module: torch.nn.Module, example: torch.Tensor, path: pathlib.Path, input_name: str,
-            output_name: str, model_id: str, role: str) -> None:
+            output_name: str, model_id: str, role: str, dynamic: dict | None = None) -> None:
     axes = {0: "batch", 2: "height", 3: "width"}
+    dynamic = dynamic or {input_name: axes, output_name: axes}
     torch.onnx.export(module, (example,), str(path), input_names=[input_name], output_names=[output_name],
-                      dynamic_axes={input_name: axes, output_name: axes}, opset_version=17, dynamo=False)
+                      dynamic_axes=dynamic, opset_version=17, dynamo=False)
     proto = onnx.load(str(path))
     for key, value in (("semcom.model_id", model_id), ("semcom.role", role)):
         entry = proto.metadata_props.add()
@@ -52,6 +80,12 @@ def card_for(name: str, train_args: dict, step: int, seconds: float) -> dict:
         "power": "unit average power per complex symbol, per image",
         "channel": train_args["channel"],
         "train_snr_db": [train_args["snr_low"], train_args["snr_high"]],
+        **_training_fields(train_args, step, seconds),
+    }
+
+
+def _training_fields(train_args: dict, step: int, seconds: float) -> dict:
+    return {
         "dataset": _DATASETS[train_args["data"]],
         "crop": train_args["crop"] if train_args["data"] == "bsds" else None,
         "batch_size": train_args["batch_size"],
@@ -76,6 +110,9 @@ def main(argv=None) -> pathlib.Path:
     model.eval()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if isinstance(model, bitsemcom.BitSemCom):
+        _write_card(out, _export_bitsemcom(model, name, out, state))
+        return out
     size = model.config.image_size or (64, 64)
     image = torch.rand(1, 3, *size)
     with torch.no_grad():
@@ -83,13 +120,32 @@ def main(argv=None) -> pathlib.Path:
     _export(model.encoder, image, out / "encoder.onnx", "image", "latent", name, "encoder")
     _export(model.decoder, latent, out / "decoder.onnx", "latent", "image", name, "decoder")
     torch.save(model.state_dict(), out / "weights.pt")
+    _write_card(out, card_for(name, state["args"], state["step"], state["seconds"]))
+    return out
+
+
+def _write_card(out: pathlib.Path, card: dict) -> None:
     card_path = out / "card.json"
-    card = card_for(name, state["args"], state["step"], state["seconds"])
     if card_path.exists():  # keep measured results of an earlier export of the same run
         old = json.loads(card_path.read_text())
         card.update({k: v for k, v in old.items() if k.startswith("measured")})
     card_path.write_text(json.dumps(card, indent=2) + "\n")
-    return out
+
+
+def _export_bitsemcom(model: "bitsemcom.BitSemCom", name: str, out: pathlib.Path, state: dict) -> dict:
+    """encoder.onnx (image -> probs), decoder.onnx (posteriors -> image), weights.pt; returns the card."""
+    image = torch.rand(1, 3, *model.config.image_size)
+    with torch.no_grad():
+        probs = model.encode_probs(image)
+    _export(bitsemcom.ProbsEncoder(model), image, out / "encoder.onnx", "image", "probs", name, "encoder",
+            {"image": {0: "batch"}, "probs": {0: "batch"}})
+    _export(bitsemcom.PosteriorDecoder(model), probs, out / "decoder.onnx", "posteriors", "image", name, "decoder",
+            {"posteriors": {0: "batch"}, "image": {0: "batch"}})
+    torch.save(model.state_dict(), out / "weights.pt")
+    return {"model_id": name, "version": CARD_VERSION,
+            "files": {"encoder": "encoder.onnx", "decoder": "decoder.onnx", "torch": "weights.pt"},
+            **bitsemcom.card_fields(model.config, state["args"]),
+            **_training_fields(state["args"], state["step"], state["seconds"])}
 
 
 if __name__ == "__main__":

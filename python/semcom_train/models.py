@@ -39,10 +39,15 @@ def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
 
 
 class Encoder(nn.Module):
-    """Image (N, 3, H, W) in [0, 1] -> normalised latent (N, C, H/4, W/4)."""
+    """Image (N, 3, H, W) in [0, 1] -> normalised latent (N, C, H/4, W/4).
 
-    def __init__(self, latent_channels: int, width: int):
+    ``normalize=False`` leaves the latent as the convolutions give it (for
+    digitising encoders such as ``semcom_train.bitsemcom``); no parameters differ.
+    """
+
+    def __init__(self, latent_channels: int, width: int, normalize: bool = True):
         super().__init__()
+        self.normalize = normalize
         self.net = nn.Sequential(
             _conv(3, width // 2, 2), nn.PReLU(width // 2),
             _conv(width // 2, width, 2), nn.PReLU(width),
@@ -53,7 +58,8 @@ class Encoder(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         # centre the input; the decoder's sigmoid undoes the shift
-        return normalize_power(self.net(image - 0.5))
+        latent = self.net(image - 0.5)
+        return normalize_power(latent) if self.normalize else latent
 
 
 class Decoder(nn.Module):
@@ -89,9 +95,13 @@ class ModelConfig:
         """Complex channel symbols / (3 x H x W)."""
         return self.latent_channels / 2 / (3 * DOWNSAMPLING ** 2)
 
+    def build(self) -> "DeepJSCC":
+        return DeepJSCC(self)
 
-# name -> config; the name is the model id written into the bundle's card.
-REGISTRY: dict[str, ModelConfig] = {
+
+# name -> config; the name is the model id written into the bundle's card. Each
+# config's build() makes its model; semcom_train.bitsemcom adds its own configs.
+REGISTRY: dict = {
     # 3*32*32/6 = 512 symbols = 8x8 positions x 8 complex channels
     "deepjscc_cifar10_r6": ModelConfig(latent_channels=16, width=48, image_size=(32, 32)),
     # 3*768*512/16 = 73,728 symbols = 192x128 positions x 3 complex channels
@@ -118,17 +128,22 @@ class DeepJSCC(nn.Module):
         return {"latent": latent, "received": received, "image_hat": self.decoder(received)}
 
 
-def build(name: str) -> DeepJSCC:
+def build(name: str) -> nn.Module:
     """Instantiate the registered model ``name``."""
     if name not in REGISTRY:
         raise KeyError(f"unknown model {name!r}; registered: {', '.join(sorted(REGISTRY))}")
-    return DeepJSCC(REGISTRY[name])
+    return REGISTRY[name].build()
 
 
-def load_bundle(path) -> DeepJSCC:
+def load_bundle(path) -> nn.Module:
     """The torch model of a bundle folder written by ``semcom_train.export`` (eval mode)."""
     folder = pathlib.Path(path)
     card = json.loads((folder / "card.json").read_text())
     model = build(card["model_id"])
     model.load_state_dict(torch.load(folder / card["files"]["torch"], map_location="cpu", weights_only=True))
     return model.eval()
+
+
+# The bit-level models register themselves in REGISTRY when their module loads;
+# importing it here makes every model name available from this module alone.
+from semcom_train import bitsemcom  # noqa: E402,F401

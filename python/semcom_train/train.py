@@ -1,7 +1,11 @@
-"""Train a registered DeepJSCC model; resumes from its checkpoint.
+"""Train a registered model (DeepJSCC or BitSemCom); resumes from its checkpoint.
 
     python -m semcom_train.train --model deepjscc_cifar10_r6 --data cifar10 \\
         --steps 60000 --out runs/cifar10_r6
+
+BitSemCom trains in two stages: ``--stage error_free`` (the decoder gets the
+bits), then ``--stage noisy --init <stage 1>/checkpoint.pt`` over ``--channel``
+with ``--modulation`` at SNRs in [--snr-low, --snr-high] (the paper: -3..6 dB).
 
 The checkpoint ``<out>/checkpoint.pt`` is written every ``--checkpoint-every``
 steps and at the end; running the same command again continues from it.
@@ -21,7 +25,10 @@ import torch
 from tqdm import tqdm
 
 from gnuradio.semcom import images
-from semcom_train import channels, data, models
+from semcom_train import bitsemcom, channels, data, models
+
+# options of bit-level models only, and their defaults
+BIT_DEFAULTS = {"stage": "noisy", "modulation": "qpsk", "snr_per": "batch", "tau": 1.0, "tau_end": None}
 
 
 def make_batches(args, rng: np.random.Generator):
@@ -47,10 +54,32 @@ def psnr_db(reference: torch.Tensor, estimate: torch.Tensor) -> float:
     return float((10 * torch.log10(255.0 ** 2 / mse.clamp_min(1e-10))).mean())
 
 
+def make_channel(args, model: torch.nn.Module, snr_db, generator: torch.Generator | None = None):
+    """The channel ``model`` trains and validates over: on latents (DeepJSCC) or on bits (BitSemCom)."""
+    if isinstance(model, bitsemcom.BitSemCom):
+        return bitsemcom.make_channel(args.channel, snr_db, args.stage, args.modulation, args.snr_per, generator)
+    return channels.make_channel(args.channel, snr_db, generator)
+
+
+def initialise(model: torch.nn.Module, path, name: str) -> None:
+    """Load ``path`` (a checkpoint.pt, or a bundle's weights.pt) into ``model``: all of it when
+    it holds the same model ``name``, else every tensor whose name and shape match."""
+    state = torch.load(path, weights_only=False, map_location="cpu")
+    weights, source = (state["model"], state["model_name"]) if "model_name" in state else (state, None)
+    if source == name:
+        model.load_state_dict(weights)
+        return
+    own = model.state_dict()
+    matching = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
+    if not matching:
+        raise ValueError(f"{path} ({source or 'weights'}) has no tensor that fits {name}")
+    model.load_state_dict(matching, strict=False)
+    print(f"initialised {len(matching)} of {len(own)} tensors of {name} from {path} ({source or 'weights'})")
+
+
 @torch.no_grad()
-def validate(model: models.DeepJSCC, val: torch.Tensor, channel_name: str, snr_db: float, seed: int) -> float:
+def validate(model: torch.nn.Module, val: torch.Tensor, channel) -> float:
     model.eval()
-    channel = channels.make_channel(channel_name, snr_db, torch.Generator().manual_seed(seed))
     out = torch.cat([model(chunk, channel)["image_hat"] for chunk in val.split(250)])
     model.train()
     return psnr_db(val, out)
@@ -62,7 +91,8 @@ def parse_args(argv):
     parser.add_argument("--data", required=True, choices=("cifar10", "bsds"))
     parser.add_argument("--data-root", help="data set folder (default ../shared/datasets or $SEMCOM_DATA)")
     parser.add_argument("--out", required=True, help="run folder for checkpoint and log")
-    parser.add_argument("--channel", default="awgn", choices=sorted(channels.CHANNELS))
+    parser.add_argument("--channel", default="awgn", choices=sorted(channels.CHANNELS),
+                        help="rayleigh: block fading, one h per image (bit-level models: known to the receiver)")
     parser.add_argument("--snr-low", type=float, default=0.0)
     parser.add_argument("--snr-high", type=float, default=20.0)
     parser.add_argument("--steps", type=int, required=True)
@@ -74,9 +104,31 @@ def parse_args(argv):
     parser.add_argument("--checkpoint-every", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", help="start from the weights of a checkpoint.pt or weights.pt (e.g. BitSemCom "
+                        "stage 1's) when --out holds no checkpoint yet")
+    bits = parser.add_argument_group("bit-level models (bitsemcom_*)")
+    bits.add_argument("--stage", choices=bitsemcom.STAGES,
+                      help="error_free: the decoder gets the bits (stage 1); noisy (default): --modulation over "
+                           "--channel (stage 2)")
+    bits.add_argument("--modulation", choices=sorted(bitsemcom.MODULATIONS), help="training constellation (qpsk)")
+    bits.add_argument("--snr-per", choices=bitsemcom.SNR_DRAWS, help="draw the SNR per batch (default) or per image")
+    bits.add_argument("--tau", type=float, help="Gumbel-softmax temperature (1)")
+    bits.add_argument("--tau-end", type=float, help="anneal the temperature exponentially to this by --steps "
+                      "(default: constant --tau)")
     args = parser.parse_args(argv)
     if args.steps <= 0 or args.batch_size <= 0:
         parser.error("--steps and --batch-size must be positive")
+    if isinstance(models.REGISTRY[args.model], bitsemcom.BitSemComConfig):
+        for key, value in BIT_DEFAULTS.items():
+            if getattr(args, key) is None:
+                setattr(args, key, value)
+        args.tau_end = args.tau if args.tau_end is None else args.tau_end
+        if args.tau <= 0 or args.tau_end <= 0:
+            parser.error("--tau and --tau-end must be positive")
+    else:
+        given = [f"--{key.replace('_', '-')}" for key in BIT_DEFAULTS if getattr(args, key) is not None]
+        if given:
+            parser.error(f"{', '.join(given)}: options of bit-level models, not of {args.model}")
     return args
 
 
@@ -106,8 +158,12 @@ def main(argv=None) -> dict:
         step, seconds = state["step"], state["seconds"]
         rng = np.random.default_rng([args.seed, step])
         torch.manual_seed(args.seed + step)
+    elif args.init:
+        initialise(model, args.init, args.model)
     batches, val = make_batches(args, rng)
-    channel = channels.make_channel(args.channel, (args.snr_low, args.snr_high))
+    channel = make_channel(args, model, (args.snr_low, args.snr_high))
+    temperature = (bitsemcom.temperature_schedule(args.tau, args.tau_end, args.steps)
+                   if isinstance(model, bitsemcom.BitSemCom) else None)
 
     def save():
         torch.save({"model_name": args.model, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -124,6 +180,8 @@ def main(argv=None) -> dict:
         while step < args.steps:
             for batch in batches:
                 started = time.perf_counter()
+                if temperature:
+                    model.temperature = temperature(step)
                 loss = torch.nn.functional.mse_loss(model(batch, channel)["image_hat"], batch)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -134,7 +192,8 @@ def main(argv=None) -> dict:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.5f}", val_psnr=f"{val_psnr:.2f}")
                 if step % args.val_every == 0 or step == args.steps:
-                    val_psnr = validate(model, val, args.channel, args.val_snr, args.seed)
+                    val_psnr = validate(model, val, make_channel(args, model, args.val_snr,
+                                                                 torch.Generator().manual_seed(args.seed)))
                     log.writerow([step, f"{seconds:.1f}", f"{loss.item():.6f}", f"{val_psnr:.3f}"])
                     log_file.flush()
                 if step % args.checkpoint_every == 0 or step == args.steps:
