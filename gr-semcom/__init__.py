@@ -1,9 +1,10 @@
 """gr-semcom: neural joint source-channel coding blocks for GNU Radio.
 
 Blocks (one per module): image_source, jscc_encoder, jscc_decoder,
-image_sink, metrics_sink, qam_mapper, soft_demapper. Shared pieces: bundle
-(model bundles), images, metrics, symbols, demapping (bit mapping and soft
-demapping), keys (PDU metadata), pdus.
+image_sink, metrics_sink, qam_mapper, soft_demapper, block_fading,
+ldpc_encoder, ldpc_decoder. Shared pieces: bundle (model bundles), images,
+metrics, symbols, demapping (bit mapping and soft demapping), ldpc (LDPC
+codes), keys (PDU metadata), pdus.
 """
 from .image_source import image_source
 from .jscc_encoder import jscc_encoder
@@ -12,3 +13,6 @@ from .image_sink import image_sink
 from .metrics_sink import metrics_sink
 from .qam_mapper import qam_mapper
 from .soft_demapper import soft_demapper
+from .block_fading import block_fading
+from .ldpc_encoder import ldpc_encoder
+from .ldpc_decoder import ldpc_decoder

@@ -24,6 +24,25 @@ key                  value                      set by
                                                 soft_demapper
 ===================  =========================  ==================================================
 
+Fading and LDPC (block_fading, ldpc_encoder, ldpc_decoder):
+
+======================  =========================  ===============================================
+key                     value                      set by
+======================  =========================  ===============================================
+``coherence_symbols``   int > 0                    block_fading: ``channel_gain`` is a c32 vector
+                                                   with one entry per block of this many symbols
+                                                   (the last may be short); soft_demapper expands it
+``ldpc_code``           string                     ldpc_encoder (a name of ``ldpc.CODES`` or an alist
+                                                   path); ldpc_decoder checks it is its own
+``ldpc_info_bits``      int                        ldpc_encoder: information bits before the zero
+                                                   padding of the last frame; ldpc_decoder keeps them
+``ldpc_frames``         int                        ldpc_encoder: codewords in the PDU
+``ldpc_frame_ok``       u8 vector, one per frame   ldpc_decoder: 1 where the decoded frame has a
+                                                   zero syndrome, 0 where decoding failed
+``ldpc_failed_frames``  int                        ldpc_decoder: how many frames failed
+``ldpc_iterations``     s32 vector, one per frame  ldpc_decoder: belief-propagation iterations used
+======================  =========================  ===============================================
+
 Image PDUs carry a u8vector of H*W*3 bytes, row-major RGB. Symbol PDUs carry a
 c32vector of ``n_symbols`` complex symbols. Bit PDUs carry a u8vector of 0/1
 values, one bit per byte. Soft-bit PDUs carry an f32vector of ``n_bits`` LLRs
@@ -41,3 +60,10 @@ N_BITS = "n_bits"
 BITS_PER_SYMBOL = "bits_per_symbol"
 NOISE_VAR = "noise_var"
 CHANNEL_GAIN = "channel_gain"
+COHERENCE_SYMBOLS = "coherence_symbols"
+LDPC_CODE = "ldpc_code"
+LDPC_INFO_BITS = "ldpc_info_bits"
+LDPC_FRAMES = "ldpc_frames"
+LDPC_FRAME_OK = "ldpc_frame_ok"
+LDPC_FAILED_FRAMES = "ldpc_failed_frames"
+LDPC_ITERATIONS = "ldpc_iterations"

@@ -7,6 +7,7 @@ import pmt
 from gnuradio import gr
 
 from gnuradio.semcom import demapping, keys, pdus
+from gnuradio.semcom.block_fading import per_symbol_gains
 
 OUTPUTS = ("llr", "posterior")
 
@@ -23,7 +24,8 @@ class soft_demapper(gr.basic_block):
     sign) or "posterior" (P(b=1|r)).
 
     Input: c32vector of received r = h x + n, with h from metadata
-    ``channel_gain`` (complex, or one per symbol; 1 when absent). Output:
+    ``channel_gain`` (complex, or one per symbol, or one per block of
+    metadata ``coherence_symbols`` symbols; 1 when absent). Output:
     f32vector of n_bits values, n_bits from the metadata (the padding of the
     last symbol dropped), else all k per symbol; metadata sets n_bits. NaN or
     Inf symbols, a bad noise variance or gain, a bits_per_symbol that is not
@@ -63,8 +65,10 @@ class soft_demapper(gr.basic_block):
             if keys.NOISE_VAR not in meta:
                 raise ValueError(f"no noise variance: set the block's noise_var or send metadata {keys.NOISE_VAR!r}")
             noise_var = demapping.check_noise_var(meta[keys.NOISE_VAR], f"metadata {keys.NOISE_VAR!r}")
-        soft = demapping.llrs(received, self.constellation, noise_var,
-                              meta.get(keys.CHANNEL_GAIN, 1.0), self.method)
+        gain = meta.get(keys.CHANNEL_GAIN, 1.0)
+        if keys.COHERENCE_SYMBOLS in meta:  # one gain per fading block (block_fading)
+            gain = per_symbol_gains(gain, meta[keys.COHERENCE_SYMBOLS], received.size)
+        soft = demapping.llrs(received, self.constellation, noise_var, gain, self.method)
         n_bits = int(meta.get(keys.N_BITS, soft.size))
         if not 0 <= n_bits <= soft.size:
             raise ValueError(f"metadata {keys.N_BITS!r} = {n_bits}, but {received.size} symbols carry {soft.size} bits")
