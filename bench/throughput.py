@@ -69,7 +69,8 @@ def bench_images(size: tuple[int, int], n: int) -> tuple[list[np.ndarray], str]:
         if picture.shape[0] > picture.shape[1]:
             picture = np.ascontiguousarray(np.rot90(picture))  # portrait -> landscape
         pictures.append(imaging.fit(picture, "resize", size))
-    note = f"{n} images from {len(paths)} {origin} photos (portrait ones rotated"
+    note = f"{min(n, len(paths))} {origin} photos" + (f" cycled to {n} images" if n > len(paths) else "")
+    note += " (portrait ones rotated"
     return pictures, note + (")" if (origin, size) == ("Kodak", FULL_SIZE) else f", resized to {size[1]}x{size[0]})")
 
 
@@ -93,53 +94,36 @@ def awgn_numpy(sent: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def onnx_round_trip(encoder: bundle.Bundle, decoder: bundle.Bundle, image: np.ndarray,
                     rng: np.random.Generator) -> np.ndarray:
+    """Bundle.encode, numpy AWGN, Bundle.decode: one image through the link without GNU Radio."""
     return decoder.decode(awgn_numpy(encoder.encode(image), rng), *image.shape[:2])
 
 
-# -- the three paths: each returns the best time for all images ----------------------
-class link_only(flowgraphs.awgn_point_to_point):
-    """awgn_point_to_point with metrics_sink disconnected; ``run_link`` waits on image_sink."""
-
-    def __init__(self, model, folder, threads):
-        flowgraphs.awgn_point_to_point.__init__(self, model, str(folder), snr_db=SNR_DB,
-                                                provider=PROVIDER, threads=threads)
-        self.msg_disconnect((self.source, "image"), (self.metrics, "reference"))
-        self.msg_disconnect((self.decoder, "image"), (self.metrics, "decoded"))
-
-    def run_link(self, timeout: float) -> None:
-        expected = self.source.count
-        self.start()
-        try:
-            arrived = self.image_sink.arrivals.wait(expected, timeout)
-        finally:
-            self.stop()
-            self.wait()
-        if not arrived:
-            raise TimeoutError(f"{self.image_sink.arrivals.count} of {expected} images arrived in {timeout} s")
-
-
 def time_flowgraph(model: bundle.Bundle, pictures, threads: int, repeats: int) -> float:
-    """A fresh flowgraph per pass, its encoder and decoder sessions warmed before start()."""
+    """A fresh flowgraph per pass, its encoder and decoder sessions warmed before start().
+
+    image_source reads files, so the images are written to a temporary folder as
+    PNGs (lossless: the same pixels as the other paths; decoding them is image_source's cost)."""
     with tempfile.TemporaryDirectory(prefix="semcom_bench_") as folder:
         for i, picture in enumerate(pictures):
             Image.fromarray(picture).save(pathlib.Path(folder) / f"{i:04d}.png", compress_level=1)
 
         def prepare():
-            graph = link_only(model.path, folder, threads)
+            graph = flowgraphs.awgn_point_to_point(model.path, folder, snr_db=SNR_DB, provider=PROVIDER,
+                                                   threads=threads, score=False)
             onnx_round_trip(graph.encoder.bundle, graph.decoder.bundle, pictures[0], np.random.default_rng(0))
-            return lambda: graph.run_link(timeout=60.0 + 10.0 * len(pictures))
+            return lambda: graph.run_images(timeout=60.0 + 10.0 * len(pictures))
 
         return best_seconds(prepare, repeats)
 
 
 def time_onnxruntime(model: bundle.Bundle, pictures, threads: int, repeats: int) -> float:
-    session = bundle.Bundle(model.path, PROVIDER, threads)
+    onnx = bundle.Bundle(model.path, PROVIDER, threads)
     rng = np.random.default_rng(1)
-    onnx_round_trip(session, session, pictures[0], rng)
+    onnx_round_trip(onnx, onnx, pictures[0], rng)
 
     def run():
         for picture in pictures:
-            onnx_round_trip(session, session, picture, rng)
+            onnx_round_trip(onnx, onnx, picture, rng)
 
     return best_seconds(lambda: run, repeats)
 
@@ -207,12 +191,14 @@ def measure(model_name: str, n_images: int | None, threads: int, repeats: int) -
 
 
 # -- output ---------------------------------------------------------------------------
+def _number(value: float) -> str:
+    return f"{value:.3g}" if value < 100 else f"{value:.0f}"
+
+
 def _cell(column: str, value) -> str:
     if column == "vs onnxruntime":
         return f"{value:.2f}x"
-    if not isinstance(value, float):
-        return str(value)
-    return f"{value:.3g}" if value < 100 else f"{value:.0f}"
+    return _number(value) if isinstance(value, float) else str(value)
 
 
 def markdown(rows: list[dict]) -> str:
@@ -245,8 +231,8 @@ def write_results(folder: pathlib.Path, report: str, rows: list[dict]) -> None:
                label=f"{REAL_TIME_SYMBOL_RATE / 1e6:g} M symbols/s")
     ax.set_xticks(range(len(models)), [f"{m}\n{next(r['image size'] for r in rows if r['model'] == m)}"
                                        for m in models])
-    ax.set_yscale("log")
-    ax.set_ylabel("M complex symbols/s (encode + AWGN + decode)")
+    ax.set_ylabel("M complex symbols/s")
+    ax.set_title("encoder -> AWGN -> decoder, one image at a time", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(folder / "throughput.png", dpi=120)
@@ -279,11 +265,11 @@ def main(argv=None) -> list[dict]:
         rows += model_rows
         notes += model_notes
     header = (f"Throughput, encoder -> AWGN ({SNR_DB:g} dB) -> decoder, one image at a time, CPU, "
-              f"{args.threads} threads per path (per block in the flowgraph), best of {args.repeats} passes "
+              f"{args.threads} threads per path (per block in the flowgraph), best of {args.repeats} timed pass(es) "
               f"({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end).")
     needed = {row["model"]: REAL_TIME_SYMBOL_RATE / row["symbols/image"] for row in rows}
     real_time = (f"Real time at {REAL_TIME_SYMBOL_RATE / 1e6:g} M symbols/s needs "
-                 + ", ".join(f"{rate:.3g} images/s for {model}" for model, rate in needed.items()) + ".")
+                 + ", ".join(f"{_number(rate)} images/s for {model}" for model, rate in needed.items()) + ".")
     report = "\n\n".join([header, markdown(rows), real_time, "\n".join(f"- {note}" for note in notes)])
     print(report)
     if args.out:
