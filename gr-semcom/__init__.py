@@ -2,9 +2,10 @@
 
 Blocks (one per module): image_source, jscc_encoder, jscc_decoder,
 image_sink, metrics_sink, qam_mapper, soft_demapper, block_fading,
-ldpc_encoder, ldpc_decoder. Shared pieces: bundle (model bundles), images,
-metrics, symbols, demapping (bit mapping and soft demapping), ldpc (LDPC
-codes), keys (PDU metadata), pdus.
+ldpc_encoder, ldpc_decoder, bitsemcom_encoder, bit_mapper, bitsemcom_decoder.
+Shared pieces: bundle (model bundles), images, metrics, symbols, demapping
+(bit mapping and soft demapping), modulations (constellations by name), ldpc
+(LDPC codes), keys (PDU metadata), pdus.
 """
 from .image_source import image_source
 from .jscc_encoder import jscc_encoder
@@ -16,3 +17,6 @@ from .soft_demapper import soft_demapper
 from .block_fading import block_fading
 from .ldpc_encoder import ldpc_encoder
 from .ldpc_decoder import ldpc_decoder
+from .bitsemcom_encoder import bitsemcom_encoder
+from .bit_mapper import bit_mapper
+from .bitsemcom_decoder import bitsemcom_decoder

@@ -4,14 +4,34 @@ The card says what the model is and how to run it; each ONNX file also carries
 ``semcom.model_id`` and ``semcom.role`` in its metadata, so a file moved out of
 its folder is still recognised. Loading validates both and names what is wrong.
 
-Card keys used at run time::
+The card's ``method`` selects the class that runs the bundle: ``Bundle(model)``
+returns an instance of the class registered for it (a subclass of ``Bundle``
+with that ``method``), and a method class called directly, e.g.
+``BitSemComBundle(model)``, refuses a bundle of another method with a
+``ModelError`` naming both. Blocks use the method class they run.
+
+Card keys used at run time, every method::
 
     model_id          str    e.g. "deepjscc_cifar10_r6"
-    method            str    "deepjscc"
+    method            str    "deepjscc" | "bitsemcom"
     files             dict   role ("encoder", "decoder") -> ONNX file name
     image_size        [H, W] or null (fully convolutional)
+
+"deepjscc" (``DeepJSCCBundle``: image -> complex symbols -> image)::
+
     downsampling      int    image side / latent side
     latent_channels   int    real channels of the latent (2 per complex symbol)
+
+"bitsemcom" (``BitSemComBundle``: image -> bit probabilities, bit posteriors ->
+image; the constellation is the link's, see ``semcom_train.export``)::
+
+    image_size        [H, W] (fixed size: the ONNX files take (N, n_bits) vectors)
+    n_bits            int    bits per image
+    inference_bits    "sample" | "threshold" (optional, default "sample"): how the
+                             sender should make bits of the probabilities
+    onnx_io           optional tensor names, default {"encoder": {"input": "image",
+                             "output": "probs"}, "decoder": {"input": "posteriors",
+                             "output": "image"}}
 
 Everything else in the card (data, SNR range, steps, measured PSNR) is for people.
 """
@@ -26,8 +46,9 @@ import numpy as np
 from gnuradio.semcom import images, symbols
 
 _PACKAGE = pathlib.Path(__file__).resolve().parent
-_REQUIRED = {"model_id": str, "method": str, "files": dict, "downsampling": int, "latent_channels": int}
+_REQUIRED = {"model_id": str, "method": str, "files": dict}
 PROVIDERS = {"auto": None, "cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+_METHODS: dict[str, type] = {}  # card method -> the Bundle subclass that runs it
 
 
 class ModelError(ValueError):
@@ -73,16 +94,83 @@ def choose_providers(provider: str = "auto") -> list[str]:
     return [PROVIDERS[provider]]
 
 
+def read_card(path: pathlib.Path) -> dict:
+    """The card of bundle folder ``path`` with the keys every method needs checked."""
+    card_path = path / "card.json"
+    if not card_path.is_file():
+        raise ModelError(f"{path} is not a model bundle: card.json is missing")
+    try:
+        card = json.loads(card_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelError(f"{card_path} is not valid JSON: {error}") from error
+    if not isinstance(card, dict):
+        raise ModelError(f"{card_path} is not a JSON object")
+    _require(card, card_path, _REQUIRED)
+    size = card.get("image_size")
+    if size is not None and not (isinstance(size, list) and len(size) == 2
+                                 and all(isinstance(v, int) and v > 0 for v in size)):
+        raise ModelError(f"{card_path}: image_size must be [height, width] or null, got {size!r}")
+    return card
+
+
+def _require(card: dict, card_path: pathlib.Path, required: dict) -> None:
+    for key, kind in required.items():
+        # bool is an int in Python, never a count or a size
+        if not isinstance(card.get(key), kind) or isinstance(card.get(key), bool):
+            raise ModelError(f"{card_path}: key {key!r} missing or not a {kind.__name__}")
+
+
+def _image_input(image: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3) -> float32 (1, 3, H, W) in [0, 1], what the encoders take."""
+    return (image.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
+
+
+def _to_pixels(image: np.ndarray) -> np.ndarray:
+    """float (3, H, W) in [0, 1] -> uint8 (H, W, 3), rounded and clipped."""
+    return np.round(image.transpose(1, 2, 0) * 255.0).clip(0, 255).astype(np.uint8)
+
+
 class Bundle:
     """A validated model bundle; sessions for each role are made on first use.
 
-    ``provider``: "auto", "cpu" or "cuda". ``threads``: onnxruntime intra-op
-    threads, 0 for its default.
+    ``Bundle(model)`` returns the subclass for the card's method (see the
+    module docstring). ``provider``: "auto", "cpu" or "cuda". ``threads``:
+    onnxruntime intra-op threads, 0 for its default.
+
+    A subclass sets ``method`` (the card method it runs, registering it),
+    ``blocks`` (the blocks that run it, for error messages), ``required``
+    (its card keys) and ``pair_keys`` (what encoder and decoder must agree
+    on), and may extend ``_check_card`` and ``_check_session``.
     """
 
+    method = ""
+    blocks: tuple[str, ...] = ()
+    required: dict = {}
+    pair_keys: tuple[str, ...] = ("image_size",)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.method:
+            _METHODS[cls.method] = cls
+
+    def __new__(cls, model, provider: str = "auto", threads: int = 0):
+        path = resolve(model)
+        card = read_card(path)
+        kind = _METHODS.get(card["method"])
+        if kind is None:
+            raise ModelError(f"{path / 'card.json'}: method {card['method']!r} is not one gr-semcom runs "
+                             f"(known: {', '.join(sorted(_METHODS))})")
+        if not issubclass(kind, cls):
+            raise ModelError(f"model {card['model_id']} is a {kind.method} model, for "
+                             f"{' and '.join(kind.blocks)}; this needs a {cls.method} model, for "
+                             f"{' and '.join(cls.blocks)}")
+        self = super().__new__(kind)
+        self.path, self.card = path, card
+        return self
+
     def __init__(self, model, provider: str = "auto", threads: int = 0):
-        self.path = resolve(model)
-        self.card = self._read_card()
+        # __new__ has resolved the folder and read the card
+        self._check_card(self.card, self.path / "card.json")
         self.model_id = self.card["model_id"]
         self.providers = choose_providers(provider)
         if threads < 0:
@@ -90,24 +178,9 @@ class Bundle:
         self.threads = threads
         self._sessions = {}
 
-    def _read_card(self) -> dict:
-        card_path = self.path / "card.json"
-        if not card_path.is_file():
-            raise ModelError(f"{self.path} is not a model bundle: card.json is missing")
-        try:
-            card = json.loads(card_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise ModelError(f"{card_path} is not valid JSON: {error}") from error
-        for key, kind in _REQUIRED.items():
-            if not isinstance(card.get(key), kind):
-                raise ModelError(f"{card_path}: key {key!r} missing or not a {kind.__name__}")
-        size = card.get("image_size")
-        if size is not None and not (isinstance(size, list) and len(size) == 2
-                                     and all(isinstance(v, int) and v > 0 for v in size)):
-            raise ModelError(f"{card_path}: image_size must be [height, width] or null, got {size!r}")
-        if card["latent_channels"] % 2:
-            raise ModelError(f"{card_path}: latent_channels must be even (two per complex symbol)")
-        return card
+    def _check_card(self, card: dict, card_path: pathlib.Path) -> None:
+        """Raise ModelError unless ``card`` has what this method needs."""
+        _require(card, card_path, self.required)
 
     # -- geometry -----------------------------------------------------------------
     @property
@@ -116,22 +189,6 @@ class Bundle:
         size = self.card.get("image_size")
         return tuple(size) if size else None
 
-    def padded_size(self, height: int, width: int) -> tuple[int, int]:
-        """Size the encoder runs at: the image padded up to a multiple of the downsampling."""
-        step = self.card["downsampling"]
-        return math.ceil(height / step) * step, math.ceil(width / step) * step
-
-    def latent_shape(self, height: int, width: int) -> tuple[int, int, int]:
-        """(C, H', W') of the latent of an image of ``height`` x ``width``."""
-        padded_h, padded_w = self.padded_size(height, width)
-        step = self.card["downsampling"]
-        return self.card["latent_channels"], padded_h // step, padded_w // step
-
-    def n_symbols(self, height: int, width: int) -> int:
-        """Complex channel symbols for an image of ``height`` x ``width``."""
-        c, h, w = self.latent_shape(height, width)
-        return c * h * w // 2
-
     def check_image(self, image: np.ndarray) -> None:
         """Raise ValueError unless ``image`` is uint8 (H, W, 3) of a size this model takes."""
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
@@ -139,6 +196,13 @@ class Bundle:
         if self.image_size and image.shape[:2] != self.image_size:
             raise ValueError(f"model {self.model_id} takes {self.image_size[0]}x{self.image_size[1]} "
                              f"images, got {image.shape[0]}x{image.shape[1]}")
+
+    def fit(self, image: np.ndarray, policy: str) -> np.ndarray:
+        """``images.fit`` to this model's size ("full" only for fully convolutional models)."""
+        if policy == "full" and self.image_size:
+            raise ValueError(f"model {self.model_id} is fixed-size {self.image_size}: "
+                             f"size policy 'full' needs a fully convolutional model")
+        return images.fit(image, policy, self.image_size)
 
     # -- inference ------------------------------------------------------------------
     def session(self, role: str):
@@ -166,8 +230,44 @@ class Bundle:
         if meta.get("semcom.model_id") != self.model_id or meta.get("semcom.role") != role:
             raise ModelError(f"{path} is the {meta.get('semcom.role')} of model {meta.get('semcom.model_id')}, "
                              f"but the card expects the {role} of {self.model_id}")
+        self._check_session(role, session, path)
         return session
 
+    def _check_session(self, role: str, session, path: pathlib.Path) -> None:
+        """Raise ModelError unless ``session`` has the inputs and outputs this method feeds it."""
+
+
+class DeepJSCCBundle(Bundle):
+    """DeepJSCC: image -> latent -> complex channel symbols -> latent -> image."""
+
+    method = "deepjscc"
+    blocks = ("jscc_encoder", "jscc_decoder")
+    required = {"downsampling": int, "latent_channels": int}
+    pair_keys = ("image_size", "downsampling", "latent_channels")
+
+    def _check_card(self, card: dict, card_path: pathlib.Path) -> None:
+        super()._check_card(card, card_path)
+        if card["latent_channels"] % 2:
+            raise ModelError(f"{card_path}: latent_channels must be even (two per complex symbol)")
+
+    # -- geometry -----------------------------------------------------------------
+    def padded_size(self, height: int, width: int) -> tuple[int, int]:
+        """Size the encoder runs at: the image padded up to a multiple of the downsampling."""
+        step = self.card["downsampling"]
+        return math.ceil(height / step) * step, math.ceil(width / step) * step
+
+    def latent_shape(self, height: int, width: int) -> tuple[int, int, int]:
+        """(C, H', W') of the latent of an image of ``height`` x ``width``."""
+        padded_h, padded_w = self.padded_size(height, width)
+        step = self.card["downsampling"]
+        return self.card["latent_channels"], padded_h // step, padded_w // step
+
+    def n_symbols(self, height: int, width: int) -> int:
+        """Complex channel symbols for an image of ``height`` x ``width``."""
+        c, h, w = self.latent_shape(height, width)
+        return c * h * w // 2
+
+    # -- inference ------------------------------------------------------------------
     def encode(self, image: np.ndarray) -> np.ndarray:
         """uint8 (H, W, 3) image -> (n_symbols(H, W),) complex64 with unit average power.
 
@@ -175,8 +275,7 @@ class Bundle:
         multiple of the downsampling; ``decode`` crops it back.
         """
         self.check_image(image)
-        x = (self.pad(image).astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
-        (latent,) = self.session("encoder").run(None, {"image": x})
+        (latent,) = self.session("encoder").run(None, {"image": _image_input(self.pad(image))})
         return symbols.latent_to_symbols(latent[0])
 
     def pad(self, image: np.ndarray) -> np.ndarray:
@@ -191,22 +290,102 @@ class Bundle:
         """(n_symbols,) complex64 -> uint8 (height, width, 3) image."""
         latent = symbols.symbols_to_latent(received, self.latent_shape(height, width))
         (image,) = self.session("decoder").run(None, {"latent": latent[None]})
-        pixels = np.round(image[0, :, :height, :width].transpose(1, 2, 0) * 255.0)
-        return pixels.clip(0, 255).astype(np.uint8)
+        return _to_pixels(image[0, :, :height, :width])
 
-    def fit(self, image: np.ndarray, policy: str) -> np.ndarray:
-        """``images.fit`` to this model's size ("full" only for fully convolutional models)."""
-        if policy == "full" and self.image_size:
-            raise ValueError(f"model {self.model_id} is fixed-size {self.image_size}: "
-                             f"size policy 'full' needs a fully convolutional model")
-        return images.fit(image, policy, self.image_size)
+
+class BitSemComBundle(Bundle):
+    """BitSemCom: image -> n_bits Bernoulli probabilities; bit posteriors P(b=1|r) -> image.
+
+    The bits, the constellation and the channel are the link's (bit_mapper,
+    qam_mapper, soft_demapper): one bundle runs with any constellation.
+    """
+
+    method = "bitsemcom"
+    blocks = ("bitsemcom_encoder", "bitsemcom_decoder")
+    required = {"n_bits": int, "image_size": list}
+    pair_keys = ("image_size", "n_bits", "bit_grid")
+    DECISIONS = ("sample", "threshold")
+    _IO = {"encoder": {"input": "image", "output": "probs"}, "decoder": {"input": "posteriors", "output": "image"}}
+
+    def _check_card(self, card: dict, card_path: pathlib.Path) -> None:
+        super()._check_card(card, card_path)
+        if card["n_bits"] <= 0:
+            raise ModelError(f"{card_path}: n_bits must be > 0, got {card['n_bits']}")
+        if card.get("inference_bits", "sample") not in self.DECISIONS:
+            raise ModelError(f"{card_path}: inference_bits must be one of {self.DECISIONS}, "
+                             f"got {card['inference_bits']!r}")
+        io = card.get("onnx_io", self._IO)
+        if not (isinstance(io, dict) and all(isinstance(io.get(role), dict)
+                                             and all(isinstance(io[role].get(k), str) for k in ("input", "output"))
+                                             for role in self._IO)):
+            raise ModelError(f"{card_path}: onnx_io must give the input and output tensor names of "
+                             f"encoder and decoder, got {io!r}")
+
+    @property
+    def n_bits(self) -> int:
+        """Bits per image."""
+        return self.card["n_bits"]
+
+    @property
+    def deterministic_bits(self) -> bool:
+        """Whether the card asks for thresholded bits (``inference_bits`` "threshold",
+        the ablations) rather than Bernoulli samples (the method)."""
+        return self.card.get("inference_bits", "sample") == "threshold"
+
+    def channel_uses(self, bits_per_symbol: int) -> int:
+        """Complex symbols per image with ``bits_per_symbol`` bits each (the last one zero-padded)."""
+        return -(-self.n_bits // bits_per_symbol)
+
+    def _io(self, role: str) -> dict:
+        return self.card.get("onnx_io", self._IO)[role]
+
+    def _check_session(self, role: str, session, path: pathlib.Path) -> None:
+        io = self._io(role)
+        inputs, outputs = session.get_inputs(), session.get_outputs()
+        names = ([i.name for i in inputs], [o.name for o in outputs])
+        if len(inputs) != 1 or len(outputs) != 1 or names != ([io["input"]], [io["output"]]):
+            raise ModelError(f"model {self.model_id}: {path} has inputs {names[0]} and outputs {names[1]}, "
+                             f"the card expects {io['input']!r} -> {io['output']!r}")
+        bits = outputs[0] if role == "encoder" else inputs[0]
+        dims = list(bits.shape)  # ints, or names / None for dynamic axes
+        if role == "encoder" and len(dims) == 2 and not isinstance(dims[1], int):
+            # the exporter names the traced length: run the encoder once to see it
+            probe = np.zeros((1, 3, *self.image_size), np.float32)
+            dims[1] = int(session.run(None, {io["input"]: probe})[0].shape[1])
+        if len(dims) != 2 or (isinstance(dims[1], int) and dims[1] != self.n_bits):
+            raise ModelError(f"model {self.model_id}: {role} tensor {bits.name!r} has shape {dims}, "
+                             f"the card says (N, n_bits = {self.n_bits})")
+
+    def encode_probs(self, image: np.ndarray) -> np.ndarray:
+        """uint8 (H, W, 3) image of the model's size -> float32 (n_bits,) P(b = 1)."""
+        self.check_image(image)
+        io = self._io("encoder")
+        (probs,) = self.session("encoder").run([io["output"]], {io["input"]: _image_input(image)})
+        probs = np.ascontiguousarray(probs, dtype=np.float32).reshape(-1)
+        if probs.size != self.n_bits:
+            raise ValueError(f"model {self.model_id}: encoder gave {probs.size} probabilities, "
+                             f"the card says n_bits = {self.n_bits}")
+        return probs
+
+    def decode_soft(self, posteriors: np.ndarray) -> np.ndarray:
+        """(n_bits,) posteriors P(b = 1 | r) in [0, 1] -> uint8 (H, W, 3) image of the model's size."""
+        posteriors = np.asarray(posteriors, dtype=np.float32).reshape(-1)
+        if posteriors.size != self.n_bits:
+            raise ValueError(f"{posteriors.size} posteriors, model {self.model_id} takes n_bits = {self.n_bits}")
+        outside = ~((posteriors >= 0) & (posteriors <= 1))  # NaN too
+        if outside.any():
+            raise ValueError(f"posteriors must be probabilities in [0, 1]: {np.count_nonzero(outside)} of "
+                             f"{posteriors.size} are not, e.g. {posteriors[outside][0]}")
+        io = self._io("decoder")
+        (image,) = self.session("decoder").run([io["output"]], {io["input"]: posteriors[None]})
+        return _to_pixels(image[0])
 
 
 def check_pair(encoder: Bundle, decoder: Bundle) -> None:
     """Raise ModelError unless ``decoder`` decodes what ``encoder`` sends."""
     if encoder.model_id != decoder.model_id:
         raise ModelError(f"encoder model {encoder.model_id} and decoder model {decoder.model_id} differ")
-    for key in ("image_size", "downsampling", "latent_channels"):
+    for key in ("method", *type(encoder).pair_keys):
         if encoder.card.get(key) != decoder.card.get(key):
             raise ModelError(f"encoder and decoder of {encoder.model_id} disagree on {key}: "
                              f"{encoder.card.get(key)} vs {decoder.card.get(key)}")

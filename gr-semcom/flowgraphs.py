@@ -1,13 +1,21 @@
-"""Ready-made flowgraphs: the point-to-point AWGN link that the demo, the
+"""Ready-made flowgraphs: the point-to-point links that the demo, the
 evaluation CLI and the examples run.
 
-    image_source -> jscc_encoder -> pdu_to_tagged_stream -> (+ noise_source_c)
-        -> tagged_stream_to_pdu -> jscc_decoder -> image_sink, metrics_sink
+Analog (DeepJSCC), ``awgn_point_to_point``::
 
-The channel is GNU Radio's own: ``analog.noise_source_c`` gives complex
-Gaussian noise of power amplitude^2, so amplitude = 10^(-SNR/20) for unit
-signal power. An adder keeps every sample of a burst in place (no filter or
-resampler to hold the tail of the last burst back).
+    image_source -> jscc_encoder -> [AWGN] -> jscc_decoder -> image_sink, metrics_sink
+
+Digital (BitSemCom, any constellation), ``digital_point_to_point``::
+
+    image_source -> bitsemcom_encoder -> bit_mapper -> qam_mapper -> [block_fading]
+        -> [AWGN] -> soft_demapper -> bitsemcom_decoder -> image_sink, metrics_sink
+
+[AWGN] is the same stream path in both (``point_to_point``):
+pdu_to_tagged_stream -> (+ noise_source_c) -> tagged_stream_to_pdu. The
+channel is GNU Radio's own: ``analog.noise_source_c`` gives complex Gaussian
+noise of power amplitude^2, so amplitude = 10^(-SNR/20) for unit signal power.
+An adder keeps every sample of a burst in place (no filter or resampler to
+hold the tail of the last burst back). Metadata crosses it as stream tags.
 """
 from __future__ import annotations
 
@@ -15,19 +23,31 @@ import math
 
 from gnuradio import analog, blocks, gr, pdu
 
-from gnuradio.semcom import bundle
+from gnuradio.semcom import bundle, demapping, modulations
+from gnuradio.semcom.bit_mapper import bit_mapper
+from gnuradio.semcom.bitsemcom_decoder import bitsemcom_decoder
+from gnuradio.semcom.bitsemcom_encoder import bitsemcom_encoder
+from gnuradio.semcom.block_fading import block_fading
 from gnuradio.semcom.image_sink import image_sink
 from gnuradio.semcom.image_source import image_source
 from gnuradio.semcom.jscc_decoder import jscc_decoder
 from gnuradio.semcom.jscc_encoder import jscc_encoder
 from gnuradio.semcom.metrics_sink import metrics_sink
+from gnuradio.semcom.qam_mapper import qam_mapper
+from gnuradio.semcom.soft_demapper import soft_demapper
 
 LENGTH_TAG = "packet_len"
+CHANNELS = ("awgn", "rayleigh")
 
 
 def noise_amplitude(snr_db: float) -> float:
     """noise_source_c amplitude for ``snr_db`` at unit signal power."""
     return 10.0 ** (-snr_db / 20.0)
+
+
+def noise_variance(snr_db: float) -> float:
+    """N0 = E|n|^2 = amplitude^2 for ``snr_db`` at unit signal power."""
+    return 10.0 ** (-snr_db / 10.0)
 
 
 def burst_buffer(n_symbols: int) -> int:
@@ -36,26 +56,23 @@ def burst_buffer(n_symbols: int) -> int:
     return 1 << max(12, math.ceil(math.log2(2 * n_symbols)))
 
 
-class awgn_point_to_point(gr.top_block):
-    """Send images through encoder, AWGN and decoder; score and optionally save them.
+def constellation_object(constellation):
+    """A ``digital.constellation`` from a ``modulations`` name or the object itself."""
+    return modulations.make(constellation) if isinstance(constellation, str) else constellation
 
-    model: bundle folder or shipped name (encoder and decoder). images,
-    policy: as for image_source ("full" needs a fully convolutional model;
-    fixed-size models default to "resize"). snr_db: channel SNR. out_dir:
-    where image_sink writes PNGs ("" for none). csv_path: metrics CSV ("" for
-    none). seed: noise seed (0 draws one). provider, threads: onnxruntime.
-    score: connect metrics_sink (PSNR, SSIM); False leaves the bare link,
-    for timing it (``run_images`` then returns no rows).
+
+class point_to_point(gr.top_block):
+    """What the point-to-point links share: the image source, the AWGN stream
+    path, image_sink and metrics_sink, the wiring between them, and ``run_images``.
+
+    A subclass makes its source and its transmitter and receiver chains, then
+    calls ``_wire``. snr_db, seed: the noise. max_symbols: the longest burst,
+    for the stream buffers. out_dir, csv_path, score: as for awgn_point_to_point.
     """
 
-    def __init__(self, model, images="samples", policy=None, snr_db=10.0, out_dir="", csv_path="",
-                 seed=1, provider="auto", threads=0, score=True):
-        gr.top_block.__init__(self, "semcom awgn point to point")
-        model_bundle = bundle.Bundle(model, provider, threads)
-        policy = policy or ("resize" if model_bundle.image_size else "full")
-        self.source = image_source(images, model=str(model_bundle.path), policy=policy)
-        self.encoder = jscc_encoder(str(model_bundle.path), provider, threads)
-        self.decoder = jscc_decoder(str(model_bundle.path), provider, threads)
+    def __init__(self, name, source, snr_db, seed, max_symbols, out_dir, csv_path, score):
+        gr.top_block.__init__(self, name)
+        self.source = source
         self.image_sink = image_sink(out_dir)
         self.metrics = metrics_sink(snr_db, csv_path)
         self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, LENGTH_TAG)
@@ -64,21 +81,33 @@ class awgn_point_to_point(gr.top_block):
         # the adder asks for volk-aligned runs and would hold back the last item of a burst
         self.add.set_alignment(1)
         self.to_pdu = pdu.tagged_stream_to_pdu(gr.types.complex_t, LENGTH_TAG)
-        size = burst_buffer(model_bundle.n_symbols(*self.source.max_shape()))
+        size = burst_buffer(max_symbols)
         for block in (self.to_stream, self.add):
             block.set_min_output_buffer(size)
-
         self.score = score
-        self.msg_connect((self.source, "image"), (self.encoder, "image"))
-        self.msg_connect((self.encoder, "symbols"), (self.to_stream, "pdus"))
+
+    def _wire(self, transmitter, receiver) -> None:
+        """Connect source -> ``transmitter`` -> AWGN -> ``receiver`` -> sinks.
+
+        transmitter, receiver: lists of (block, input port, output port), in
+        order; the transmitter's last output is a symbol PDU, the receiver's an
+        image PDU."""
+        previous = (self.source, "image")
+        for block, port_in, port_out in transmitter:
+            self.msg_connect(previous, (block, port_in))
+            previous = (block, port_out)
+        self.msg_connect(previous, (self.to_stream, "pdus"))
         self.connect(self.to_stream, (self.add, 0))
         self.connect(self.noise, (self.add, 1))
         self.connect(self.add, self.to_pdu)
-        self.msg_connect((self.to_pdu, "pdus"), (self.decoder, "symbols"))
-        self.msg_connect((self.decoder, "image"), (self.image_sink, "image"))
-        if score:
+        previous = (self.to_pdu, "pdus")
+        for block, port_in, port_out in receiver:
+            self.msg_connect(previous, (block, port_in))
+            previous = (block, port_out)
+        self.msg_connect(previous, (self.image_sink, "image"))
+        if self.score:
             self.msg_connect((self.source, "image"), (self.metrics, "reference"))
-            self.msg_connect((self.decoder, "image"), (self.metrics, "decoded"))
+            self.msg_connect(previous, (self.metrics, "decoded"))
 
     def set_snr_db(self, snr_db: float) -> None:
         self.noise.set_amplitude(noise_amplitude(snr_db))
@@ -102,3 +131,80 @@ class awgn_point_to_point(gr.top_block):
             done = (self.metrics if self.score else self.image_sink).arrivals.count
             raise TimeoutError(f"{done} of {expected} images arrived in {timeout} s")
         return self.metrics.rows
+
+
+class awgn_point_to_point(point_to_point):
+    """Send images through encoder, AWGN and decoder; score and optionally save them.
+
+    model: bundle folder or shipped name (encoder and decoder; a DeepJSCC
+    model). images, policy: as for image_source ("full" needs a fully
+    convolutional model; fixed-size models default to "resize"). snr_db:
+    channel SNR. out_dir: where image_sink writes PNGs ("" for none).
+    csv_path: metrics CSV ("" for none). seed: noise seed (0 draws one).
+    provider, threads: onnxruntime. score: connect metrics_sink (PSNR, SSIM);
+    False leaves the bare link, for timing it (``run_images`` then returns no rows).
+    """
+
+    def __init__(self, model, images="samples", policy=None, snr_db=10.0, out_dir="", csv_path="",
+                 seed=1, provider="auto", threads=0, score=True):
+        model_bundle = bundle.DeepJSCCBundle(model, provider, threads)
+        policy = policy or ("resize" if model_bundle.image_size else "full")
+        source = image_source(images, model=str(model_bundle.path), policy=policy)
+        super().__init__("semcom awgn point to point", source, snr_db, seed,
+                         model_bundle.n_symbols(*source.max_shape()), out_dir, csv_path, score)
+        self.encoder = jscc_encoder(str(model_bundle.path), provider, threads)
+        self.decoder = jscc_decoder(str(model_bundle.path), provider, threads)
+        self._wire([(self.encoder, "image", "symbols")], [(self.decoder, "symbols", "image")])
+
+
+class digital_point_to_point(point_to_point):
+    """Send images through BitSemCom over a digital link on any constellation.
+
+    model: bundle folder or shipped name of a BitSemCom model (encoder and
+    decoder). images, policy: as for image_source (default "resize" to the
+    model's size). constellation: a ``modulations`` name ("qpsk", "16qam",
+    "64qam", ...) or a ``digital.constellation``. channel: "awgn", or
+    "rayleigh" (block_fading before the noise, CSI to the demapper).
+    coherence_symbols: fading block length (0: one coefficient per image).
+    snr_db: channel SNR (Es/N0 at unit signal power; the mean over fades);
+    the soft demapper's N0 follows it. deterministic: threshold the
+    probabilities instead of sampling bits (default: the card's
+    ``inference_bits``). method: "exact" or "maxlog" demapping. seed: noise
+    seed; the bit mapper and the fading take seed + 1 and seed + 2 (0: fresh
+    seeds everywhere). out_dir, csv_path, provider, threads, score: as for
+    awgn_point_to_point.
+
+    ``bits_per_symbol`` and ``channel_uses`` (complex symbols per image, the
+    metrics' n_symbols) describe the link.
+    """
+
+    def __init__(self, model, images="samples", constellation="qpsk", channel="awgn", snr_db=10.0,
+                 out_dir="", csv_path="", seed=1, deterministic=None, coherence_symbols=0, method="exact",
+                 policy="resize", provider="auto", threads=0, score=True):
+        if channel not in CHANNELS:
+            raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
+        model_bundle = bundle.BitSemComBundle(model, provider, threads)
+        constellation = constellation_object(constellation)
+        bits_per_symbol = demapping.Constellation.from_gnuradio(constellation).bits_per_symbol
+        channel_uses = model_bundle.channel_uses(bits_per_symbol)
+        source = image_source(images, model=str(model_bundle.path), policy=policy)
+        super().__init__("semcom digital point to point", source, snr_db, seed, channel_uses,
+                         out_dir, csv_path, score)
+        self.bits_per_symbol, self.channel_uses, self.channel = bits_per_symbol, channel_uses, channel
+        if deterministic is None:
+            deterministic = model_bundle.deterministic_bits
+        self.encoder = bitsemcom_encoder(str(model_bundle.path), provider, threads)
+        self.bit_mapper = bit_mapper(seed + 1 if seed else 0, deterministic)
+        self.mapper = qam_mapper(constellation)
+        self.demapper = soft_demapper(constellation, noise_variance(snr_db), method, "llr")
+        self.decoder = bitsemcom_decoder(str(model_bundle.path), provider, threads, input="llr")
+        transmitter = [(self.encoder, "image", "probs"), (self.bit_mapper, "probs", "bits"),
+                       (self.mapper, "bits", "symbols")]
+        if channel == "rayleigh":
+            self.fading = block_fading(coherence_symbols, seed + 2 if seed else 0)
+            transmitter.append((self.fading, "symbols", "symbols"))
+        self._wire(transmitter, [(self.demapper, "symbols", "soft_bits"), (self.decoder, "soft_bits", "image")])
+
+    def set_snr_db(self, snr_db: float) -> None:
+        super().set_snr_db(snr_db)
+        self.demapper.set_noise_var(noise_variance(snr_db))

@@ -11,7 +11,8 @@ from gnuradio.semcom import bundle, keys, pdus
 class jscc_decoder(gr.basic_block):
     """Decode symbol PDUs (port ``symbols``) to image PDUs (port ``image``).
 
-    model: bundle folder or shipped model name; must be the encoder's model.
+    model: bundle folder or shipped model name; must be the encoder's model
+    (a DeepJSCC one).
     provider, threads: as for jscc_encoder.
 
     The metadata must give image_shape (a fixed-size model's own size is used
@@ -22,7 +23,7 @@ class jscc_decoder(gr.basic_block):
 
     def __init__(self, model, provider="auto", threads=0):
         gr.basic_block.__init__(self, name="semcom_jscc_decoder", in_sig=None, out_sig=None)
-        self.bundle = bundle.Bundle(model, provider, threads)
+        self.bundle = bundle.DeepJSCCBundle(model, provider, threads)
         self.bundle.session("decoder")  # load now, so a bad model fails at construction
         self.message_port_register_in(pmt.intern("symbols"))
         self.message_port_register_out(pmt.intern("image"))

@@ -11,8 +11,9 @@ from gnuradio.semcom import bundle, keys, pdus
 class jscc_encoder(gr.basic_block):
     """Encode image PDUs (port ``image``) to symbol PDUs (port ``symbols``).
 
-    model: bundle folder or shipped model name. provider: "auto", "cpu",
-    "cuda". threads: onnxruntime threads (0: its default).
+    model: bundle folder or shipped model name of a DeepJSCC model (another
+    method's bundle, e.g. BitSemCom's, fails at construction). provider:
+    "auto", "cpu", "cuda". threads: onnxruntime threads (0: its default).
 
     Output: c32vector of ``n_symbols`` complex symbols with unit average power
     per image; metadata adds model_id, n_symbols and padded_shape. An image of
@@ -21,7 +22,7 @@ class jscc_encoder(gr.basic_block):
 
     def __init__(self, model, provider="auto", threads=0):
         gr.basic_block.__init__(self, name="semcom_jscc_encoder", in_sig=None, out_sig=None)
-        self.bundle = bundle.Bundle(model, provider, threads)
+        self.bundle = bundle.DeepJSCCBundle(model, provider, threads)
         self.bundle.session("encoder")  # load now, so a bad model fails at construction
         self.message_port_register_in(pmt.intern("image"))
         self.message_port_register_out(pmt.intern("symbols"))

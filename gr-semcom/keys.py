@@ -10,18 +10,21 @@ key                  value                      set by
 ``image_id``         string, unique in a run    image_source
 ``image_shape``      s32 vector [H, W, 3]       image_source (shape of the image PDU)
 ``source``           string, file or sample     image_source
-``model_id``         string                     jscc_encoder (the encoder's card)
+``model_id``         string                     jscc_encoder, bitsemcom_encoder (the encoder's card)
 ``n_symbols``        int, complex symbols       jscc_encoder, qam_mapper
 ``padded_shape``     s32 vector [Hp, Wp]        jscc_encoder (image size the model saw)
 ``snr_db``           float                      whoever knows the channel SNR
-``decoder_model``    string                     jscc_decoder
-``n_bits``           int, real (unpadded) bits  qam_mapper; soft_demapper keeps that many LLRs
+``decoder_model``    string                     jscc_decoder, bitsemcom_decoder
+``n_bits``           int, real (unpadded) bits  bitsemcom_encoder, bit_mapper, qam_mapper;
+                                                soft_demapper keeps that many LLRs
 ``bits_per_symbol``  int                        qam_mapper (the constellation's)
 ``noise_var``        float > 0, N0 = E|n|^2     whoever knows the channel (per complex symbol,
                                                 at unit signal power); read by soft_demapper
 ``channel_gain``     complex, or c32 vector     whoever knows the channel (h of r = h x + n,
                      with one per symbol        one per PDU for block fading); read by
                                                 soft_demapper
+``soft_bits``        "llr" or "posterior"       soft_demapper: what its f32vector holds;
+                                                bitsemcom_decoder refuses the other kind
 ===================  =========================  ==================================================
 
 Fading and LDPC (block_fading, ldpc_encoder, ldpc_decoder):
@@ -45,7 +48,9 @@ key                     value                      set by
 
 Image PDUs carry a u8vector of H*W*3 bytes, row-major RGB. Symbol PDUs carry a
 c32vector of ``n_symbols`` complex symbols. Bit PDUs carry a u8vector of 0/1
-values, one bit per byte. Soft-bit PDUs carry an f32vector of ``n_bits`` LLRs
+values, one bit per byte. Probability PDUs (bitsemcom_encoder) carry an
+f32vector of ``n_bits`` Bernoulli probabilities P(b=1) that bit_mapper makes
+bits of. Soft-bit PDUs carry an f32vector of ``n_bits`` LLRs
 log P(b=1|r)/P(b=0|r) or posteriors P(b=1|r) (see ``demapping``).
 """
 IMAGE_ID = "image_id"
@@ -60,6 +65,7 @@ N_BITS = "n_bits"
 BITS_PER_SYMBOL = "bits_per_symbol"
 NOISE_VAR = "noise_var"
 CHANNEL_GAIN = "channel_gain"
+SOFT_BITS = "soft_bits"
 COHERENCE_SYMBOLS = "coherence_symbols"
 LDPC_CODE = "ldpc_code"
 LDPC_INFO_BITS = "ldpc_info_bits"

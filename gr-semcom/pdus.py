@@ -83,6 +83,15 @@ def parse_bits(msg) -> tuple[dict, np.ndarray]:
     return meta, np.asarray(pmt.u8vector_elements(data), dtype=np.uint8)
 
 
+def parse_floats(msg, kind: str) -> tuple[dict, np.ndarray]:
+    """(metadata, float32 values) of a probability or soft-bit PDU (``kind`` names
+    it in errors); the values are checked where they are used."""
+    meta, data = split(msg)
+    if not pmt.is_f32vector(data):
+        raise ValueError(f"{kind} PDU payload must be an f32vector")
+    return meta, np.asarray(pmt.f32vector_elements(data), dtype=np.float32)
+
+
 def guarded(handler):
     """Wrap a block's message handler: a ValueError/TypeError is logged with the
     image id and the message dropped, so the flowgraph keeps running."""

@@ -27,7 +27,8 @@ class soft_demapper(gr.basic_block):
     ``channel_gain`` (complex, or one per symbol, or one per block of
     metadata ``coherence_symbols`` symbols; 1 when absent). Output:
     f32vector of n_bits values, n_bits from the metadata (the padding of the
-    last symbol dropped), else all k per symbol; metadata sets n_bits. NaN or
+    last symbol dropped), else all k per symbol; metadata sets n_bits and
+    soft_bits (``output``, so a receiver can tell LLRs from posteriors). NaN or
     Inf symbols, a bad noise variance or gain, a bits_per_symbol that is not
     the constellation's, or an n_bits beyond the symbols are logged and dropped.
     """
@@ -76,4 +77,5 @@ class soft_demapper(gr.basic_block):
         if self.output == "posterior":
             soft = demapping.posteriors(soft)
         meta[keys.N_BITS] = n_bits
+        meta[keys.SOFT_BITS] = self.output
         self.message_port_pub(pmt.intern("soft_bits"), pdus.make(meta, soft))

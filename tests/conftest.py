@@ -28,6 +28,24 @@ def cifar_model() -> pathlib.Path:
 
 
 @pytest.fixture(scope="session")
+def bitsemcom_model(tmp_path_factory) -> pathlib.Path:
+    """A tiny BitSemCom bundle (1,024 bits per 32x32 image): ``bitsemcom_cifar10``
+    trained for 2 steps (QPSK over AWGN) on three photos, then exported."""
+    from semcom_train import export, train
+    base = tmp_path_factory.mktemp("bitsemcom")
+    for split in ("train", "val"):
+        folder = base / "data" / "bsds500" / split
+        folder.mkdir(parents=True)
+        for path in images.sample_paths()[:3]:
+            picture, _ = images.load_image(path)
+            Image.fromarray(images.fit(picture, "crop", (64, 64))).save(folder / f"{path.stem}.png")
+    train.main(["--model", "bitsemcom_cifar10", "--data", "bsds", "--data-root", str(base / "data"),
+                "--out", str(base / "run"), "--crop", "32", "--batch-size", "2", "--steps", "2",
+                "--threads", "1"])
+    return export.main(["--checkpoint", str(base / "run" / "checkpoint.pt"), "--out", str(base / "bundle")])
+
+
+@pytest.fixture(scope="session")
 def kodak_dir() -> pathlib.Path:
     folder = images.dataset_root() / "kodak"
     if not folder.is_dir():

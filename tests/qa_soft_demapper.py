@@ -39,6 +39,7 @@ def test_llrs_use_metadata_noise_and_gain_and_drop_the_padding():
     table = demapping.Constellation.from_gnuradio(constellation)
     np.testing.assert_array_equal(llr, demapping.llrs(received, table, 0.05, GAIN)[:1001])
     assert meta[keys.N_BITS] == 1001 and meta[keys.IMAGE_ID] == "a"
+    assert meta[keys.SOFT_BITS] == "llr"
 
 
 def test_posteriors_with_maxlog_and_the_parameter_noise_variance():
@@ -46,7 +47,8 @@ def test_posteriors_with_maxlog_and_the_parameter_noise_variance():
     msg, bits, received = received_pdu(constellation, n_bits=999)
     block = soft_demapper(constellation, noise_var=0.2, method="maxlog", output="posterior")
     (out,) = run_block(block, "symbols", [msg], "soft_bits", expected=1)
-    _, prob = soft_bits(out)
+    meta, prob = soft_bits(out)
+    assert meta[keys.SOFT_BITS] == "posterior"
     table = demapping.Constellation.from_gnuradio(constellation)
     # the parameter (> 0) wins over the metadata's 0.05
     expected = demapping.posteriors(demapping.llrs(received, table, 0.2, GAIN, "maxlog")[:999])

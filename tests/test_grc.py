@@ -31,7 +31,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 GRC_DIR = ROOT / "grc"
 EXAMPLE = ROOT / "examples" / "awgn_point_to_point.grc"
 BLOCKS = ("image_source", "jscc_encoder", "jscc_decoder", "image_sink", "metrics_sink",
-          "qam_mapper", "soft_demapper", "block_fading", "ldpc_encoder", "ldpc_decoder")
+          "qam_mapper", "soft_demapper", "block_fading", "ldpc_encoder", "ldpc_decoder",
+          "bitsemcom_encoder", "bit_mapper", "bitsemcom_decoder")
 GRCC = shutil.which("grcc")
 STRING_DTYPES = {"string", "file_open", "file_save", "dir_select", "_multiline"}
 needs_grcc = pytest.mark.skipif(GRCC is None, reason="grcc (GNU Radio Companion compiler) is not installed")
@@ -144,6 +145,8 @@ def test_make_with_defaults_builds_a_block_with_the_yaml_ports(path, request):
     values = {}
     if data["id"] in ("semcom_jscc_encoder", "semcom_jscc_decoder"):
         values["model"] = repr(str(request.getfixturevalue("model")))
+    if data["id"] in ("semcom_bitsemcom_encoder", "semcom_bitsemcom_decoder"):
+        values["model"] = repr(str(request.getfixturevalue("bitsemcom_model")))  # none is shipped yet
     namespace = {}
     exec(data["templates"]["imports"], namespace)  # the imports GRC writes must suffice
     block = eval(render_make(data, values), namespace)

@@ -56,9 +56,7 @@ import math
 import torch
 from torch import nn
 
-from gnuradio import digital
-from gnuradio.digital import mod_codes, qam
-from gnuradio.semcom import demapping
+from gnuradio.semcom import demapping, modulations
 from semcom_train import channels, models
 
 BIT_MAPPERS = ("gumbel", "uniform", "hard_sigmoid_ste")
@@ -66,19 +64,9 @@ DECISIONS = ("sample", "threshold")
 STAGES = ("error_free", "noisy")
 SNR_DRAWS = ("batch", "image")
 
-# Training/test constellations by name: (GNU Radio expression, factory). The
-# expression goes into model cards so the runtime can build the same object.
-MODULATIONS = {
-    "bpsk": ("digital.constellation_bpsk()", digital.constellation_bpsk),
-    "qpsk": ("digital.constellation_qpsk()", digital.constellation_qpsk),
-    "8psk": ("digital.constellation_8psk()", digital.constellation_8psk),
-    "16qam": ("digital.constellation_16qam()", digital.constellation_16qam),
-    "16qam_gray": ("qam.qam_constellation(16, differential=False, mod_code=mod_codes.GRAY_CODE)",
-                   lambda: qam.qam_constellation(16, differential=False, mod_code=mod_codes.GRAY_CODE)),
-    "64qam": ("qam.qam_constellation(64)", lambda: qam.qam_constellation(64)),
-    "64qam_gray": ("qam.qam_constellation(64, differential=False, mod_code=mod_codes.GRAY_CODE)",
-                   lambda: qam.qam_constellation(64, differential=False, mod_code=mod_codes.GRAY_CODE)),
-}
+# Training/test constellations by name: (GNU Radio expression, factory), the runtime's
+# table (the expression goes into model cards so the runtime can build the same object).
+MODULATIONS = modulations.MODULATIONS
 
 
 # -- configuration and registry ---------------------------------------------------------------
@@ -191,9 +179,7 @@ def constellation(spec) -> demapping.Constellation:
     if isinstance(spec, demapping.Constellation):
         return spec
     if isinstance(spec, str):
-        if spec not in MODULATIONS:
-            raise KeyError(f"unknown modulation {spec!r}; known: {', '.join(MODULATIONS)}")
-        spec = MODULATIONS[spec][1]()
+        spec = modulations.make(spec)
     return demapping.Constellation.from_gnuradio(spec)
 
 

@@ -23,7 +23,7 @@ model_id, version, files and the training record (dataset ... train_command)::
     onnx_io            {"encoder": {"input", "output"}, "decoder": {...}} tensor names
     stage              "error_free" | "noisy": the channel the weights last trained over
     channel            "error_free" | "awgn" | "rayleigh" (block fading, coherent: csi)
-    train_modulation   name in semcom_train.bitsemcom.MODULATIONS, e.g. "qpsk"
+    train_modulation   name in gnuradio.semcom.modulations.MODULATIONS, e.g. "qpsk"
     train_constellation  the GNU Radio expression of that constellation
     train_bits_per_symbol, train_channel_uses, bandwidth_ratio (channel uses / 3HW)
     train_snr_db       [low, high] dB; snr_draw "batch" | "image"

@@ -1,0 +1,60 @@
+"""bitsemcom_decoder: soft-bit PDU (LLRs or posteriors) -> image PDU through a BitSemCom model's ONNX decoder."""
+from __future__ import annotations
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from gnuradio.semcom import bundle, demapping, keys, pdus
+
+INPUTS = ("llr", "posterior")
+
+
+class bitsemcom_decoder(gr.basic_block):
+    """Decode soft-bit PDUs (port ``soft_bits``) to image PDUs (port ``image``).
+
+    model: bundle folder or shipped model name; must be the encoder's model (a
+    BitSemCom one). provider, threads: as for bitsemcom_encoder. input: what
+    the PDUs hold, "llr" (log P(b=1|r)/P(b=0|r), soft_demapper's default;
+    turned into posteriors P(b=1|r) = sigmoid(LLR), the sign convention of
+    ``demapping``) or "posterior" (soft_demapper with output "posterior").
+
+    Input: f32vector of the model's n_bits values (soft_demapper drops the
+    padding of the last symbol). Output: the model's image, u8vector with
+    image_shape; metadata adds decoder_model. Dropped with a logged error: a
+    model_id other than this decoder's, a count other than n_bits, metadata
+    soft_bits (set by soft_demapper) other than ``input``, NaN values, or
+    posteriors outside [0, 1], a payload that is not f32.
+    """
+
+    def __init__(self, model, provider="auto", threads=0, input="llr"):
+        gr.basic_block.__init__(self, name="semcom_bitsemcom_decoder", in_sig=None, out_sig=None)
+        if input not in INPUTS:
+            raise ValueError(f"input must be one of {INPUTS}, got {input!r}")
+        self.input = input
+        self.bundle = bundle.BitSemComBundle(model, provider, threads)
+        self.bundle.session("decoder")  # load now, so a bad model fails at construction
+        self.message_port_register_in(pmt.intern("soft_bits"))
+        self.message_port_register_out(pmt.intern("image"))
+        self.set_msg_handler(pmt.intern("soft_bits"), self.handle_soft_bits)
+
+    @pdus.guarded
+    def handle_soft_bits(self, msg):
+        meta, soft = pdus.parse_floats(msg, "soft-bit")
+        sender = meta.get(keys.MODEL_ID)
+        if sender is not None and sender != self.bundle.model_id:
+            raise ValueError(f"soft bits come from model {sender}, this decoder is {self.bundle.model_id}")
+        kind = meta.get(keys.SOFT_BITS, self.input)
+        if kind != self.input:
+            raise ValueError(f"PDU holds {kind} values (metadata {keys.SOFT_BITS!r}), this decoder's input "
+                             f"is {self.input}")
+        if soft.size != self.bundle.n_bits:
+            raise ValueError(f"{soft.size} soft bits received, model {self.bundle.model_id} sends "
+                             f"n_bits = {self.bundle.n_bits}")
+        if np.isnan(soft).any():
+            raise ValueError(f"soft-bit PDU holds {np.count_nonzero(np.isnan(soft))} NaN values of {soft.size}")
+        # an LLR of +-inf is a certain bit; posteriors are checked by decode_soft
+        posteriors = demapping.posteriors(soft) if self.input == "llr" else soft
+        image = self.bundle.decode_soft(posteriors)
+        meta[keys.DECODER_MODEL] = self.bundle.model_id
+        self.message_port_pub(pmt.intern("image"), pdus.image_pdu(meta, image))
