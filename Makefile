@@ -21,7 +21,7 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@dpkg -s $(DEBIAN) >/dev/null 2>&1 || { $(SUDO) apt-get update && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBIAN); }
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEBIAN); }
 	@[ -x $(PY) ] || /usr/bin/python3 -m venv --system-site-packages $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
