@@ -118,3 +118,15 @@ def test_fixed_size_model_refuses_other_sizes_and_modes(cifar_model):
         model.encode(np.zeros((32, 32, 3), np.uint16))
     with pytest.raises(ValueError, match="needs a fully convolutional model"):
         model.fit(np.zeros((40, 40, 3), np.uint8), "full")
+
+
+def test_cifar10_test_images_are_extracted_per_class(tmp_path, monkeypatch):
+    if not (images.dataset_root() / "cifar10-jpeg.zip").is_file():
+        pytest.skip("CIFAR-10 zip not found (set SEMCOM_DATA)")
+    monkeypatch.setenv("SEMCOM_CACHE", str(tmp_path))
+    paths = images.resolve_paths("cifar10-test:1")
+    assert len(paths) == 10 and len({p.name.split("_")[0] for p in paths}) == 10
+    assert all(images.load_image(p)[0].shape == (32, 32, 3) for p in paths)
+    assert images.resolve_paths("cifar10-test:1") == paths  # second call reads the cache
+    with pytest.raises(ValueError, match="must be positive"):
+        images.resolve_paths("cifar10-test:0")

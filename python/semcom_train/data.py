@@ -7,7 +7,6 @@ live in ``../shared/datasets`` (or ``$SEMCOM_DATA``).
 from __future__ import annotations
 
 import io
-import os
 import pathlib
 import zipfile
 
@@ -18,20 +17,13 @@ from PIL import Image
 from gnuradio.semcom import images
 
 
-def cache_dir() -> pathlib.Path:
-    """Where decoded data sets are cached ($SEMCOM_CACHE, else ~/.cache/gr-semcom)."""
-    path = pathlib.Path(os.environ.get("SEMCOM_CACHE", pathlib.Path.home() / ".cache" / "gr-semcom"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def load_cifar10(split: str, root: pathlib.Path | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """CIFAR-10 ``split`` ("train" or "test") as (images uint8 (N, 32, 32, 3),
     labels int64 (N,), class names). Decoded once, then read from the cache."""
     if split not in ("train", "test"):
         raise ValueError(f"CIFAR-10 split must be 'train' or 'test', not {split!r}")
     zip_path = (root or images.dataset_root()) / "cifar10-jpeg.zip"
-    cached = cache_dir() / f"cifar10-{split}.npz"
+    cached = images.cache_dir() / f"cifar10-{split}.npz"
     if cached.exists():
         with np.load(cached) as npz:
             return npz["images"], npz["labels"], list(npz["classes"])
