@@ -2,10 +2,12 @@
 
 Blocks (one per module): image_source, jscc_encoder, jscc_decoder,
 image_sink, metrics_sink, qam_mapper, soft_demapper, block_fading,
-ldpc_encoder, ldpc_decoder, bitsemcom_encoder, bit_mapper, bitsemcom_decoder.
+ldpc_encoder, ldpc_decoder, bitsemcom_encoder, bit_mapper, bitsemcom_decoder,
+codec_encoder, codec_decoder.
 Shared pieces: bundle (model bundles), images, metrics, symbols, demapping
 (bit mapping and soft demapping), modulations (constellations by name), ldpc
-(LDPC codes), keys (PDU metadata), pdus.
+(LDPC codes), codecs (image codecs and link budgets of the separation
+baseline), keys (PDU metadata), pdus.
 """
 from .image_source import image_source
 from .jscc_encoder import jscc_encoder
@@ -20,3 +22,5 @@ from .ldpc_decoder import ldpc_decoder
 from .bitsemcom_encoder import bitsemcom_encoder
 from .bit_mapper import bit_mapper
 from .bitsemcom_decoder import bitsemcom_decoder
+from .codec_encoder import codec_encoder
+from .codec_decoder import codec_decoder

@@ -4,6 +4,8 @@
         --snr 0 5 10 20 --out out/eval
     python -m gnuradio.semcom.evaluate --models bitsemcom_cifar10 --images samples \\
         --modulation qpsk 16qam 64qam --channel awgn rayleigh --snr 0 5 10
+    python -m gnuradio.semcom.evaluate --models deepjscc_bsds_r16 jpeg+ldpc12 webp+ldpc12 \\
+        webp@capacity --images kodak --snr 0 5 10 20
 
 DeepJSCC models run over ``flowgraphs.awgn_point_to_point`` (analog symbols,
 AWGN only: ``--modulation`` does not apply, and ``--channel rayleigh`` is
@@ -13,10 +15,32 @@ skipped for them with a note). BitSemCom models run over
 fading, one coefficient per image, known to the receiver): one trained bundle,
 any constellation.
 
+Separation schemes (the digital baseline) are named ``<codec>+<code>``: a codec
+of ``codecs.CODECS`` (jpeg, webp, avif) and an LDPC code, ``ldpc12``
+(n1800_r12), ``ldpc34`` (n1200_r34), ``ldpc23`` (n4440_r23), ``ldpc14``
+(n512_r14) or a name of ``ldpc.CODES``; e.g. ``jpeg+ldpc12 webp+ldpc34``. They
+run over ``flowgraphs.separation_point_to_point`` once per modulation and
+channel. ``<codec>@capacity`` is the ideal reference: the codec gets
+floor(channel uses x log2(1 + SNR)) bits and no channel errors; it is
+computed without a flowgraph, for AWGN only (modulation column "gaussian").
+Both get the channel uses of the JSCC model they are compared with:
+floor(ratio x 3 x H x W) per image, ``--ratio`` (e.g. 1/16), by default the
+ratio of the first DeepJSCC model in ``--models`` (else 1/16), and its image
+size when it has a fixed one (``--size H W`` sets it: images resized). A link
+whose channel uses hold no codeword of the code is skipped with a note. An
+image that does not decode (failed LDPC frames, a corrupt stream, or a codec
+that does not fit its budget even at its lowest quality) is the fallback
+image (mid-grey 128): its PSNR and SSIM count in the means, and
+``decode_failed`` is 1.
+
 Writes ``<out>/metrics.csv`` (one row per image, link and SNR: model, images,
-image, modulation ("analog" for DeepJSCC), channel, snr_db, psnr_db, ssim,
-channel_uses (complex symbols per image), height, width), ``<out>/summary.md``
-(mean PSNR and SSIM per model, image set, modulation, channel and SNR),
+image, modulation ("analog" for DeepJSCC, "gaussian" for capacity), channel,
+snr_db, psnr_db, ssim, channel_uses (complex symbols sent per image; for
+separation the coded bits of whole codewords, at most the budget's channel
+uses), height, width, decode_failed (0/1; empty for JSCC models, which always
+deliver an image), payload_bits (the codec stream's bits; empty for JSCC)),
+``<out>/summary.md`` (mean PSNR and SSIM, fallbacks included, and the failure
+rate per model, image set, modulation, channel and SNR),
 ``<out>/psnr_vs_snr.png``, and with ``--save-images`` the decoded PNGs under
 ``<out>/images/``. Prints the summary table.
 
@@ -27,17 +51,85 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
+import fractions
 import pathlib
 import re
 import statistics
 import sys
 
-from gnuradio.semcom import bundle, flowgraphs, images, modulations
+import numpy as np
+from PIL import Image
+
+from gnuradio.semcom import bundle, codecs, flowgraphs, images, ldpc, metrics, modulations
+from gnuradio.semcom.codec_decoder import FALLBACKS
 
 COLUMNS = ("model", "images", "image", "modulation", "channel", "snr_db", "psnr_db", "ssim", "channel_uses",
-           "height", "width")
+           "height", "width", "decode_failed", "payload_bits")
 ANALOG = "analog"  # the modulation column of DeepJSCC rows
+GAUSSIAN = "gaussian"  # the modulation column of capacity rows
 CHANNELS = flowgraphs.CHANNELS
+CODE_ALIASES = {"ldpc12": "n1800_r12", "ldpc34": "n1200_r34", "ldpc23": "n4440_r23", "ldpc14": "n512_r14"}
+DEFAULT_RATIO = 1 / 16
+_SCHEME = re.compile(r"(?P<codec>[a-z0-9]+)(?:\+(?P<code>[a-z0-9_]+)|(?P<capacity>@capacity))")
+
+
+@dataclasses.dataclass(frozen=True)
+class Scheme:
+    """A separation scheme: ``codec`` + LDPC ``code`` through the flowgraph, or
+    ``codec`` at capacity (``code`` None)."""
+    name: str
+    codec: str
+    code: str | None
+
+    @property
+    def capacity(self) -> bool:
+        return self.code is None
+
+
+def parse_scheme(spec: str) -> Scheme | None:
+    """The scheme ``spec`` names (``<codec>+<code>`` or ``<codec>@capacity``), or
+    None when it is no scheme spec (a bundle). ValueError for an unknown codec
+    or code in a scheme spec."""
+    match = _SCHEME.fullmatch(str(spec))
+    if match is None or pathlib.Path(str(spec)).exists():
+        return None
+    codecs.get(match["codec"])  # ValueError naming the known codecs
+    if match["capacity"]:
+        return Scheme(spec, match["codec"], None)
+    code = CODE_ALIASES.get(match["code"], match["code"])
+    if code not in ldpc.CODES:
+        raise ValueError(f"{spec}: unknown LDPC code {match['code']!r}; known: "
+                         f"{', '.join([*CODE_ALIASES, *ldpc.CODES])}")
+    return Scheme(spec, match["codec"], code)
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """Channel uses of the separation schemes: floor(ratio x 3 x H x W) per image,
+    images fitted to ``size`` (resize) or at their own size (None)."""
+    ratio: float
+    size: tuple[int, int] | None
+    origin: str
+
+
+def reference_budget(models, ratio=None, size=None) -> Budget:
+    """``ratio`` and ``size`` where given; otherwise those of the first DeepJSCC
+    bundle in ``models`` (its symbols per real pixel value, and its image size
+    when fixed), else 1/16 at each image's own size."""
+    for model in models:
+        if parse_scheme(model) is not None:
+            continue
+        model_bundle = bundle.Bundle(model)
+        if isinstance(model_bundle, bundle.DeepJSCCBundle):
+            card = model_bundle.card
+            model_ratio = card["latent_channels"] / 2 / (3 * card["downsampling"] ** 2)
+            return Budget(model_ratio if ratio is None else ratio,
+                          model_bundle.image_size if size is None else size,
+                          f"{'ratio given' if ratio is not None else 'ratio'} and "
+                          f"{'size given' if size is not None else 'size'} of {model_bundle.model_id}")
+    return Budget(DEFAULT_RATIO if ratio is None else ratio, size,
+                  "ratio given" if ratio is not None else "default ratio")
 
 
 def resolve_set(name: str) -> str:
@@ -51,72 +143,149 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "set"
 
 
-def links(model_bundle: bundle.Bundle, modulation_names, channels) -> list[tuple[str, str]]:
-    """(modulation, channel) pairs ``model_bundle`` runs over: BitSemCom every
-    modulation over every channel; DeepJSCC analog symbols over AWGN alone."""
-    if isinstance(model_bundle, bundle.BitSemComBundle):
+def links(model, modulation_names, channels) -> list[tuple[str, str]]:
+    """(modulation, channel) pairs ``model`` (a bundle or a Scheme) runs over:
+    BitSemCom and separation every modulation over every channel; DeepJSCC
+    analog symbols and capacity Gaussian signalling over AWGN alone."""
+    if isinstance(model, bundle.BitSemComBundle) or (isinstance(model, Scheme) and not model.capacity):
         return [(m, c) for m in modulation_names for c in channels]
-    return [(ANALOG, "awgn")] if "awgn" in channels else []
+    modulation = GAUSSIAN if isinstance(model, Scheme) else ANALOG
+    return [(modulation, "awgn")] if "awgn" in channels else []
 
 
-def make_graph(model, spec: str, modulation: str, channel: str, snr_db: float, folder: str, seed: int):
-    """The flowgraph of one link: awgn_point_to_point for ANALOG, else digital_point_to_point."""
+def make_graph(model, spec: str, modulation: str, channel: str, snr_db: float, folder: str, seed: int,
+               budget: Budget | None = None):
+    """The flowgraph of one link: awgn_point_to_point for ANALOG,
+    separation_point_to_point for a Scheme, else digital_point_to_point."""
+    if isinstance(model, Scheme):
+        budget = budget or Budget(DEFAULT_RATIO, None, "default")
+        return flowgraphs.separation_point_to_point(model.codec, model.code, spec, modulation, channel, snr_db,
+                                                    budget.ratio, budget.size, out_dir=folder, seed=seed)
     if modulation == ANALOG:
         return flowgraphs.awgn_point_to_point(model, spec, snr_db=snr_db, out_dir=folder, seed=seed)
     return flowgraphs.digital_point_to_point(model, spec, constellation=modulation, channel=channel,
                                              snr_db=snr_db, out_dir=folder, seed=seed)
 
 
+def capacity_rows(scheme: Scheme, spec: str, snrs, budget: Budget, folder=None) -> list[dict]:
+    """``scheme`` at capacity, without a flowgraph: each image (fitted as
+    image_source fits it) gets floor(channel uses x log2(1 + SNR)) bits, the best
+    quality that fits is decoded error-free; when none fits, the fallback image
+    with decode_failed 1. Rows as ``run`` makes them; ``folder(snr)`` (optional)
+    is where to write the PNGs."""
+    codec = codecs.get(scheme.codec)
+    pictures = []
+    for index, path in enumerate(images.resolve_paths(spec)):
+        try:
+            picture = images.load_image(path)[0]
+        except ValueError as error:
+            print(f"note: skipped {path}: {error}", file=sys.stderr)
+            continue
+        picture = images.fit(picture, "resize" if budget.size else "full", budget.size)
+        pictures.append((f"{index:05d}_{path.stem}", picture))
+    rows = []
+    for snr_db in snrs:
+        out = pathlib.Path(folder(snr_db)) if folder else None
+        for image_id, picture in pictures:
+            height, width = picture.shape[:2]
+            uses = codecs.channel_uses(budget.ratio, height, width)
+            try:
+                data = codec.encode(picture, codecs.capacity_bits(uses, snr_db))
+            except codecs.DoesNotFit:
+                data = b""
+            decoded = codec.decode(data, picture.shape) if data else None
+            failed = decoded is None
+            if failed:
+                decoded = np.full_like(picture, FALLBACKS["mean"])
+            if out is not None:
+                out.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(decoded).save(out / f"{image_id}.png")
+            rows.append({"model": scheme.name, "images": spec, "image": image_id, "modulation": GAUSSIAN,
+                         "channel": "awgn", "snr_db": snr_db, "psnr_db": metrics.psnr_db(picture, decoded),
+                         "ssim": metrics.ssim(picture, decoded), "channel_uses": uses, "height": height,
+                         "width": width, "decode_failed": int(failed), "payload_bits": 8 * len(data)})
+    return rows
+
+
 def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=False, seed=1,
-        timeout=1800.0, modulation_names=("qpsk",), channels=("awgn",)) -> list[dict]:
+        timeout=1800.0, modulation_names=("qpsk",), channels=("awgn",), ratio=None, size=None) -> list[dict]:
     """Every (model, image set, link, SNR) through its flowgraph (see ``links``);
-    returns one row per image (keys ``COLUMNS``)."""
+    returns one row per image (keys ``COLUMNS``). ``models``: bundles and
+    scheme specs; ``ratio``, ``size``: the schemes' budget (``reference_budget``)."""
     for name in modulation_names:
         modulations.expression(name)  # KeyError naming the known ones
     for channel in channels:
         if channel not in CHANNELS:
             raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
+    parsed = [parse_scheme(model) or bundle.Bundle(model) for model in models]
+    budget = None
+    if any(isinstance(model, Scheme) for model in parsed):
+        budget = reference_budget(models, ratio, size)
+        print(f"note: separation schemes get floor({budget.ratio:.6g} x 3 x H x W) channel uses per image "
+              f"({budget.origin}), images {'resized to %dx%d' % tuple(budget.size) if budget.size else 'at full size'}",
+              file=sys.stderr)
     rows = []
-    for model in models:
-        model_bundle = bundle.Bundle(model)
-        model_links = links(model_bundle, modulation_names, channels)
+    for model, given in zip(parsed, models):
+        name = model.name if isinstance(model, Scheme) else model.model_id
+        model_links = links(model, modulation_names, channels)
         skipped = sorted(set(channels) - {channel for _, channel in model_links})
         if skipped:
-            print(f"note: {model_bundle.model_id} is a {model_bundle.method} model, run over awgn only: "
-                  f"skipped {', '.join(skipped)}", file=sys.stderr)
+            kind = "a capacity reference" if isinstance(model, Scheme) else f"a {model.method} model"
+            print(f"note: {name} is {kind}, run over awgn only: skipped {', '.join(skipped)}", file=sys.stderr)
         for image_set in image_sets:
             spec = resolve_set(image_set)
+            if isinstance(model, Scheme) and model.capacity:
+                folder = None
+                if save_images and out is not None:
+                    folder = lambda snr: out.joinpath("images", _slug(name), _slug(spec), f"snr{snr:g}")  # noqa: E731
+                rows += capacity_rows(model, spec, snrs, budget, folder) if model_links else []
+                continue
             for modulation, channel in model_links:
                 for snr_db in snrs:
                     folder = ""
                     if save_images and out is not None:
                         link = [] if modulation == ANALOG else [f"{modulation}_{channel}"]
-                        folder = str(out.joinpath("images", _slug(model_bundle.model_id), _slug(spec), *link,
-                                                  f"snr{snr_db:g}"))
-                    graph = make_graph(model, spec, modulation, channel, snr_db, folder, seed)
+                        folder = str(out.joinpath("images", _slug(name), _slug(spec), *link, f"snr{snr_db:g}"))
+                    try:
+                        graph = make_graph(model if isinstance(model, Scheme) else given, spec, modulation, channel,
+                                           snr_db, folder, seed, budget)
+                    except codecs.NoCodeword as error:
+                        print(f"note: {name} over {modulation}: {error}: skipped", file=sys.stderr)
+                        break
                     for row in graph.run_images(timeout):
-                        rows.append({**{k: row[k] for k in COLUMNS if k in row}, "model": model_bundle.model_id,
+                        codec_bytes = row.get("codec_bytes", "")
+                        rows.append({**{k: row[k] for k in COLUMNS if k in row}, "model": name,
                                      "images": spec, "modulation": modulation, "channel": channel,
-                                     "snr_db": snr_db, "channel_uses": row["n_symbols"]})
+                                     "snr_db": snr_db, "channel_uses": row["n_symbols"],
+                                     "payload_bits": 8 * codec_bytes if codec_bytes != "" else ""})
     return rows
 
 
 def summarize(rows: list[dict]) -> list[dict]:
-    """Mean PSNR and SSIM per (model, images, modulation, channel, snr_db), in first-seen order."""
+    """Mean PSNR and SSIM (fallback images included) and the failure rate
+    (mean decode_failed; None for models that do not report it) per
+    (model, images, modulation, channel, snr_db), in first-seen order."""
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
         key = (row["model"], row["images"], row.get("modulation", ANALOG), row.get("channel", "awgn"), row["snr_db"])
         groups.setdefault(key, []).append(row)
-    return [{"model": m, "images": s, "modulation": mod, "channel": ch, "snr_db": snr, "n": len(g),
-             "psnr_db": statistics.fmean(r["psnr_db"] for r in g),
-             "ssim": statistics.fmean(r["ssim"] for r in g)} for (m, s, mod, ch, snr), g in groups.items()]
+    summary = []
+    for (m, s, mod, ch, snr), g in groups.items():
+        failed = [int(r["decode_failed"]) for r in g if r.get("decode_failed", "") != ""]
+        summary.append({"model": m, "images": s, "modulation": mod, "channel": ch, "snr_db": snr, "n": len(g),
+                        "psnr_db": statistics.fmean(r["psnr_db"] for r in g),
+                        "ssim": statistics.fmean(r["ssim"] for r in g),
+                        "decode_failed": statistics.fmean(failed) if failed else None})
+    return summary
 
 
 def markdown(summary: list[dict]) -> str:
-    lines = ["| model | images | modulation | channel | SNR (dB) | n | PSNR (dB) | SSIM |",
-             "|---|---|---|---|---:|---:|---:|---:|"]
-    lines += [f"| {s['model']} | {s['images']} | {s['modulation']} | {s['channel']} | {s['snr_db']:g} | {s['n']} "
-              f"| {s['psnr_db']:.2f} | {s['ssim']:.4f} |" for s in summary]
+    lines = ["| model | images | modulation | channel | SNR (dB) | n | PSNR (dB) | SSIM | failed |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|"]
+    for s in summary:
+        failed = "-" if s.get("decode_failed") is None else f"{s['decode_failed']:.2f}"
+        lines.append(f"| {s['model']} | {s['images']} | {s['modulation']} | {s['channel']} | {s['snr_db']:g} "
+                     f"| {s['n']} | {s['psnr_db']:.2f} | {s['ssim']:.4f} | {failed} |")
     return "\n".join(lines) + "\n"
 
 
@@ -127,11 +296,12 @@ def plot(summary: list[dict], path: pathlib.Path) -> None:
     figure, axis = pyplot.subplots(figsize=(6, 4))
     curves: dict[tuple, list] = {}
     for s in summary:
-        link = () if s["modulation"] == ANALOG else (s["modulation"], s["channel"])
+        link = () if s["modulation"] in (ANALOG, GAUSSIAN) else (s["modulation"], s["channel"])
         curves.setdefault((s["model"], s["images"], *link), []).append((s["snr_db"], s["psnr_db"]))
     for label, points in curves.items():
         points.sort()
-        axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=" / ".join(label))
+        style = "--" if label[0].endswith("@capacity") else "-"
+        axis.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", label=" / ".join(label))
     axis.set_xlabel("SNR (dB)")
     axis.set_ylabel("PSNR (dB)")
     axis.grid(True, alpha=0.3)
@@ -155,22 +325,47 @@ def write(rows: list[dict], out: pathlib.Path) -> list[dict]:
     return summary
 
 
+def _ratio(text: str) -> float:
+    try:
+        value = float(fractions.Fraction(text))
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"not a ratio: {text!r} (e.g. 1/16 or 0.0625)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"ratio must be > 0, got {text}")
+    return value
+
+
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="+", required=True, help="bundle folders or shipped model names")
+    parser.add_argument("--models", nargs="+", required=True,
+                        help="bundle folders, shipped model names, or separation schemes "
+                             "<codec>+<code> / <codec>@capacity (see module doc)")
     parser.add_argument("--images", nargs="+", default=["default"], help="image sets (see module doc)")
     parser.add_argument("--snr", nargs="+", type=float, default=[0.0, 5.0, 10.0, 20.0], help="SNRs in dB")
     parser.add_argument("--out", default="out/eval", help="output folder")
     parser.add_argument("--save-images", action="store_true", help="write the decoded PNGs")
     parser.add_argument("--modulation", nargs="+", default=["qpsk"], choices=list(modulations.MODULATIONS),
-                        help="constellations for BitSemCom models (DeepJSCC models send analog symbols)")
+                        help="constellations for BitSemCom models and separation schemes "
+                             "(DeepJSCC models send analog symbols)")
     parser.add_argument("--channel", nargs="+", default=["awgn"], choices=CHANNELS,
-                        help="awgn, or rayleigh block fading with CSI (BitSemCom models only)")
+                        help="awgn, or rayleigh block fading with CSI (BitSemCom models and separation schemes)")
+    parser.add_argument("--ratio", type=_ratio, default=None,
+                        help="channel uses per real pixel value of the separation schemes, e.g. 1/16 "
+                             "(default: the first DeepJSCC model's, else 1/16)")
+    parser.add_argument("--size", nargs=2, type=int, default=None, metavar=("H", "W"),
+                        help="resize images to H x W for the separation schemes "
+                             "(default: the first DeepJSCC model's fixed size, else full size)")
     parser.add_argument("--seed", type=int, default=1, help="noise seed (bits and fading: seed + 1, seed + 2)")
     args = parser.parse_args(argv)
+    for model in args.models:
+        try:
+            parse_scheme(model)
+        except ValueError as error:
+            parser.error(str(error))
     out = pathlib.Path(args.out)
     rows = run(args.models, args.images, args.snr, out, args.save_images, args.seed,
-               modulation_names=args.modulation, channels=args.channel)
+               modulation_names=args.modulation, channels=args.channel, ratio=args.ratio,
+               size=tuple(args.size) if args.size else None)
     summary = write(rows, out)
     print(markdown(summary), end="")
     print(f"wrote {out / 'metrics.csv'}, {out / 'summary.md'}, {out / 'psnr_vs_snr.png'}")

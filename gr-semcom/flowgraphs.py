@@ -10,7 +10,12 @@ Digital (BitSemCom, any constellation), ``digital_point_to_point``::
     image_source -> bitsemcom_encoder -> bit_mapper -> qam_mapper -> [block_fading]
         -> [AWGN] -> soft_demapper -> bitsemcom_decoder -> image_sink, metrics_sink
 
-[AWGN] is the same stream path in both (``point_to_point``):
+Separation baseline (image codec + LDPC + any constellation), ``separation_point_to_point``::
+
+    image_source -> codec_encoder -> ldpc_encoder -> qam_mapper -> [block_fading]
+        -> [AWGN] -> soft_demapper -> ldpc_decoder -> codec_decoder -> image_sink, metrics_sink
+
+[AWGN] is the same stream path in all three (``point_to_point``):
 pdu_to_tagged_stream -> (+ noise_source_c) -> tagged_stream_to_pdu. The
 channel is GNU Radio's own: ``analog.noise_source_c`` gives complex Gaussian
 noise of power amplitude^2, so amplitude = 10^(-SNR/20) for unit signal power.
@@ -23,15 +28,19 @@ import math
 
 from gnuradio import analog, blocks, gr, pdu
 
-from gnuradio.semcom import bundle, demapping, modulations
+from gnuradio.semcom import bundle, codecs, demapping, ldpc, modulations
 from gnuradio.semcom.bit_mapper import bit_mapper
 from gnuradio.semcom.bitsemcom_decoder import bitsemcom_decoder
 from gnuradio.semcom.bitsemcom_encoder import bitsemcom_encoder
 from gnuradio.semcom.block_fading import block_fading
+from gnuradio.semcom.codec_decoder import codec_decoder
+from gnuradio.semcom.codec_encoder import codec_encoder
 from gnuradio.semcom.image_sink import image_sink
 from gnuradio.semcom.image_source import image_source
 from gnuradio.semcom.jscc_decoder import jscc_decoder
 from gnuradio.semcom.jscc_encoder import jscc_encoder
+from gnuradio.semcom.ldpc_decoder import ldpc_decoder
+from gnuradio.semcom.ldpc_encoder import ldpc_encoder
 from gnuradio.semcom.metrics_sink import metrics_sink
 from gnuradio.semcom.qam_mapper import qam_mapper
 from gnuradio.semcom.soft_demapper import soft_demapper
@@ -204,6 +213,78 @@ class digital_point_to_point(point_to_point):
             self.fading = block_fading(coherence_symbols, seed + 2 if seed else 0)
             transmitter.append((self.fading, "symbols", "symbols"))
         self._wire(transmitter, [(self.demapper, "symbols", "soft_bits"), (self.decoder, "soft_bits", "image")])
+
+    def set_snr_db(self, snr_db: float) -> None:
+        super().set_snr_db(snr_db)
+        self.demapper.set_noise_var(noise_variance(snr_db))
+
+
+class separation_point_to_point(point_to_point):
+    """Send images through the separation baseline: an image codec, an LDPC code
+    and a constellation, at the channel uses of a JSCC model.
+
+    codec: a ``codecs`` name ("jpeg", "webp", "avif"). code: an ``ldpc.CODES``
+    name (or an alist path). images: as for image_source. size: (height, width)
+    the images are fitted to with ``policy`` (e.g. (32, 32), "resize" for
+    CIFAR-size images); None sends each image at its own size.
+    bandwidth_ratio: channel uses per image = floor(ratio x 3 x H x W), the
+    JSCC model's (1/16: 73,728 for 768x512; 1/6: 512 for 32x32); the codec
+    gets the bits of the whole codewords they carry (``codecs.budget_bits``).
+    constellation, channel, coherence_symbols, snr_db, method: as for
+    digital_point_to_point. max_iterations: belief-propagation iterations of
+    the LDPC decoder. fallback: codec_decoder's image for a failed decode
+    ("mean": mid-grey). seed: noise seed; the fading takes seed + 2. out_dir,
+    csv_path, score: as for awgn_point_to_point; metrics rows add
+    decode_failed and codec_bytes.
+
+    Raises ``codecs.NoCodeword`` (a ValueError) when an image's channel uses
+    cannot carry one codeword.
+    ``symbols(height, width)`` gives the complex symbols sent per image (at
+    most the channel uses: the coded bits of whole codewords).
+    """
+
+    def __init__(self, codec="jpeg", code=ldpc.DEFAULT_CODE, images="samples", constellation="qpsk", channel="awgn",
+                 snr_db=10.0, bandwidth_ratio=1 / 16, size=None, policy="resize", out_dir="", csv_path="", seed=1,
+                 coherence_symbols=0, method="exact", max_iterations=50, fallback="mean", score=True):
+        if channel not in CHANNELS:
+            raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
+        constellation = constellation_object(constellation)
+        bits_per_symbol = demapping.Constellation.from_gnuradio(constellation).bits_per_symbol
+        ldpc.load(code)  # ValueError naming the known codes
+        encoder = codec_encoder(codec, bandwidth_ratio=bandwidth_ratio, bits_per_symbol=bits_per_symbol, code=code)
+        if size is None:
+            source = image_source(images, policy="full")
+        else:
+            source = image_source(images, policy=policy, size=size)
+        self.bits_per_symbol, self.code, self.channel = bits_per_symbol, encoder.code, channel
+        self.encoder = encoder
+        shapes = source.shapes()
+        for height, width in sorted(set(shapes)):
+            if encoder.budget(height, width) <= 0:
+                uses = encoder.uses(height, width)
+                raise codecs.NoCodeword(
+                    f"a {height}x{width} image gets {uses} channel uses at ratio {bandwidth_ratio:g}: "
+                    f"{uses * bits_per_symbol} coded bits hold no {self.code.name} codeword of "
+                    f"{self.code.n} bits (use a shorter code or more bits per symbol)")
+        super().__init__("semcom separation point to point", source, snr_db, seed,
+                         max(self.symbols(h, w) for h, w in shapes), out_dir, csv_path, score)
+        self.ldpc_encoder = ldpc_encoder(code)
+        self.mapper = qam_mapper(constellation)
+        self.demapper = soft_demapper(constellation, noise_variance(snr_db), method, "llr")
+        self.ldpc_decoder = ldpc_decoder(code, max_iterations)
+        self.decoder = codec_decoder(codec, fallback)
+        transmitter = [(self.encoder, "image", "bits"), (self.ldpc_encoder, "bits", "bits"),
+                       (self.mapper, "bits", "symbols")]
+        if channel == "rayleigh":
+            self.fading = block_fading(coherence_symbols, seed + 2 if seed else 0)
+            transmitter.append((self.fading, "symbols", "symbols"))
+        self._wire(transmitter, [(self.demapper, "symbols", "soft_bits"), (self.ldpc_decoder, "soft_bits", "bits"),
+                                 (self.decoder, "bits", "image")])
+
+    def symbols(self, height: int, width: int) -> int:
+        """Complex symbols sent for an image of ``height`` x ``width``."""
+        frames = self.encoder.budget(height, width) // self.code.k
+        return -(-frames * self.code.n // self.bits_per_symbol)
 
     def set_snr_db(self, snr_db: float) -> None:
         super().set_snr_db(snr_db)

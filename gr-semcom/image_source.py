@@ -60,14 +60,21 @@ class image_source(gr.basic_block):
         """Images one pass emits (a looping source repeats them)."""
         return len(self.paths)
 
-    def max_shape(self) -> tuple[int, int]:
-        """Largest (height, width) this source emits, read from file headers."""
+    def shapes(self) -> list[tuple[int, int]]:
+        """(height, width) of each image one pass emits, read from file headers."""
         if self.size is not None:
-            return self.size
+            return [tuple(self.size)] * len(self.paths)
         shapes = []
         for path in self.paths:
             with Image.open(path) as picture:
                 shapes.append((picture.height, picture.width))
+        return shapes
+
+    def max_shape(self) -> tuple[int, int]:
+        """Largest (height, width) this source emits, read from file headers."""
+        if self.size is not None:
+            return self.size
+        shapes = self.shapes()
         return max(h for h, _ in shapes), max(w for _, w in shapes)
 
     def start(self):

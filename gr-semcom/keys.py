@@ -46,6 +46,20 @@ key                     value                      set by
 ``ldpc_iterations``     s32 vector, one per frame  ldpc_decoder: belief-propagation iterations used
 ======================  =========================  ===============================================
 
+Separation baseline (codec_encoder, codec_decoder; see ``codecs``):
+
+======================  =========================  ===============================================
+key                     value                      set by
+======================  =========================  ===============================================
+``codec``               string, a ``codecs`` name  codec_encoder; codec_decoder checks it is its own
+``codec_quality``       int, -1 when nothing fit   codec_encoder: the quality setting it chose
+``codec_bytes``         int, 0 when nothing fit    codec_encoder: the stream's length; the rest of
+                                                   the ``n_bits`` payload is zero fill
+``decode_failed``       int, 0 or 1                codec_decoder: 1 when the LDPC decoder reported
+                                                   failed frames or the stream did not decode, and
+                                                   the image is the fallback; metrics_sink records it
+======================  =========================  ===============================================
+
 Image PDUs carry a u8vector of H*W*3 bytes, row-major RGB. Symbol PDUs carry a
 c32vector of ``n_symbols`` complex symbols. Bit PDUs carry a u8vector of 0/1
 values, one bit per byte. Probability PDUs (bitsemcom_encoder) carry an
@@ -73,3 +87,7 @@ LDPC_FRAMES = "ldpc_frames"
 LDPC_FRAME_OK = "ldpc_frame_ok"
 LDPC_FAILED_FRAMES = "ldpc_failed_frames"
 LDPC_ITERATIONS = "ldpc_iterations"
+CODEC = "codec"
+CODEC_QUALITY = "codec_quality"
+CODEC_BYTES = "codec_bytes"
+DECODE_FAILED = "decode_failed"

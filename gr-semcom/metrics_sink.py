@@ -11,7 +11,8 @@ from gnuradio import gr
 
 from gnuradio.semcom import keys, metrics, pdus
 
-COLUMNS = ("image", "snr_db", "psnr_db", "ssim", "model_id", "n_symbols", "height", "width")
+COLUMNS = ("image", "snr_db", "psnr_db", "ssim", "model_id", "n_symbols", "height", "width", "decode_failed",
+           "codec_bytes")
 
 
 class metrics_sink(gr.basic_block):
@@ -20,7 +21,9 @@ class metrics_sink(gr.basic_block):
     snr_db: the channel SNR to record (metadata ``snr_db`` wins when present;
     NaN when unknown). csv_path: file to write rows to as they come ("" for
     none); columns image, snr_db, psnr_db, ssim, model_id, n_symbols, height,
-    width. ``rows`` holds every row as a dict, ``means()`` the running means.
+    width, decode_failed, codec_bytes (the last two from the decoded image's
+    metadata, set by codec_decoder and codec_encoder; "" when absent).
+    ``rows`` holds every row as a dict, ``means()`` the running means.
     """
 
     def __init__(self, snr_db=float("nan"), csv_path=""):
@@ -78,6 +81,8 @@ class metrics_sink(gr.basic_block):
             "n_symbols": meta.get(keys.N_SYMBOLS, ""),
             "height": image.shape[0],
             "width": image.shape[1],
+            "decode_failed": meta.get(keys.DECODE_FAILED, ""),
+            "codec_bytes": meta.get(keys.CODEC_BYTES, ""),
         }
         self.rows.append(row)
         if self._csv is not None:

@@ -36,3 +36,18 @@ def test_set_snr_db_changes_recorded_snr():
     sink = metrics_sink()
     sink.set_snr_db(12.5)
     assert sink.snr_db == 12.5
+
+
+def test_rows_record_decode_failed_and_codec_bytes_when_the_metadata_has_them(tmp_path):
+    image = np.full((16, 16, 3), 128, np.uint8)
+    sink = metrics_sink(csv_path=str(tmp_path / "m.csv"))
+    messages = [("reference", image_pdu(image, "a")), ("reference", image_pdu(image, "b")),
+                ("decoded", pdus.image_pdu({keys.IMAGE_ID: "a", keys.DECODE_FAILED: 1, keys.CODEC_BYTES: 0}, image)),
+                ("decoded", image_pdu(image, "b"))]
+    run_block(sink, "decoded", messages, done=lambda: sink.arrivals.count >= 2)
+    by_id = {row["image"]: row for row in sink.rows}
+    assert (by_id["a"]["decode_failed"], by_id["a"]["codec_bytes"]) == (1, 0)
+    assert (by_id["b"]["decode_failed"], by_id["b"]["codec_bytes"]) == ("", "")
+    with open(tmp_path / "m.csv") as handle:
+        rows = {row["image"]: row for row in csv.DictReader(handle)}
+    assert rows["a"]["decode_failed"] == "1" and rows["b"]["decode_failed"] == ""

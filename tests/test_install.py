@@ -28,7 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "awgn_point_to_point.grc"
 BLOCKS = ("image_source", "jscc_encoder", "jscc_decoder", "image_sink", "metrics_sink",
           "qam_mapper", "soft_demapper", "block_fading", "ldpc_encoder", "ldpc_decoder",
-          "bitsemcom_encoder", "bit_mapper", "bitsemcom_decoder")
+          "bitsemcom_encoder", "bit_mapper", "bitsemcom_decoder", "codec_encoder", "codec_decoder")
 CMAKE = shutil.which("cmake")
 GRCC = shutil.which("grcc")
 SHIPPED = sorted(p.parent.name for p in (ROOT / "models").glob("*/card.json"))

@@ -1,0 +1,69 @@
+"""codec_decoder: bit PDU (from ldpc_decoder) -> image PDU, with a fallback image when decoding fails."""
+from __future__ import annotations
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from gnuradio.semcom import codecs, keys, pdus
+
+# fallback name -> grey level of every pixel; "mean": what a receiver with no
+# information about the image shows, the middle of the 0..255 range
+FALLBACKS = {"mean": 128}
+
+
+class codec_decoder(gr.basic_block):
+    """Decode bit PDUs (port ``bits``) of a codec stream into image PDUs (port
+    ``image``): the receiver of the separation baseline.
+
+    codec: the encoder's codec (a name of ``codecs.CODECS``). fallback: the
+    image shown when nothing can be decoded: "mean" (mid-grey, 128 in every
+    channel: the image of zero information) or a grey level 0..255.
+
+    Input: u8vector of 0/1 bits (ldpc_decoder's output), the stream MSB first
+    and any zero fill after it. The image is the fallback, and metadata
+    ``decode_failed`` is 1, when the LDPC decoder reported failed frames
+    (metadata ``ldpc_failed_frames`` > 0: a real receiver's parity check
+    says the data are wrong), or when the stream does not decode or decodes to
+    a size other than metadata ``image_shape`` (which the fallback takes);
+    otherwise the decoded image, ``decode_failed`` 0. Output: image PDU,
+    metadata kept. A payload that is not a u8vector of 0/1 values, is empty,
+    lacks ``image_shape``, or comes from another codec (metadata ``codec``)
+    is logged and dropped.
+    """
+
+    def __init__(self, codec="jpeg", fallback="mean"):
+        gr.basic_block.__init__(self, name="semcom_codec_decoder", in_sig=None, out_sig=None)
+        self.codec = codecs.get(codec)
+        grey = FALLBACKS.get(fallback) if isinstance(fallback, str) else fallback
+        if isinstance(grey, bool) or not isinstance(grey, (int, np.integer)) or not 0 <= grey <= 255:
+            raise ValueError(f"fallback must be one of {sorted(FALLBACKS)} or a grey level 0..255, got {fallback!r}")
+        self.fallback = int(grey)
+        self.message_port_register_in(pmt.intern("bits"))
+        self.message_port_register_out(pmt.intern("image"))
+        self.set_msg_handler(pmt.intern("bits"), self.handle_bits)
+
+    def fallback_image(self, shape) -> np.ndarray:
+        return np.full((int(shape[0]), int(shape[1]), 3), self.fallback, dtype=np.uint8)
+
+    @pdus.guarded
+    def handle_bits(self, msg):
+        meta, bits = pdus.parse_bits(msg)
+        if bits.size == 0:
+            raise ValueError("bit PDU is empty")
+        bad = bits[bits > 1]
+        if bad.size:
+            raise ValueError(f"bits must be 0 or 1, got {bad.size} other values, e.g. {bad[0]}")
+        sender = meta.get(keys.CODEC, self.codec.name)
+        if sender != self.codec.name:
+            raise ValueError(f"bits carry a {sender} stream, this decoder's codec is {self.codec.name}")
+        shape = meta.get(keys.IMAGE_SHAPE)
+        if shape is None or len(shape) != 3 or int(shape[2]) != 3 or min(int(v) for v in shape) <= 0:
+            shown = None if shape is None else [int(v) for v in shape]
+            raise ValueError(f"metadata {keys.IMAGE_SHAPE!r} must be [H, W, 3], got {shown}")
+        failed_frames = int(meta.get(keys.LDPC_FAILED_FRAMES, 0))
+        image = None if failed_frames else self.codec.decode(codecs.from_bits(bits), shape)
+        meta[keys.DECODE_FAILED] = int(image is None)
+        if image is None:
+            image = self.fallback_image(shape)
+        self.message_port_pub(pmt.intern("image"), pdus.image_pdu(meta, image))
