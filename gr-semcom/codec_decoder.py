@@ -49,11 +49,6 @@ class codec_decoder(gr.basic_block):
     @pdus.guarded
     def handle_bits(self, msg):
         meta, bits = pdus.parse_bits(msg)
-        if bits.size == 0:
-            raise ValueError("bit PDU is empty")
-        bad = bits[bits > 1]
-        if bad.size:
-            raise ValueError(f"bits must be 0 or 1, got {bad.size} other values, e.g. {bad[0]}")
         sender = meta.get(keys.CODEC, self.codec.name)
         if sender != self.codec.name:
             raise ValueError(f"bits carry a {sender} stream, this decoder's codec is {self.codec.name}")

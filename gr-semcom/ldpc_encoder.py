@@ -35,11 +35,6 @@ class ldpc_encoder(gr.basic_block):
     @pdus.guarded
     def handle_bits(self, msg):
         meta, bits = pdus.parse_bits(msg)
-        if bits.size == 0:
-            raise ValueError("bit PDU is empty: nothing to encode")
-        bad = bits[bits > 1]
-        if bad.size:
-            raise ValueError(f"bits must be 0 or 1, got {bad.size} other values, e.g. {bad[0]}")
         code = self.code
         frames = -(-bits.size // code.k)
         info = np.zeros(frames * code.k, dtype=np.uint8)

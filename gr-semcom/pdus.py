@@ -75,12 +75,17 @@ def parse_symbols(msg) -> tuple[dict, np.ndarray]:
 
 
 def parse_bits(msg) -> tuple[dict, np.ndarray]:
-    """(metadata, uint8 bits) of a bit PDU; the values are checked where they
-    are used (``demapping.map_bits``)."""
+    """(metadata, uint8 bits) of a bit PDU: a non-empty u8vector of 0/1 values."""
     meta, data = split(msg)
     if not pmt.is_u8vector(data):
         raise ValueError("bit PDU payload must be a u8vector of 0/1 values")
-    return meta, np.asarray(pmt.u8vector_elements(data), dtype=np.uint8)
+    bits = np.asarray(pmt.u8vector_elements(data), dtype=np.uint8)
+    if bits.size == 0:
+        raise ValueError("bit PDU is empty")
+    bad = bits[bits > 1]
+    if bad.size:
+        raise ValueError(f"bits must be 0 or 1, got {bad.size} other values, e.g. {bad[0]}")
+    return meta, bits
 
 
 def parse_floats(msg, kind: str) -> tuple[dict, np.ndarray]:
