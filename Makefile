@@ -16,7 +16,7 @@ TRAIN_deepjscc_bsds_r16   := --data bsds --crop 64 --steps 30000 --batch-size 16
 EVAL_deepjscc_cifar10_r6  := --images cifar10-test --snr 0 5 10 15 20 --update-card cifar10_test
 EVAL_deepjscc_bsds_r16    := --images kodak --snr 1 4 7 10 13 --update-card kodak
 
-.PHONY: setup test demo bench models clean
+.PHONY: setup test demo bench models bitsemcom-models clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -38,6 +38,20 @@ bench: setup
 	$(PY) bench/throughput.py
 
 models: $(foreach m,$(SHIPPED),models/$(m)/card.json)
+
+# BitSemCom, two stages as in the paper (error-free, then QPSK over AWGN at -3..6 dB),
+# starting from the shipped CIFAR-10 DeepJSCC backbone; the stem is the model name after "bitsemcom_"
+BITSEMCOM := bitsemcom_cifar10 bitsemcom_cifar10_uniform
+bitsemcom-models: $(foreach m,$(BITSEMCOM),models/$(m)/card.json)
+
+models/bitsemcom_%/card.json: setup
+	$(PY) -m semcom_train.train --model bitsemcom_$* --data cifar10 --stage error_free \
+		--init models/deepjscc_cifar10_r6/weights.pt --steps 10000 --batch-size 64 --lr 1e-3 \
+		--threads 1 --out runs/bitsemcom_$*_s1
+	$(PY) -m semcom_train.train --model bitsemcom_$* --data cifar10 --stage noisy --modulation qpsk \
+		--channel awgn --snr-low -3 --snr-high 6 --val-snr 3 --init runs/bitsemcom_$*_s1/checkpoint.pt \
+		--steps 10000 --batch-size 64 --lr 3e-4 --threads 1 --out runs/bitsemcom_$*_s2
+	$(PY) -m semcom_train.export --checkpoint runs/bitsemcom_$*_s2/checkpoint.pt --out models/bitsemcom_$*
 
 models/%/card.json: setup
 	$(PY) -m semcom_train.train --model $* $(TRAIN_$*) --threads 1 --out runs/$*
