@@ -19,10 +19,12 @@ class bitsemcom_decoder(gr.basic_block):
     turned into posteriors P(b=1|r) = sigmoid(LLR), the sign convention of
     ``demapping``) or "posterior" (soft_demapper with output "posterior").
 
-    Input: f32vector of the model's n_bits values (soft_demapper drops the
-    padding of the last symbol). Output: the model's image, u8vector with
-    image_shape; metadata adds decoder_model. Dropped with a logged error: a
-    model_id other than this decoder's, a count other than n_bits, metadata
+    Input: f32vector of the image's bits' values (soft_demapper drops the
+    padding of the last symbol); the metadata's image_shape gives the size
+    (a fixed-size model's own size when it is missing; required by fully
+    convolutional models). Output: u8vector image with image_shape; metadata
+    adds decoder_model. Dropped with a logged error: a model_id other than
+    this decoder's, a count other than the model's bits for that size, metadata
     soft_bits (set by soft_demapper) other than ``input``, NaN values, or
     posteriors outside [0, 1], a payload that is not f32.
     """
@@ -48,13 +50,15 @@ class bitsemcom_decoder(gr.basic_block):
         if kind != self.input:
             raise ValueError(f"PDU holds {kind} values (metadata {keys.SOFT_BITS!r}), this decoder's input "
                              f"is {self.input}")
-        if soft.size != self.bundle.n_bits:
+        height, width = self.bundle.decoded_size(meta.get(keys.IMAGE_SHAPE))
+        expected = self.bundle.bits_for(height, width)
+        if soft.size != expected:
             raise ValueError(f"{soft.size} soft bits received, model {self.bundle.model_id} sends "
-                             f"n_bits = {self.bundle.n_bits}")
+                             f"{expected} for a {height}x{width} image")
         if np.isnan(soft).any():
             raise ValueError(f"soft-bit PDU holds {np.count_nonzero(np.isnan(soft))} NaN values of {soft.size}")
         # an LLR of +-inf is a certain bit; posteriors are checked by decode_soft
         posteriors = demapping.posteriors(soft) if self.input == "llr" else soft
-        image = self.bundle.decode_soft(posteriors)
+        image = self.bundle.decode_soft(posteriors, height, width)
         meta[keys.DECODER_MODEL] = self.bundle.model_id
         self.message_port_pub(pmt.intern("image"), pdus.image_pdu(meta, image))

@@ -15,8 +15,9 @@ class bitsemcom_encoder(gr.basic_block):
     method "bitsemcom"; a DeepJSCC bundle fails at construction). provider:
     "auto", "cpu", "cuda". threads: onnxruntime threads (0: its default).
 
-    Output: f32vector of the model's ``n_bits`` Bernoulli probabilities
-    P(b = 1), bit i as the card's ``bit_order`` says; ``bit_mapper`` makes bits
+    Output: f32vector of the image's Bernoulli probabilities P(b = 1)
+    (the card's ``n_bits``, or ``bits_for(H, W)`` for a fully convolutional
+    model), bit i as the card's ``bit_order`` says; ``bit_mapper`` makes bits
     of them. Metadata adds model_id, n_bits and image_shape. An image of the
     wrong size, dtype or channel count is logged and dropped.
     """

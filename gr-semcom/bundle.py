@@ -25,8 +25,12 @@ Card keys used at run time, every method::
 "bitsemcom" (``BitSemComBundle``: image -> bit probabilities, bit posteriors ->
 image; the constellation is the link's, see ``semcom_train.export``)::
 
-    image_size        [H, W] (fixed size: the ONNX files take (N, n_bits) vectors)
-    n_bits            int    bits per image
+    image_size        [H, W]: fixed size, the ONNX files take (N, n_bits) vectors;
+                      null: fully convolutional, the encoder gives (N, n) for any
+                      image, the decoder takes the (N, B, H/4, W/4) grid
+    downsampling      int    image side / bit-grid side
+    bit_channels      int    B, bits per bit-grid position
+    n_bits            int    bits per image (fixed size only)
     inference_bits    "sample" | "threshold" (optional, default "sample"): how the
                              sender should make bits of the probabilities
     onnx_io           optional tensor names, default {"encoder": {"input": "image",
@@ -204,6 +208,29 @@ class Bundle:
                              f"size policy 'full' needs a fully convolutional model")
         return images.fit(image, policy, self.image_size)
 
+    def decoded_size(self, image_shape) -> tuple[int, int]:
+        """(H, W) a decoder makes: the metadata's ``image_shape`` (H, W[, 3]), or the fixed
+        model's size when it is None (ValueError for a fully convolutional model)."""
+        if image_shape is None:
+            if not self.image_size:
+                raise ValueError(f"metadata lacks image_shape and model {self.model_id} is fully convolutional")
+            return self.image_size
+        return int(image_shape[0]), int(image_shape[1])
+
+    def padded_size(self, height: int, width: int) -> tuple[int, int]:
+        """Size the encoder runs at: the image padded up to a multiple of the card's
+        ``downsampling`` (fully convolutional models; fixed sizes are multiples already)."""
+        step = self.card.get("downsampling", 1)
+        return math.ceil(height / step) * step, math.ceil(width / step) * step
+
+    def pad(self, image: np.ndarray) -> np.ndarray:
+        """Pad (H, W, 3) ``image`` by edge replication to ``padded_size``."""
+        height, width = image.shape[:2]
+        padded_h, padded_w = self.padded_size(height, width)
+        if (padded_h, padded_w) == (height, width):
+            return image
+        return np.pad(image, ((0, padded_h - height), (0, padded_w - width), (0, 0)), mode="edge")
+
     # -- inference ------------------------------------------------------------------
     def session(self, role: str):
         """The onnxruntime session of ``role`` ("encoder" or "decoder")."""
@@ -251,11 +278,6 @@ class DeepJSCCBundle(Bundle):
             raise ModelError(f"{card_path}: latent_channels must be even (two per complex symbol)")
 
     # -- geometry -----------------------------------------------------------------
-    def padded_size(self, height: int, width: int) -> tuple[int, int]:
-        """Size the encoder runs at: the image padded up to a multiple of the downsampling."""
-        step = self.card["downsampling"]
-        return math.ceil(height / step) * step, math.ceil(width / step) * step
-
     def latent_shape(self, height: int, width: int) -> tuple[int, int, int]:
         """(C, H', W') of the latent of an image of ``height`` x ``width``."""
         padded_h, padded_w = self.padded_size(height, width)
@@ -278,14 +300,6 @@ class DeepJSCCBundle(Bundle):
         (latent,) = self.session("encoder").run(None, {"image": _image_input(self.pad(image))})
         return symbols.latent_to_symbols(latent[0])
 
-    def pad(self, image: np.ndarray) -> np.ndarray:
-        """Pad (H, W, 3) ``image`` by edge replication to ``padded_size``."""
-        height, width = image.shape[:2]
-        padded_h, padded_w = self.padded_size(height, width)
-        if (padded_h, padded_w) == (height, width):
-            return image
-        return np.pad(image, ((0, padded_h - height), (0, padded_w - width), (0, 0)), mode="edge")
-
     def decode(self, received: np.ndarray, height: int, width: int) -> np.ndarray:
         """(n_symbols,) complex64 -> uint8 (height, width, 3) image."""
         latent = symbols.symbols_to_latent(received, self.latent_shape(height, width))
@@ -294,23 +308,31 @@ class DeepJSCCBundle(Bundle):
 
 
 class BitSemComBundle(Bundle):
-    """BitSemCom: image -> n_bits Bernoulli probabilities; bit posteriors P(b=1|r) -> image.
+    """BitSemCom: image -> Bernoulli probabilities of its bits; bit posteriors P(b=1|r) -> image.
 
     The bits, the constellation and the channel are the link's (bit_mapper,
     qam_mapper, soft_demapper): one bundle runs with any constellation.
+    Fixed-size models send ``n_bits`` bits per image; fully convolutional ones
+    ``bits_for(H, W)`` = bit_channels x ceil(H/4) x ceil(W/4), the image padded
+    by edge replication like DeepJSCC's.
     """
 
     method = "bitsemcom"
     blocks = ("bitsemcom_encoder", "bitsemcom_decoder")
-    required = {"n_bits": int, "image_size": list}
-    pair_keys = ("image_size", "n_bits", "bit_grid")
+    required = {"downsampling": int, "bit_channels": int}
+    pair_keys = ("image_size", "n_bits", "bit_grid", "bit_channels", "downsampling")
     DECISIONS = ("sample", "threshold")
     _IO = {"encoder": {"input": "image", "output": "probs"}, "decoder": {"input": "posteriors", "output": "image"}}
 
     def _check_card(self, card: dict, card_path: pathlib.Path) -> None:
         super()._check_card(card, card_path)
-        if card["n_bits"] <= 0:
-            raise ModelError(f"{card_path}: n_bits must be > 0, got {card['n_bits']}")
+        if card.get("image_size"):
+            _require(card, card_path, {"n_bits": int})
+            if card["n_bits"] <= 0:
+                raise ModelError(f"{card_path}: n_bits must be > 0, got {card['n_bits']}")
+        for key in ("bit_channels", "downsampling"):
+            if card[key] <= 0:
+                raise ModelError(f"{card_path}: {key} must be > 0, got {card[key]}")
         if card.get("inference_bits", "sample") not in self.DECISIONS:
             raise ModelError(f"{card_path}: inference_bits must be one of {self.DECISIONS}, "
                              f"got {card['inference_bits']!r}")
@@ -321,10 +343,26 @@ class BitSemComBundle(Bundle):
             raise ModelError(f"{card_path}: onnx_io must give the input and output tensor names of "
                              f"encoder and decoder, got {io!r}")
 
+    # -- geometry -----------------------------------------------------------------
     @property
-    def n_bits(self) -> int:
-        """Bits per image."""
-        return self.card["n_bits"]
+    def n_bits(self) -> int | None:
+        """Bits per image of a fixed-size model; None for a fully convolutional one (``bits_for``)."""
+        return self.card["n_bits"] if self.image_size else None
+
+    def bit_grid(self, height: int, width: int) -> tuple[int, int, int]:
+        """(B, H', W'): the layout of the bits of an image of ``height`` x ``width``."""
+        padded_h, padded_w = self.padded_size(height, width)
+        step = self.card["downsampling"]
+        return self.card["bit_channels"], padded_h // step, padded_w // step
+
+    def bits_for(self, height: int, width: int) -> int:
+        """Bits per image of ``height`` x ``width`` (ValueError: not this fixed-size model's size)."""
+        if self.image_size:
+            if (height, width) != self.image_size:
+                raise ValueError(f"model {self.model_id} takes {self.image_size[0]}x{self.image_size[1]} "
+                                 f"images, not {height}x{width}")
+            return self.n_bits
+        return math.prod(self.bit_grid(height, width))
 
     @property
     def deterministic_bits(self) -> bool:
@@ -332,10 +370,16 @@ class BitSemComBundle(Bundle):
         the ablations) rather than Bernoulli samples (the method)."""
         return self.card.get("inference_bits", "sample") == "threshold"
 
-    def channel_uses(self, bits_per_symbol: int) -> int:
-        """Complex symbols per image with ``bits_per_symbol`` bits each (the last one zero-padded)."""
-        return -(-self.n_bits // bits_per_symbol)
+    def channel_uses(self, bits_per_symbol: int, height: int | None = None, width: int | None = None) -> int:
+        """Complex symbols per image with ``bits_per_symbol`` bits each (the last one zero-padded);
+        ``height`` and ``width`` default to the model's fixed size."""
+        if height is None or width is None:
+            if not self.image_size:
+                raise ValueError(f"model {self.model_id} is fully convolutional: give the image's height and width")
+            height, width = self.image_size
+        return -(-self.bits_for(height, width) // bits_per_symbol)
 
+    # -- inference ------------------------------------------------------------------
     def _io(self, role: str) -> dict:
         return self.card.get("onnx_io", self._IO)[role]
 
@@ -348,6 +392,16 @@ class BitSemComBundle(Bundle):
                              f"the card expects {io['input']!r} -> {io['output']!r}")
         bits = outputs[0] if role == "encoder" else inputs[0]
         dims = list(bits.shape)  # ints, or names / None for dynamic axes
+        if not self.image_size:
+            # fully convolutional: probs (N, n) out of the encoder, the (N, B, H', W') grid into the decoder
+            if role == "encoder" and any(isinstance(d, int) for d in inputs[0].shape[2:]):
+                raise ModelError(f"model {self.model_id}: {path} takes images of fixed size {inputs[0].shape}, "
+                                 f"the card says fully convolutional (image_size null)")
+            rank, expected = (2, "(N, n_bits)") if role == "encoder" else (4, f"(N, {self.card['bit_channels']}, H', W')")
+            if len(dims) != rank or (role == "decoder" and dims[1] != self.card["bit_channels"]):
+                raise ModelError(f"model {self.model_id}: {role} tensor {bits.name!r} has shape {dims}, "
+                                 f"the card says {expected}")
+            return
         if role == "encoder" and len(dims) == 2 and not isinstance(dims[1], int):
             # the exporter names the traced length: run the encoder once to see it
             probe = np.zeros((1, 3, *self.image_size), np.float32)
@@ -357,28 +411,38 @@ class BitSemComBundle(Bundle):
                              f"the card says (N, n_bits = {self.n_bits})")
 
     def encode_probs(self, image: np.ndarray) -> np.ndarray:
-        """uint8 (H, W, 3) image of the model's size -> float32 (n_bits,) P(b = 1)."""
+        """uint8 (H, W, 3) image (the model's size, any size if fully convolutional) ->
+        float32 (bits_for(H, W),) P(b = 1)."""
         self.check_image(image)
         io = self._io("encoder")
-        (probs,) = self.session("encoder").run([io["output"]], {io["input"]: _image_input(image)})
+        (probs,) = self.session("encoder").run([io["output"]], {io["input"]: _image_input(self.pad(image))})
         probs = np.ascontiguousarray(probs, dtype=np.float32).reshape(-1)
-        if probs.size != self.n_bits:
+        expected = self.bits_for(*image.shape[:2])
+        if probs.size != expected:
             raise ValueError(f"model {self.model_id}: encoder gave {probs.size} probabilities, "
-                             f"the card says n_bits = {self.n_bits}")
+                             f"the card says {expected} for a {image.shape[0]}x{image.shape[1]} image")
         return probs
 
-    def decode_soft(self, posteriors: np.ndarray) -> np.ndarray:
-        """(n_bits,) posteriors P(b = 1 | r) in [0, 1] -> uint8 (H, W, 3) image of the model's size."""
+    def decode_soft(self, posteriors: np.ndarray, height: int | None = None, width: int | None = None) -> np.ndarray:
+        """(bits_for(H, W),) posteriors P(b = 1 | r) in [0, 1] -> uint8 (H, W, 3) image;
+        ``height`` and ``width`` default to the model's fixed size."""
+        if height is None or width is None:
+            if not self.image_size:
+                raise ValueError(f"model {self.model_id} is fully convolutional: give the image's height and width")
+            height, width = self.image_size
         posteriors = np.asarray(posteriors, dtype=np.float32).reshape(-1)
-        if posteriors.size != self.n_bits:
-            raise ValueError(f"{posteriors.size} posteriors, model {self.model_id} takes n_bits = {self.n_bits}")
+        expected = self.bits_for(height, width)
+        if posteriors.size != expected:
+            raise ValueError(f"{posteriors.size} posteriors, model {self.model_id} takes {expected} "
+                             f"for a {height}x{width} image")
         outside = ~((posteriors >= 0) & (posteriors <= 1))  # NaN too
         if outside.any():
             raise ValueError(f"posteriors must be probabilities in [0, 1]: {np.count_nonzero(outside)} of "
                              f"{posteriors.size} are not, e.g. {posteriors[outside][0]}")
         io = self._io("decoder")
-        (image,) = self.session("decoder").run([io["output"]], {io["input"]: posteriors[None]})
-        return _to_pixels(image[0])
+        shape = (1, -1) if self.image_size else (1, *self.bit_grid(height, width))
+        (image,) = self.session("decoder").run([io["output"]], {io["input"]: posteriors.reshape(shape)})
+        return _to_pixels(image[0, :, :height, :width])
 
 
 def check_pair(encoder: Bundle, decoder: Bundle) -> None:

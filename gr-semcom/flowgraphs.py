@@ -170,8 +170,8 @@ class digital_point_to_point(point_to_point):
     """Send images through BitSemCom over a digital link on any constellation.
 
     model: bundle folder or shipped name of a BitSemCom model (encoder and
-    decoder). images, policy: as for image_source (default "resize" to the
-    model's size). constellation: a ``modulations`` name ("qpsk", "16qam",
+    decoder). images, policy: as for image_source (default: "resize" to a
+    fixed-size model's size, "full" for a fully convolutional one). constellation: a ``modulations`` name ("qpsk", "16qam",
     "64qam", ...) or a ``digital.constellation``. channel: "awgn", or
     "rayleigh" (block_fading before the noise, CSI to the demapper).
     coherence_symbols: fading block length (0: one coefficient per image).
@@ -183,20 +183,22 @@ class digital_point_to_point(point_to_point):
     seeds everywhere). out_dir, csv_path, provider, threads, score: as for
     awgn_point_to_point.
 
-    ``bits_per_symbol`` and ``channel_uses`` (complex symbols per image, the
-    metrics' n_symbols) describe the link.
+    ``bits_per_symbol`` and ``channel_uses`` (complex symbols of the largest
+    image; the metrics' n_symbols has each image's) describe the link.
     """
 
     def __init__(self, model, images="samples", constellation="qpsk", channel="awgn", snr_db=10.0,
                  out_dir="", csv_path="", seed=1, deterministic=None, coherence_symbols=0, method="exact",
-                 policy="resize", provider="auto", threads=0, score=True):
+                 policy=None, provider="auto", threads=0, score=True):
         if channel not in CHANNELS:
             raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
         model_bundle = bundle.BitSemComBundle(model, provider, threads)
         constellation = constellation_object(constellation)
         bits_per_symbol = demapping.Constellation.from_gnuradio(constellation).bits_per_symbol
-        channel_uses = model_bundle.channel_uses(bits_per_symbol)
+        policy = policy or ("resize" if model_bundle.image_size else "full")
         source = image_source(images, model=str(model_bundle.path), policy=policy)
+        # the longest burst, for the stream buffers (fully convolutional: the largest image's)
+        channel_uses = model_bundle.channel_uses(bits_per_symbol, *source.max_shape())
         super().__init__("semcom digital point to point", source, snr_db, seed, channel_uses,
                          out_dir, csv_path, score)
         self.bits_per_symbol, self.channel_uses, self.channel = bits_per_symbol, channel_uses, channel

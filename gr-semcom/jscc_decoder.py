@@ -35,13 +35,7 @@ class jscc_decoder(gr.basic_block):
         sender = meta.get(keys.MODEL_ID)
         if sender is not None and sender != self.bundle.model_id:
             raise ValueError(f"symbols come from model {sender}, this decoder is {self.bundle.model_id}")
-        shape = meta.get(keys.IMAGE_SHAPE)
-        if shape is None:
-            if not self.bundle.image_size:
-                raise ValueError(f"metadata lacks {keys.IMAGE_SHAPE} and model {self.bundle.model_id} "
-                                 f"is fully convolutional")
-            shape = (*self.bundle.image_size, 3)
-        height, width = int(shape[0]), int(shape[1])
+        height, width = self.bundle.decoded_size(meta.get(keys.IMAGE_SHAPE))
         expected = self.bundle.n_symbols(height, width)
         if received.size != expected:
             raise ValueError(f"{received.size} symbols received, model {self.bundle.model_id} sends "

@@ -27,22 +27,35 @@ def cifar_model() -> pathlib.Path:
     return CIFAR_MODEL
 
 
-@pytest.fixture(scope="session")
-def bitsemcom_model(tmp_path_factory) -> pathlib.Path:
-    """A tiny BitSemCom bundle (1,024 bits per 32x32 image): ``bitsemcom_cifar10``
-    trained for 2 steps (QPSK over AWGN) on three photos, then exported."""
+def tiny_bitsemcom(base: pathlib.Path, model: str, *export_args: str) -> pathlib.Path:
+    """Registered bit-level ``model`` trained for 2 steps (QPSK over AWGN) on 32x32 crops
+    of three photos, then exported to ``base / "bundle"`` with ``export_args``."""
     from semcom_train import export, train
-    base = tmp_path_factory.mktemp("bitsemcom")
     for split in ("train", "val"):
         folder = base / "data" / "bsds500" / split
         folder.mkdir(parents=True)
         for path in images.sample_paths()[:3]:
             picture, _ = images.load_image(path)
             Image.fromarray(images.fit(picture, "crop", (64, 64))).save(folder / f"{path.stem}.png")
-    train.main(["--model", "bitsemcom_cifar10", "--data", "bsds", "--data-root", str(base / "data"),
+    train.main(["--model", model, "--data", "bsds", "--data-root", str(base / "data"),
                 "--out", str(base / "run"), "--crop", "32", "--batch-size", "2", "--steps", "2",
                 "--threads", "1"])
-    return export.main(["--checkpoint", str(base / "run" / "checkpoint.pt"), "--out", str(base / "bundle")])
+    return export.main(["--checkpoint", str(base / "run" / "checkpoint.pt"), "--out", str(base / "bundle"),
+                        *export_args])
+
+
+@pytest.fixture(scope="session")
+def bitsemcom_model(tmp_path_factory) -> pathlib.Path:
+    """A tiny fixed-size BitSemCom bundle, ``bitsemcom_cifar10`` (1,024 bits per 32x32 image)."""
+    return tiny_bitsemcom(tmp_path_factory.mktemp("bitsemcom"), "bitsemcom_cifar10")
+
+
+@pytest.fixture(scope="session")
+def bitsemcom_fullconv_model(tmp_path_factory) -> pathlib.Path:
+    """A tiny fully convolutional BitSemCom bundle: architecture ``bitsemcom_bsds`` (6 bits per
+    4x4 pixels, any image size), exported as the variant model id ``bitsemcom_bsds_variant``."""
+    return tiny_bitsemcom(tmp_path_factory.mktemp("bitsemcom_fullconv"), "bitsemcom_bsds",
+                          "--model-id", "bitsemcom_bsds_variant")
 
 
 @pytest.fixture(scope="session")

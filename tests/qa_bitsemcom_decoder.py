@@ -61,7 +61,7 @@ def test_refuses_other_models_counts_kinds_and_values(bitsemcom_model, capfd):
     log = logged(capfd)
     assert "not a PDU" in log
     assert "image other: soft bits come from model bitsemcom_other, this decoder is bitsemcom_cifar10" in log
-    assert "image short: 1023 soft bits received, model bitsemcom_cifar10 sends n_bits = 1024" in log
+    assert "image short: 1023 soft bits received, model bitsemcom_cifar10 sends 1024 for a 32x32 image" in log
     assert "image nan: soft-bit PDU holds 1 NaN values of 1024" in log
     assert "image kind: PDU holds posterior values (metadata 'soft_bits'), this decoder's input is llr" in log
     assert "image bytes: soft-bit PDU payload must be an f32vector" in log
@@ -92,3 +92,15 @@ def test_constructor_refuses_bad_input_and_deepjscc_models(bitsemcom_model, cifa
     with pytest.raises(bundle.ModelError, match=r"decoder tensor 'posteriors' has shape \['batch', 1024\], "
                                                 r"the card says \(N, n_bits = 512\)"):
         bitsemcom_decoder(str(broken))
+
+def test_fully_convolutional_model_decodes_to_the_metadatas_size(bitsemcom_fullconv_model, capfd):
+    model = bundle.BitSemComBundle(bitsemcom_fullconv_model)
+    posteriors = np.random.default_rng(2).random(model.bits_for(30, 45)).astype(np.float32)
+    meta = {keys.IMAGE_ID: "sized", keys.MODEL_ID: model.model_id, keys.IMAGE_SHAPE: np.array([30, 45, 3], np.int32)}
+    no_shape = pdus.make({keys.IMAGE_ID: "no shape", keys.MODEL_ID: model.model_id}, posteriors)
+    out = run_block(bitsemcom_decoder(str(bitsemcom_fullconv_model), input="posterior"), "soft_bits",
+                    [no_shape, pdus.make(meta, posteriors)], "image", expected=1, settle=0.2)
+    assert [pdus.parse_image(m)[0][keys.IMAGE_ID] for m in out] == ["sized"]
+    np.testing.assert_array_equal(pdus.parse_image(out[0])[1], model.decode_soft(posteriors, 30, 45))
+    assert ("image no shape: metadata lacks image_shape and model bitsemcom_bsds_variant is fully convolutional"
+            in logged(capfd))

@@ -71,8 +71,11 @@ def test_constructor_names_missing_corrupt_and_inconsistent_models(bitsemcom_mod
     (broken / "card.json").write_text(json.dumps({k: v for k, v in card.items() if k != "n_bits"}))
     with pytest.raises(bundle.ModelError, match="key 'n_bits' missing"):
         bitsemcom_encoder(str(broken))
-    with pytest.raises(bundle.ModelError, match="key 'image_size' missing"):
+    with pytest.raises(bundle.ModelError, match="takes images of fixed size .*32, 32.*the card says fully "
+                                                "convolutional"):
         bitsemcom_encoder(with_card(image_size=None))
+    with pytest.raises(bundle.ModelError, match="key 'bit_channels' missing"):
+        bitsemcom_encoder(with_card(bit_channels=None))
     with pytest.raises(bundle.ModelError, match="inference_bits must be one of"):
         bitsemcom_encoder(with_card(inference_bits="round"))
     with pytest.raises(bundle.ModelError, match="encoder tensor 'probs' has shape .* n_bits = 2048"):

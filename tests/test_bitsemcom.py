@@ -238,3 +238,41 @@ def test_ablation_cards_name_the_ablation():
     card = bitsemcom.card_fields(models.REGISTRY["bitsemcom_cifar10_hardste"], vars(args))
     assert card["ablation"] == "hard_sigmoid_ste" and card["inference_bits"] == "threshold"
     assert card["train_bits_per_symbol"] == 4 and card["train_channel_uses"] == 256 and card["temperature"] is None
+
+
+def test_fully_convolutional_variant_bundle_matches_torch_at_any_size(bitsemcom_fullconv_model):
+    card = json.loads((bitsemcom_fullconv_model / "card.json").read_text())
+    assert card["model_id"] == "bitsemcom_bsds_variant" and card["architecture"] == "bitsemcom_bsds"
+    assert card["image_size"] is None and card["fully_convolutional"] and card["n_bits"] is None
+    assert card["bit_channels"] == 6 and card["bandwidth_ratio"] == pytest.approx(1 / 16)
+    model = models.load_bundle(bitsemcom_fullconv_model)
+    runtime = bundle.BitSemComBundle(bitsemcom_fullconv_model, provider="cpu")
+    assert runtime.model_id == "bitsemcom_bsds_variant" and runtime.n_bits is None
+    for role in ("encoder", "decoder"):
+        meta = runtime.session(role).get_modelmeta().custom_metadata_map
+        assert meta["semcom.model_id"] == "bitsemcom_bsds_variant"
+    rng = np.random.default_rng(0)
+    for height, width in ((32, 48), (30, 45)):  # the second is padded to 32 x 48
+        picture = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        probs = runtime.encode_probs(picture)
+        assert probs.shape == (runtime.bits_for(height, width),) == (6 * 8 * 12,)
+        padded = np.pad(picture, ((0, 32 - height), (0, 48 - width), (0, 0)), mode="edge")
+        with torch.no_grad():
+            x = torch.from_numpy(padded).permute(2, 0, 1)[None].float() / 255
+            expected = model.encode_probs(x)[0].numpy()
+            posteriors = torch.from_numpy(rng.random(probs.size, dtype=np.float32))
+            image = model.decode_posteriors(posteriors[None], (6, 8, 12))[0, :, :height, :width]
+        assert np.max(np.abs(probs - expected)) < 1e-4
+        reference = torch.round(image * 255).clamp(0, 255).permute(1, 2, 0).numpy().astype(int)
+        ours = runtime.decode_soft(posteriors.numpy(), height, width)
+        assert ours.shape == (height, width, 3) and np.abs(ours.astype(int) - reference).max() <= 1
+    with pytest.raises(ValueError, match="fully convolutional: give the image's height and width"):
+        runtime.decode_soft(np.zeros(576, np.float32))
+    with pytest.raises(ValueError, match="575 posteriors, model bitsemcom_bsds_variant takes 576 for a 32x48 image"):
+        runtime.decode_soft(np.zeros(575, np.float32), 32, 48)
+
+
+def test_export_refuses_a_model_id_that_is_not_a_plain_name(two_stage_runs, tmp_path):
+    with pytest.raises(SystemExit):
+        export.main(["--checkpoint", str(two_stage_runs[0] / "s2" / "checkpoint.pt"), "--out", str(tmp_path / "b"),
+                     "--model-id", "a/b"])

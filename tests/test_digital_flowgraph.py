@@ -39,30 +39,52 @@ def test_every_image_comes_out_with_n_bits_over_bits_per_symbol_channel_uses(bit
 
 def torch_error_free(model_path, photo_dir) -> dict:
     """image id -> the torch model's output over an error-free channel with thresholded bits,
-    for the images as image_source sends them (resized to 32x32)."""
+    for the images as image_source sends them (resized to 32x32, or at their own size, padded
+    by edge replication to multiples of 4 and cropped back, for a fully convolutional model)."""
     from semcom_train import bitsemcom, models
     model = models.load_bundle(model_path)
+    size = model.config.image_size
     out = {}
     for i, path in enumerate(sorted(photo_dir.iterdir())):
-        picture = images.fit(images.load_image(path)[0], "resize", (32, 32))
-        x = torch.tensor(picture).permute(2, 0, 1)[None].float() / 255
+        picture = images.load_image(path)[0]
+        picture = images.fit(picture, "resize", size) if size else picture
+        height, width = picture.shape[:2]
+        padded = np.pad(picture, ((0, -height % 4), (0, -width % 4), (0, 0)), mode="edge")
+        x = torch.tensor(padded).permute(2, 0, 1)[None].float() / 255
         with torch.no_grad():
-            image = model(x, bitsemcom.ErrorFree(), decision="threshold")["image_hat"][0]
+            image = model(x, bitsemcom.ErrorFree(), decision="threshold")["image_hat"][0, :, :height, :width]
         out[f"{i:05d}_{path.stem}"] = torch.round(image * 255).clamp(0, 255).permute(1, 2, 0).to(torch.uint8).numpy()
     return out
 
 
 @pytest.mark.parametrize("constellation", ["qpsk", digital.constellation_16qam()], ids=["qpsk", "16qam"])
+@pytest.mark.parametrize("model", ["bitsemcom_model", "bitsemcom_fullconv_model"], ids=["fixed", "fullconv"])
 def test_very_high_snr_with_thresholded_bits_gives_the_torch_models_error_free_output(
-        bitsemcom_model, photo_dir, tmp_path, constellation):
-    graph = flowgraphs.digital_point_to_point(bitsemcom_model, str(photo_dir), constellation, "awgn", snr_db=60.0,
+        model, photo_dir, tmp_path, constellation, request):
+    model = request.getfixturevalue(model)
+    graph = flowgraphs.digital_point_to_point(model, str(photo_dir), constellation, "awgn", snr_db=60.0,
                                               out_dir=str(tmp_path / "out"), deterministic=True)
     graph.run_images(timeout=120)
-    ours, reference = decoded(tmp_path / "out"), torch_error_free(bitsemcom_model, photo_dir)
+    ours, reference = decoded(tmp_path / "out"), torch_error_free(model, photo_dir)
     assert sorted(ours) == sorted(reference)
     for name, image in ours.items():
+        assert image.shape == reference[name].shape
         difference = np.abs(image.astype(int) - reference[name].astype(int))
         assert difference.max() <= 1, (name, difference.max())
+
+
+def test_fully_convolutional_model_sends_every_image_at_its_own_size(bitsemcom_fullconv_model, photo_dir, tmp_path):
+    graph = flowgraphs.digital_point_to_point(bitsemcom_fullconv_model, str(photo_dir), "16qam", "rayleigh",
+                                              snr_db=5.0, out_dir=str(tmp_path / "out"), seed=2, threads=1)
+    # photo_dir: 96x128, 64x80 and 100x60 (padded to 100x60: already multiples of 4)
+    assert graph.channel_uses == 6 * (100 // 4) * (128 // 4) // 4  # the buffers' longest burst
+    rows = graph.run_images(timeout=120)
+    assert len(rows) == 3 and all(r["model_id"] == "bitsemcom_bsds_variant" for r in rows)
+    for row in rows:
+        bits = 6 * -(-row["height"] // 4) * -(-row["width"] // 4)
+        assert row["n_symbols"] == -(-bits // 4) and np.isfinite(row["psnr_db"])
+    shapes = sorted(image.shape for image in decoded(tmp_path / "out").values())
+    assert shapes == [(64, 80, 3), (96, 128, 3), (100, 60, 3)]
 
 
 def test_sampled_bits_are_reproducible_with_a_seed(bitsemcom_model, photo_dir, tmp_path):

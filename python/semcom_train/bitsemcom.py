@@ -76,14 +76,15 @@ class BitSemComConfig:
 
     latent_channels: C of the encoder's latent. bit_channels: B, bits per latent
     position (n_bits = B x H/4 x W/4). width: backbone width (models.Encoder/Decoder).
-    image_size: (H, W), fixed (the ONNX files take (N, n_bits) vectors).
+    image_size: (H, W) for fixed-size models (the ONNX files take (N, n_bits) vectors), or
+    None for fully convolutional ones (any size; the decoder takes the (N, B, H', W') grid).
     bit_mapper: one of BIT_MAPPERS; the ablations have no mapper and need C = B.
     mapper_width, mapper_kernel: the mapper's hidden channels and 1-D kernel size.
     """
     latent_channels: int
     bit_channels: int
     width: int
-    image_size: tuple[int, int]
+    image_size: tuple[int, int] | None
     bit_mapper: str = "gumbel"
     mapper_width: int = 32
     mapper_kernel: int = 3
@@ -94,14 +95,26 @@ class BitSemComConfig:
         if self.bit_mapper != "gumbel" and self.latent_channels != self.bit_channels:
             raise ValueError(f"ablation {self.bit_mapper!r} digitises the latent itself: latent_channels "
                              f"({self.latent_channels}) must equal bit_channels ({self.bit_channels})")
-        if self.image_size is None or any(s % models.DOWNSAMPLING for s in self.image_size):
-            raise ValueError(f"image_size must be (H, W), multiples of {models.DOWNSAMPLING}; got {self.image_size}")
+        if self.image_size is not None and any(s % models.DOWNSAMPLING for s in self.image_size):
+            raise ValueError(f"image_size must be (H, W), multiples of {models.DOWNSAMPLING}, or None; "
+                             f"got {self.image_size}")
+
+    def grid_for(self, height: int, width: int) -> tuple[int, int, int]:
+        """(B, H', W'): the layout of the bits of an image of ``height`` x ``width``
+        (padded up to a multiple of the downsampling)."""
+        step = models.DOWNSAMPLING
+        return self.bit_channels, -(-height // step), -(-width // step)
 
     @property
     def grid(self) -> tuple[int, int, int]:
-        """(B, H', W'): the layout of an image's bits and posteriors."""
-        h, w = (s // models.DOWNSAMPLING for s in self.image_size)
-        return self.bit_channels, h, w
+        """(B, H', W') of the config's image size."""
+        if self.image_size is None:
+            raise ValueError("a fully convolutional model has no fixed bit grid: use grid_for(height, width)")
+        return self.grid_for(*self.image_size)
+
+    def bits_for(self, height: int, width: int) -> int:
+        """Bits per image of ``height`` x ``width``."""
+        return math.prod(self.grid_for(height, width))
 
     @property
     def n_bits(self) -> int:
@@ -112,12 +125,15 @@ class BitSemComConfig:
         """How inference makes bits of the probabilities: "sample" (the method) or "threshold"."""
         return "sample" if self.bit_mapper == "gumbel" else "threshold"
 
-    def channel_uses(self, bits_per_symbol: int) -> int:
-        """Complex symbols per image with a constellation of ``bits_per_symbol``."""
-        return -(-self.n_bits // bits_per_symbol)
+    def channel_uses(self, bits_per_symbol: int) -> int | None:
+        """Complex symbols per image with a constellation of ``bits_per_symbol`` (None:
+        fully convolutional, it depends on the image)."""
+        return None if self.image_size is None else -(-self.n_bits // bits_per_symbol)
 
     def bandwidth_ratio(self, bits_per_symbol: int) -> float:
-        """Channel uses / (3 x H x W)."""
+        """Channel uses / (3 x H x W) (for images whose sides are multiples of the downsampling)."""
+        if self.image_size is None:
+            return self.bit_channels / bits_per_symbol / (3 * models.DOWNSAMPLING ** 2)
         return self.channel_uses(bits_per_symbol) / (3 * self.image_size[0] * self.image_size[1])
 
     def build(self) -> "BitSemCom":
@@ -130,6 +146,11 @@ REGISTRY = {
     "bitsemcom_cifar10": BitSemComConfig(**_CIFAR),
     "bitsemcom_cifar10_uniform": BitSemComConfig(**_CIFAR, bit_mapper="uniform"),
     "bitsemcom_cifar10_hardste": BitSemComConfig(**_CIFAR, bit_mapper="hard_sigmoid_ste"),
+    # 32 x 8 x 8 = 2,048 bits: 512 16QAM symbols, the same 1/6 ratio as QPSK with 1,024 bits
+    "bitsemcom_cifar10_16qam": BitSemComConfig(**{**_CIFAR, "bit_channels": 32}),
+    # fully convolutional, the backbone of deepjscc_bsds_r16: 6 bits per 4 x 4 pixels =
+    # 3 QPSK symbols per 48 values = ratio 1/16 (Kodak 768 x 512: 147,456 bits)
+    "bitsemcom_bsds": BitSemComConfig(latent_channels=6, bit_channels=6, width=48, image_size=None),
 }
 
 
@@ -406,13 +427,17 @@ class ProbsEncoder(nn.Module):
 
 
 class PosteriorDecoder(nn.Module):
-    """decoder.onnx: posteriors (N, n_bits) float32 P(b=1|r) -> image (N, 3, H, W) in [0, 1]."""
+    """decoder.onnx: posteriors float32 P(b=1|r) -> image (N, 3, H, W) in [0, 1]; the
+    posteriors are (N, n_bits) for fixed-size models, the (N, B, H/4, W/4) grid for
+    fully convolutional ones (a flat vector does not say the image's size)."""
 
     def __init__(self, model: BitSemCom):
         super().__init__()
         self.model = model
 
     def forward(self, posteriors):
+        if self.model.config.image_size is None:
+            return self.model.decoder(2.0 * posteriors - 1.0)
         return self.model.decode_posteriors(posteriors)
 
 
@@ -421,21 +446,23 @@ def card_fields(config: BitSemComConfig, train_args: dict) -> dict:
     ``train_args``: the training run's options (``semcom_train.train``)."""
     modulation, stage = train_args["modulation"], train_args["stage"]
     k = constellation(modulation).bits_per_symbol
+    fixed = config.image_size is not None
     return {
         "method": "bitsemcom",
-        "image_size": list(config.image_size),
-        "fully_convolutional": False,
+        "image_size": list(config.image_size) if fixed else None,
+        "fully_convolutional": not fixed,
         "downsampling": models.DOWNSAMPLING,
         "latent_channels": config.bit_channels,  # channels of the bit grid, for bundle geometry
         "bit_channels": config.bit_channels,
-        "bit_grid": list(config.grid),
-        "n_bits": config.n_bits,
+        "bit_grid": list(config.grid) if fixed else None,
+        "n_bits": config.n_bits if fixed else None,
         "width": config.width,
         "bit_mapper": config.bit_mapper,
         "ablation": None if config.bit_mapper == "gumbel" else config.bit_mapper,
         "inference_bits": config.decision,
         "onnx_io": {"encoder": {"input": "image", "output": "probs"},
                     "decoder": {"input": "posteriors", "output": "image"}},
+        "posterior_layout": "(N, n_bits)" if fixed else "(N, B, H/4, W/4) grid, image padded to multiples of 4",
         "bit_order": "bit i = (b, y, x) of the (B, H/4, W/4) grid flattened in C order; symbols take "
                      "bits_per_symbol consecutive bits MSB first, the last zero-padded (demapping.map_bits)",
         "normalization": "input RGB uint8 / 255 in [0, 1]; output sigmoid in [0, 1]",

@@ -2,7 +2,10 @@
 
     python -m semcom_train.export --checkpoint runs/cifar10_r6/checkpoint.pt --out models/deepjscc_cifar10_r6
 
-The card records the model's geometry (what the blocks need), the training
+The card's ``model_id`` names the bundle (``--model-id``, default the
+registry name) and ``architecture`` the registry entry that builds its network
+(``models.load_bundle``), so one architecture trained two ways ships as two
+models. The card records the model's geometry (what the blocks need), the training
 settings from the checkpoint, and whatever ``--card-extra`` JSON adds (measured
 quality is added by ``semcom_train.evaluate --update-card``).
 
@@ -12,11 +15,12 @@ float32 in [0, 1] -> ``probs`` (N, n_bits) float32 P(b=1), and decoder.onnx:
 model_id, version, files and the training record (dataset ... train_command)::
 
     method             "bitsemcom"
-    image_size         [H, W] (fixed size); fully_convolutional false
+    image_size         [H, W] (fixed size) or null (fully_convolutional true: the
+                       decoder takes the (N, B, H/4, W/4) grid, see posterior_layout)
     downsampling       4; latent_channels = bit_channels (the bit grid's, for bundle geometry)
     bit_channels       B, bits per latent position
     bit_grid           [B, H/4, W/4]: posteriors reshape to it for the decoder (C order)
-    n_bits             bits per image = B * H/4 * W/4 (1024 for CIFAR-10)
+    n_bits             bits per image = B * H/4 * W/4 (1024 for CIFAR-10); null if fully convolutional
     bit_order          how bits are laid out and grouped into symbols (MSB first, zero padding)
     bit_mapper         "gumbel" | "uniform" | "hard_sigmoid_ste"; ablation: null or the latter two
     inference_bits     "sample" (b ~ Bernoulli(probs), the method) | "threshold" (b = probs > 0.5)
@@ -62,10 +66,11 @@ def _export(module: torch.nn.Module, example: torch.Tensor, path: pathlib.Path, 
     onnx.save(proto, str(path))
 
 
-def card_for(name: str, train_args: dict, step: int, seconds: float) -> dict:
+def card_for(name: str, model_id: str, train_args: dict, step: int, seconds: float) -> dict:
     config = models.REGISTRY[name]
     return {
-        "model_id": name,
+        "model_id": model_id,
+        "architecture": name,
         "method": "deepjscc",
         "version": CARD_VERSION,
         "files": {"encoder": "encoder.onnx", "decoder": "decoder.onnx", "torch": "weights.pt"},
@@ -102,25 +107,30 @@ def main(argv=None) -> pathlib.Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--out", required=True, help="bundle folder to write")
+    parser.add_argument("--model-id", help="the bundle's model id (default: the architecture's registry name); "
+                        "names a variant, e.g. the same network trained over another channel")
     args = parser.parse_args(argv)
     state = torch.load(args.checkpoint, weights_only=False, map_location="cpu")
     name = state["model_name"]
+    model_id = args.model_id or name
+    if not model_id or "/" in model_id or model_id != model_id.strip():
+        parser.error(f"--model-id must be a plain name, got {model_id!r}")
     model = models.build(name)
     model.load_state_dict(state["model"])
     model.eval()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if isinstance(model, bitsemcom.BitSemCom):
-        _write_card(out, _export_bitsemcom(model, name, out, state))
+        _write_card(out, _export_bitsemcom(model, name, model_id, out, state))
         return out
     size = model.config.image_size or (64, 64)
     image = torch.rand(1, 3, *size)
     with torch.no_grad():
         latent = model.encoder(image)
-    _export(model.encoder, image, out / "encoder.onnx", "image", "latent", name, "encoder")
-    _export(model.decoder, latent, out / "decoder.onnx", "latent", "image", name, "decoder")
+    _export(model.encoder, image, out / "encoder.onnx", "image", "latent", model_id, "encoder")
+    _export(model.decoder, latent, out / "decoder.onnx", "latent", "image", model_id, "decoder")
     torch.save(model.state_dict(), out / "weights.pt")
-    _write_card(out, card_for(name, state["args"], state["step"], state["seconds"]))
+    _write_card(out, card_for(name, model_id, state["args"], state["step"], state["seconds"]))
     return out
 
 
@@ -132,17 +142,24 @@ def _write_card(out: pathlib.Path, card: dict) -> None:
     card_path.write_text(json.dumps(card, indent=2) + "\n")
 
 
-def _export_bitsemcom(model: "bitsemcom.BitSemCom", name: str, out: pathlib.Path, state: dict) -> dict:
+def _export_bitsemcom(model: "bitsemcom.BitSemCom", name: str, model_id: str, out: pathlib.Path,
+                      state: dict) -> dict:
     """encoder.onnx (image -> probs), decoder.onnx (posteriors -> image), weights.pt; returns the card."""
-    image = torch.rand(1, 3, *model.config.image_size)
+    config = model.config
+    image = torch.rand(1, 3, *(config.image_size or (64, 64)))
     with torch.no_grad():
         probs = model.encode_probs(image)
-    _export(bitsemcom.ProbsEncoder(model), image, out / "encoder.onnx", "image", "probs", name, "encoder",
-            {"image": {0: "batch"}, "probs": {0: "batch"}})
-    _export(bitsemcom.PosteriorDecoder(model), probs, out / "decoder.onnx", "posteriors", "image", name, "decoder",
-            {"posteriors": {0: "batch"}, "image": {0: "batch"}})
+    if config.image_size:
+        posteriors, image_axes, bit_axes = probs, {0: "batch"}, {0: "batch"}
+    else:
+        posteriors = probs.reshape(1, *config.grid_for(*image.shape[2:]))
+        image_axes, bit_axes = {0: "batch", 2: "height", 3: "width"}, {0: "batch", 2: "grid_height", 3: "grid_width"}
+    _export(bitsemcom.ProbsEncoder(model), image, out / "encoder.onnx", "image", "probs", model_id, "encoder",
+            {"image": image_axes, "probs": {0: "batch", 1: "n_bits"}})
+    _export(bitsemcom.PosteriorDecoder(model), posteriors, out / "decoder.onnx", "posteriors", "image", model_id,
+            "decoder", {"posteriors": bit_axes, "image": image_axes})
     torch.save(model.state_dict(), out / "weights.pt")
-    return {"model_id": name, "version": CARD_VERSION,
+    return {"model_id": model_id, "architecture": name, "version": CARD_VERSION,
             "files": {"encoder": "encoder.onnx", "decoder": "decoder.onnx", "torch": "weights.pt"},
             **bitsemcom.card_fields(model.config, state["args"]),
             **_training_fields(state["args"], state["step"], state["seconds"])}

@@ -139,7 +139,7 @@ def load_bundle(path) -> nn.Module:
     """The torch model of a bundle folder written by ``semcom_train.export`` (eval mode)."""
     folder = pathlib.Path(path)
     card = json.loads((folder / "card.json").read_text())
-    model = build(card["model_id"])
+    model = build(card.get("architecture", card["model_id"]))  # model_id may name a variant
     model.load_state_dict(torch.load(folder / card["files"]["torch"], map_location="cpu", weights_only=True))
     return model.eval()
 
