@@ -6,7 +6,7 @@
 
 For each model, the same images go encoder -> AWGN -> decoder three ways:
 
-  flowgraph    flowgraphs.awgn_point_to_point as built for the demo (image_source,
+  flowgraph    flowgraphs.analog_point_to_point as built for the demo (image_source,
                jscc_encoder, pdu_to_tagged_stream, + noise_source_c,
                tagged_stream_to_pdu, jscc_decoder, image_sink) with its metrics_sink
                cut off, since SSIM scoring is not part of the link; timed from
@@ -108,7 +108,7 @@ def time_flowgraph(model: bundle.Bundle, pictures, threads: int, repeats: int) -
             Image.fromarray(picture).save(pathlib.Path(folder) / f"{i:04d}.png", compress_level=1)
 
         def prepare():
-            graph = flowgraphs.awgn_point_to_point(model.path, folder, snr_db=SNR_DB, provider=PROVIDER,
+            graph = flowgraphs.analog_point_to_point(model.path, folder, snr_db=SNR_DB, provider=PROVIDER,
                                                    threads=threads, score=False)
             onnx_round_trip(graph.encoder.bundle, graph.decoder.bundle, pictures[0], np.random.default_rng(0))
             return lambda: graph.run_images(timeout=60.0 + 10.0 * len(pictures))

@@ -1,7 +1,7 @@
 """gr-semcom: neural joint source-channel coding blocks for GNU Radio.
 
 Blocks (one per module): image_source, jscc_encoder, jscc_decoder,
-image_sink, metrics_sink, qam_mapper, soft_demapper, block_fading,
+image_sink, metrics_sink, qam_mapper, soft_demapper, block_fading, equalizer,
 ldpc_encoder, ldpc_decoder, bitsemcom_encoder, bit_mapper, bitsemcom_decoder,
 codec_encoder, codec_decoder.
 Shared pieces: bundle (model bundles), images, metrics, symbols, demapping
@@ -17,6 +17,7 @@ from .metrics_sink import metrics_sink
 from .qam_mapper import qam_mapper
 from .soft_demapper import soft_demapper
 from .block_fading import block_fading
+from .equalizer import equalizer
 from .ldpc_encoder import ldpc_encoder
 from .ldpc_decoder import ldpc_decoder
 from .bitsemcom_encoder import bitsemcom_encoder

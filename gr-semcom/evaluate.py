@@ -7,9 +7,10 @@
     python -m gnuradio.semcom.evaluate --models deepjscc_bsds_r16 jpeg+ldpc12 webp+ldpc12 \\
         webp@capacity --images kodak --snr 0 5 10 20
 
-DeepJSCC models run over ``flowgraphs.awgn_point_to_point`` (analog symbols,
-AWGN only: ``--modulation`` does not apply, and ``--channel rayleigh`` is
-skipped for them with a note). BitSemCom models run over
+DeepJSCC models run over ``flowgraphs.analog_point_to_point`` once per
+``--channel`` (analog symbols: ``--modulation`` does not apply; over
+"rayleigh" the receiver equalises with the known coefficient, zero forcing,
+before the decoder). BitSemCom models run over
 ``flowgraphs.digital_point_to_point`` once per ``--modulation`` (names of
 ``modulations.MODULATIONS``) and ``--channel`` ("awgn", or "rayleigh": block
 fading, one coefficient per image, known to the receiver): one trained bundle,
@@ -41,7 +42,7 @@ uses), height, width, decode_failed (0/1; empty for JSCC models, which always
 deliver an image), payload_bits (the codec stream's bits; empty for JSCC)),
 ``<out>/summary.md`` (mean PSNR and SSIM, fallbacks included, and the failure
 rate per model, image set, modulation, channel and SNR),
-``<out>/psnr_vs_snr.png``, and with ``--save-images`` the decoded PNGs under
+``<out>/psnr_vs_snr.png``, ``<out>/ssim_vs_snr.png``, and with ``--save-images`` the decoded PNGs under
 ``<out>/images/``. Prints the summary table.
 
 Image sets: "kodak", "samples" (scikit-image's photos), "default" (Kodak when
@@ -146,23 +147,25 @@ def _slug(text: str) -> str:
 def links(model, modulation_names, channels) -> list[tuple[str, str]]:
     """(modulation, channel) pairs ``model`` (a bundle or a Scheme) runs over:
     BitSemCom and separation every modulation over every channel; DeepJSCC
-    analog symbols and capacity Gaussian signalling over AWGN alone."""
+    analog symbols over every channel; capacity Gaussian signalling over AWGN alone."""
     if isinstance(model, bundle.BitSemComBundle) or (isinstance(model, Scheme) and not model.capacity):
         return [(m, c) for m in modulation_names for c in channels]
-    modulation = GAUSSIAN if isinstance(model, Scheme) else ANALOG
-    return [(modulation, "awgn")] if "awgn" in channels else []
+    if isinstance(model, Scheme):
+        return [(GAUSSIAN, "awgn")] if "awgn" in channels else []
+    return [(ANALOG, c) for c in channels]
 
 
 def make_graph(model, spec: str, modulation: str, channel: str, snr_db: float, folder: str, seed: int,
                budget: Budget | None = None):
-    """The flowgraph of one link: awgn_point_to_point for ANALOG,
+    """The flowgraph of one link: analog_point_to_point for ANALOG,
     separation_point_to_point for a Scheme, else digital_point_to_point."""
     if isinstance(model, Scheme):
         budget = budget or Budget(DEFAULT_RATIO, None, "default")
         return flowgraphs.separation_point_to_point(model.codec, model.code, spec, modulation, channel, snr_db,
                                                     budget.ratio, budget.size, out_dir=folder, seed=seed)
     if modulation == ANALOG:
-        return flowgraphs.awgn_point_to_point(model, spec, snr_db=snr_db, out_dir=folder, seed=seed)
+        return flowgraphs.analog_point_to_point(model, spec, snr_db=snr_db, out_dir=folder, seed=seed,
+                                                channel=channel)
     return flowgraphs.digital_point_to_point(model, spec, constellation=modulation, channel=channel,
                                              snr_db=snr_db, out_dir=folder, seed=seed)
 
@@ -230,8 +233,8 @@ def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=F
         model_links = links(model, modulation_names, channels)
         skipped = sorted(set(channels) - {channel for _, channel in model_links})
         if skipped:
-            kind = "a capacity reference" if isinstance(model, Scheme) else f"a {model.method} model"
-            print(f"note: {name} is {kind}, run over awgn only: skipped {', '.join(skipped)}", file=sys.stderr)
+            print(f"note: {name} is a capacity reference, run over awgn only: skipped {', '.join(skipped)}",
+                  file=sys.stderr)
         for image_set in image_sets:
             spec = resolve_set(image_set)
             if isinstance(model, Scheme) and model.capacity:
@@ -244,7 +247,7 @@ def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=F
                 for snr_db in snrs:
                     folder = ""
                     if save_images and out is not None:
-                        link = [] if modulation == ANALOG else [f"{modulation}_{channel}"]
+                        link = [channel] if modulation == ANALOG else [f"{modulation}_{channel}"]
                         folder = str(out.joinpath("images", _slug(name), _slug(spec), *link, f"snr{snr_db:g}"))
                     try:
                         graph = make_graph(model if isinstance(model, Scheme) else given, spec, modulation, channel,
@@ -289,30 +292,31 @@ def markdown(summary: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(summary: list[dict], path: pathlib.Path) -> None:
+def plot(summary: list[dict], path: pathlib.Path, metric: str = "psnr_db") -> None:
+    """``metric`` ("psnr_db" or "ssim") against SNR, one curve per model, image set and link."""
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib import pyplot
-    figure, axis = pyplot.subplots(figsize=(6, 4))
+    figure, axis = pyplot.subplots(figsize=(7, 4.5))
     curves: dict[tuple, list] = {}
     for s in summary:
-        link = () if s["modulation"] in (ANALOG, GAUSSIAN) else (s["modulation"], s["channel"])
-        curves.setdefault((s["model"], s["images"], *link), []).append((s["snr_db"], s["psnr_db"]))
+        link = {GAUSSIAN: (), ANALOG: (s["channel"],)}.get(s["modulation"], (s["modulation"], s["channel"]))
+        curves.setdefault((s["model"], s["images"], *link), []).append((s["snr_db"], s[metric]))
     for label, points in curves.items():
         points.sort()
         style = "--" if label[0].endswith("@capacity") else "-"
         axis.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", label=" / ".join(label))
     axis.set_xlabel("SNR (dB)")
-    axis.set_ylabel("PSNR (dB)")
+    axis.set_ylabel({"psnr_db": "PSNR (dB)", "ssim": "SSIM"}[metric])
     axis.grid(True, alpha=0.3)
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     pyplot.close(figure)
 
 
 def write(rows: list[dict], out: pathlib.Path) -> list[dict]:
-    """metrics.csv, summary.md and psnr_vs_snr.png in ``out``; returns the summary."""
+    """metrics.csv, summary.md, psnr_vs_snr.png and ssim_vs_snr.png in ``out``; returns the summary."""
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "metrics.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
@@ -322,6 +326,7 @@ def write(rows: list[dict], out: pathlib.Path) -> list[dict]:
     summary = summarize(rows)
     (out / "summary.md").write_text(markdown(summary))
     plot(summary, out / "psnr_vs_snr.png")
+    plot(summary, out / "ssim_vs_snr.png", "ssim")
     return summary
 
 
@@ -368,7 +373,7 @@ def main(argv=None) -> list[dict]:
                size=tuple(args.size) if args.size else None)
     summary = write(rows, out)
     print(markdown(summary), end="")
-    print(f"wrote {out / 'metrics.csv'}, {out / 'summary.md'}, {out / 'psnr_vs_snr.png'}")
+    print(f"wrote {out / 'metrics.csv'}, {out / 'summary.md'}, {out / 'psnr_vs_snr.png'}, {out / 'ssim_vs_snr.png'}")
     return summary
 
 

@@ -1,9 +1,10 @@
 """Ready-made flowgraphs: the point-to-point links that the demo, the
 evaluation CLI and the examples run.
 
-Analog (DeepJSCC), ``awgn_point_to_point``::
+Analog (DeepJSCC), ``analog_point_to_point``::
 
-    image_source -> jscc_encoder -> [AWGN] -> jscc_decoder -> image_sink, metrics_sink
+    image_source -> jscc_encoder -> [block_fading] -> [AWGN] -> [equalizer]
+        -> jscc_decoder -> image_sink, metrics_sink
 
 Digital (BitSemCom, any constellation), ``digital_point_to_point``::
 
@@ -35,6 +36,7 @@ from gnuradio.semcom.bitsemcom_encoder import bitsemcom_encoder
 from gnuradio.semcom.block_fading import block_fading
 from gnuradio.semcom.codec_decoder import codec_decoder
 from gnuradio.semcom.codec_encoder import codec_encoder
+from gnuradio.semcom.equalizer import equalizer
 from gnuradio.semcom.image_sink import image_sink
 from gnuradio.semcom.image_source import image_source
 from gnuradio.semcom.jscc_decoder import jscc_decoder
@@ -76,7 +78,7 @@ class point_to_point(gr.top_block):
 
     A subclass makes its source and its transmitter and receiver chains, then
     calls ``_wire``. snr_db, seed: the noise. max_symbols: the longest burst,
-    for the stream buffers. out_dir, csv_path, score: as for awgn_point_to_point.
+    for the stream buffers. out_dir, csv_path, score: as for analog_point_to_point.
     """
 
     def __init__(self, name, source, snr_db, seed, max_symbols, out_dir, csv_path, score):
@@ -94,6 +96,16 @@ class point_to_point(gr.top_block):
         for block in (self.to_stream, self.add):
             block.set_min_output_buffer(size)
         self.score = score
+
+    def _fade(self, channel: str, coherence_symbols: int, seed: int) -> list:
+        """The transmitter's tail for ``channel``: [] for AWGN, block_fading (as
+        ``self.fading``, seeded with seed + 2) for Rayleigh."""
+        if channel not in CHANNELS:
+            raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
+        if channel == "awgn":
+            return []
+        self.fading = block_fading(coherence_symbols, seed + 2 if seed else 0)
+        return [(self.fading, "symbols", "symbols")]
 
     def _wire(self, transmitter, receiver) -> None:
         """Connect source -> ``transmitter`` -> AWGN -> ``receiver`` -> sinks.
@@ -142,28 +154,44 @@ class point_to_point(gr.top_block):
         return self.metrics.rows
 
 
-class awgn_point_to_point(point_to_point):
-    """Send images through encoder, AWGN and decoder; score and optionally save them.
+class analog_point_to_point(point_to_point):
+    """Send images through encoder, channel and decoder; score and optionally save them.
 
     model: bundle folder or shipped name (encoder and decoder; a DeepJSCC
     model). images, policy: as for image_source ("full" needs a fully
     convolutional model; fixed-size models default to "resize"). snr_db:
-    channel SNR. out_dir: where image_sink writes PNGs ("" for none).
-    csv_path: metrics CSV ("" for none). seed: noise seed (0 draws one).
-    provider, threads: onnxruntime. score: connect metrics_sink (PSNR, SSIM);
-    False leaves the bare link, for timing it (``run_images`` then returns no rows).
+    channel SNR. channel: "awgn", or "rayleigh": block_fading before the
+    noise and a coherent ``equalizer`` (``equalization`` "zf" or "mmse",
+    N0 from snr_db) before the decoder. coherence_symbols: fading block
+    length (0: one coefficient per image). out_dir: where image_sink writes
+    PNGs ("" for none). csv_path: metrics CSV ("" for none). seed: noise seed,
+    the fading takes seed + 2 (0 draws fresh ones). provider, threads:
+    onnxruntime. score: connect metrics_sink (PSNR, SSIM); False leaves the
+    bare link, for timing it (``run_images`` then returns no rows).
     """
 
     def __init__(self, model, images="samples", policy=None, snr_db=10.0, out_dir="", csv_path="",
-                 seed=1, provider="auto", threads=0, score=True):
+                 seed=1, provider="auto", threads=0, score=True, channel="awgn", coherence_symbols=0,
+                 equalization="zf"):
         model_bundle = bundle.DeepJSCCBundle(model, provider, threads)
         policy = policy or ("resize" if model_bundle.image_size else "full")
         source = image_source(images, model=str(model_bundle.path), policy=policy)
-        super().__init__("semcom awgn point to point", source, snr_db, seed,
+        super().__init__("semcom analog point to point", source, snr_db, seed,
                          model_bundle.n_symbols(*source.max_shape()), out_dir, csv_path, score)
+        self.channel = channel
         self.encoder = jscc_encoder(str(model_bundle.path), provider, threads)
         self.decoder = jscc_decoder(str(model_bundle.path), provider, threads)
-        self._wire([(self.encoder, "image", "symbols")], [(self.decoder, "symbols", "image")])
+        transmitter = [(self.encoder, "image", "symbols"), *self._fade(channel, coherence_symbols, seed)]
+        receiver = [(self.decoder, "symbols", "image")]
+        if channel == "rayleigh":
+            self.equalizer = equalizer(equalization, noise_variance(snr_db))
+            receiver.insert(0, (self.equalizer, "symbols", "symbols"))
+        self._wire(transmitter, receiver)
+
+    def set_snr_db(self, snr_db: float) -> None:
+        super().set_snr_db(snr_db)
+        if self.channel == "rayleigh":
+            self.equalizer.set_noise_var(noise_variance(snr_db))
 
 
 class digital_point_to_point(point_to_point):
@@ -181,7 +209,7 @@ class digital_point_to_point(point_to_point):
     ``inference_bits``). method: "exact" or "maxlog" demapping. seed: noise
     seed; the bit mapper and the fading take seed + 1 and seed + 2 (0: fresh
     seeds everywhere). out_dir, csv_path, provider, threads, score: as for
-    awgn_point_to_point.
+    analog_point_to_point.
 
     ``bits_per_symbol`` and ``channel_uses`` (complex symbols of the largest
     image; the metrics' n_symbols has each image's) describe the link.
@@ -190,8 +218,6 @@ class digital_point_to_point(point_to_point):
     def __init__(self, model, images="samples", constellation="qpsk", channel="awgn", snr_db=10.0,
                  out_dir="", csv_path="", seed=1, deterministic=None, coherence_symbols=0, method="exact",
                  policy=None, provider="auto", threads=0, score=True):
-        if channel not in CHANNELS:
-            raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
         model_bundle = bundle.BitSemComBundle(model, provider, threads)
         constellation = constellation_object(constellation)
         bits_per_symbol = demapping.Constellation.from_gnuradio(constellation).bits_per_symbol
@@ -210,10 +236,7 @@ class digital_point_to_point(point_to_point):
         self.demapper = soft_demapper(constellation, noise_variance(snr_db), method, "llr")
         self.decoder = bitsemcom_decoder(str(model_bundle.path), provider, threads, input="llr")
         transmitter = [(self.encoder, "image", "probs"), (self.bit_mapper, "probs", "bits"),
-                       (self.mapper, "bits", "symbols")]
-        if channel == "rayleigh":
-            self.fading = block_fading(coherence_symbols, seed + 2 if seed else 0)
-            transmitter.append((self.fading, "symbols", "symbols"))
+                       (self.mapper, "bits", "symbols"), *self._fade(channel, coherence_symbols, seed)]
         self._wire(transmitter, [(self.demapper, "symbols", "soft_bits"), (self.decoder, "soft_bits", "image")])
 
     def set_snr_db(self, snr_db: float) -> None:
@@ -236,7 +259,7 @@ class separation_point_to_point(point_to_point):
     digital_point_to_point. max_iterations: belief-propagation iterations of
     the LDPC decoder. fallback: codec_decoder's image for a failed decode
     ("mean": mid-grey). seed: noise seed; the fading takes seed + 2. out_dir,
-    csv_path, score: as for awgn_point_to_point; metrics rows add
+    csv_path, score: as for analog_point_to_point; metrics rows add
     decode_failed and codec_bytes.
 
     Raises ``codecs.NoCodeword`` (a ValueError) when an image's channel uses
@@ -248,7 +271,7 @@ class separation_point_to_point(point_to_point):
     def __init__(self, codec="jpeg", code=ldpc.DEFAULT_CODE, images="samples", constellation="qpsk", channel="awgn",
                  snr_db=10.0, bandwidth_ratio=1 / 16, size=None, policy="resize", out_dir="", csv_path="", seed=1,
                  coherence_symbols=0, method="exact", max_iterations=50, fallback="mean", score=True):
-        if channel not in CHANNELS:
+        if channel not in CHANNELS:  # before the NoCodeword check below
             raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
         constellation = constellation_object(constellation)
         bits_per_symbol = demapping.Constellation.from_gnuradio(constellation).bits_per_symbol
@@ -276,10 +299,7 @@ class separation_point_to_point(point_to_point):
         self.ldpc_decoder = ldpc_decoder(code, max_iterations)
         self.decoder = codec_decoder(codec, fallback)
         transmitter = [(self.encoder, "image", "bits"), (self.ldpc_encoder, "bits", "bits"),
-                       (self.mapper, "bits", "symbols")]
-        if channel == "rayleigh":
-            self.fading = block_fading(coherence_symbols, seed + 2 if seed else 0)
-            transmitter.append((self.fading, "symbols", "symbols"))
+                       (self.mapper, "bits", "symbols"), *self._fade(channel, coherence_symbols, seed)]
         self._wire(transmitter, [(self.demapper, "symbols", "soft_bits"), (self.ldpc_decoder, "soft_bits", "bits"),
                                  (self.decoder, "bits", "image")])
 

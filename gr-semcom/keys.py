@@ -27,7 +27,7 @@ key                  value                      set by
                                                 bitsemcom_decoder refuses the other kind
 ===================  =========================  ==================================================
 
-Fading and LDPC (block_fading, ldpc_encoder, ldpc_decoder):
+Fading and LDPC (block_fading, equalizer, ldpc_encoder, ldpc_decoder):
 
 ======================  =========================  ===============================================
 key                     value                      set by
@@ -35,6 +35,9 @@ key                     value                      set by
 ``coherence_symbols``   int > 0                    block_fading: ``channel_gain`` is a c32 vector
                                                    with one entry per block of this many symbols
                                                    (the last may be short); soft_demapper expands it
+``equalized_gain``      as ``channel_gain``            equalizer: the gain it removed (``channel_gain``
+                                                   is dropped, so nothing applies it twice)
+``equalized_coherence_symbols``  int > 0           equalizer: the block length of ``equalized_gain``
 ``ldpc_code``           string                     ldpc_encoder (a name of ``ldpc.CODES`` or an alist
                                                    path); ldpc_decoder checks it is its own
 ``ldpc_info_bits``      int                        ldpc_encoder: information bits before the zero
@@ -81,6 +84,8 @@ NOISE_VAR = "noise_var"
 CHANNEL_GAIN = "channel_gain"
 SOFT_BITS = "soft_bits"
 COHERENCE_SYMBOLS = "coherence_symbols"
+EQUALIZED_GAIN = "equalized_gain"
+EQUALIZED_COHERENCE_SYMBOLS = "equalized_coherence_symbols"
 LDPC_CODE = "ldpc_code"
 LDPC_INFO_BITS = "ldpc_info_bits"
 LDPC_FRAMES = "ldpc_frames"

@@ -114,7 +114,7 @@ def test_links_refuse_the_other_method_and_unknown_settings(bitsemcom_model, cif
     with pytest.raises(bundle.ModelError, match="deepjscc_cifar10_r6 is a deepjscc model.*needs a bitsemcom model"):
         flowgraphs.digital_point_to_point(cifar_model)
     with pytest.raises(bundle.ModelError, match="bitsemcom_cifar10 is a bitsemcom model.*needs a deepjscc model"):
-        flowgraphs.awgn_point_to_point(bitsemcom_model)
+        flowgraphs.analog_point_to_point(bitsemcom_model)
     with pytest.raises(ValueError, match=r"channel must be one of \('awgn', 'rayleigh'\), got 'rician'"):
         flowgraphs.digital_point_to_point(bitsemcom_model, channel="rician")
     with pytest.raises(KeyError, match="unknown modulation '1024qam'; known: bpsk, qpsk"):
@@ -123,26 +123,28 @@ def test_links_refuse_the_other_method_and_unknown_settings(bitsemcom_model, cif
 
 def test_evaluation_cli_sweeps_modulations_and_channels(bitsemcom_model, cifar_model, photo_dir, tmp_path, capsys):
     out = tmp_path / "eval"
-    summary = evaluate.main(["--models", str(bitsemcom_model), str(cifar_model), "--images", str(photo_dir),
-                             "--modulation", "qpsk", "16qam", "--channel", "awgn", "rayleigh", "--snr", "6",
-                             "--out", str(out)])
-    assert "deepjscc_cifar10_r6 is a deepjscc model, run over awgn only: skipped rayleigh" in capsys.readouterr().err
+    summary = evaluate.main(["--models", str(bitsemcom_model), str(cifar_model), "webp@capacity", "--images",
+                             str(photo_dir), "--modulation", "qpsk", "16qam", "--channel", "awgn", "rayleigh",
+                             "--snr", "6", "--out", str(out)])
+    assert "webp@capacity is a capacity reference, run over awgn only: skipped rayleigh" in capsys.readouterr().err
     links = [(s["model"], s["modulation"], s["channel"], s["n"]) for s in summary]
     assert links == [("bitsemcom_cifar10", "qpsk", "awgn", 3), ("bitsemcom_cifar10", "qpsk", "rayleigh", 3),
                      ("bitsemcom_cifar10", "16qam", "awgn", 3), ("bitsemcom_cifar10", "16qam", "rayleigh", 3),
-                     ("deepjscc_cifar10_r6", "analog", "awgn", 3)]
+                     ("deepjscc_cifar10_r6", "analog", "awgn", 3), ("deepjscc_cifar10_r6", "analog", "rayleigh", 3),
+                     ("webp@capacity", "gaussian", "awgn", 3)]
     with open(out / "metrics.csv", newline="") as handle:
         reader = csv.DictReader(handle)
         assert tuple(reader.fieldnames) == evaluate.COLUMNS
         rows = list(reader)
-    assert {"modulation", "channel", "channel_uses"} <= set(evaluate.COLUMNS)
     uses = {(r["model"], r["modulation"], r["channel"]): int(r["channel_uses"]) for r in rows}
     assert uses == {("bitsemcom_cifar10", "qpsk", "awgn"): QPSK_USES, ("bitsemcom_cifar10", "qpsk", "rayleigh"): QPSK_USES,
                     ("bitsemcom_cifar10", "16qam", "awgn"): QAM16_USES,
                     ("bitsemcom_cifar10", "16qam", "rayleigh"): QAM16_USES,
-                    ("deepjscc_cifar10_r6", "analog", "awgn"): 32 * 32 * 3 // 6}
-    assert len(rows) == 15 and all(float(r["snr_db"]) == 6 and float(r["psnr_db"]) > 0 for r in rows)
+                    ("deepjscc_cifar10_r6", "analog", "awgn"): 32 * 32 * 3 // 6,
+                    ("deepjscc_cifar10_r6", "analog", "rayleigh"): 32 * 32 * 3 // 6,
+                    ("webp@capacity", "gaussian", "awgn"): 32 * 32 * 3 // 6}
+    assert len(rows) == 21 and all(float(r["snr_db"]) == 6 and float(r["psnr_db"]) > 0 for r in rows)
     assert "| bitsemcom_cifar10 |" in (out / "summary.md").read_text()
-    assert (out / "psnr_vs_snr.png").stat().st_size > 0
+    assert (out / "psnr_vs_snr.png").stat().st_size > 0 and (out / "ssim_vs_snr.png").stat().st_size > 0
     with pytest.raises(SystemExit):
         evaluate.main(["--models", str(bitsemcom_model), "--modulation", "1024qam", "--out", str(out)])

@@ -32,7 +32,7 @@ def test_twenty_images_of_mixed_sizes_all_come_out(kodak_model, kodak_dir, tmp_p
         if i % 4 == 1:  # smaller crops between full images
             picture = picture[: 40 + 10 * i, : 100 + 5 * i]
         Image.fromarray(picture).save(folder / f"{i:02d}.png")
-    graph = flowgraphs.awgn_point_to_point(kodak_model, str(folder), snr_db=10.0, out_dir=str(tmp_path / "out"))
+    graph = flowgraphs.analog_point_to_point(kodak_model, str(folder), snr_db=10.0, out_dir=str(tmp_path / "out"))
     rows = graph.run_images(timeout=300)
     assert sorted(r["image"] for r in rows) == [f"{i:05d}_{i:02d}" for i in range(20)]
     assert len(list((tmp_path / "out").glob("*.png"))) == 20
@@ -89,3 +89,24 @@ def test_harness_matches_torch_side_evaluation(kodak_model, kodak_dir, tmp_path)
         assert abs(row["psnr_db"] - torch_results[row["snr_db"]]["psnr_db"]) < 0.2
     for name in ("metrics.csv", "summary.md", "psnr_vs_snr.png"):
         assert (tmp_path / "eval" / name).stat().st_size > 0
+
+
+@pytest.mark.parametrize("equalization", ["zf", "mmse"])
+def test_analog_link_over_rayleigh_fading_equalises_with_the_known_gain(cifar_model, photo_dir, equalization):
+    """At 50 dB the coherent receiver undoes each image's fade: the decoded images score
+    as over AWGN; set_snr_db moves the equaliser's N0 with the noise."""
+    def scores(channel, snr_db):
+        graph = flowgraphs.analog_point_to_point(cifar_model, str(photo_dir), snr_db=snr_db, seed=4,
+                                                 channel=channel, equalization=equalization)
+        assert hasattr(graph, "fading") == hasattr(graph, "equalizer") == (channel == "rayleigh")
+        return {r["image"]: r["psnr_db"] for r in graph.run_images(timeout=120)}
+
+    awgn, faded = scores("awgn", 50.0), scores("rayleigh", 50.0)
+    assert awgn.keys() == faded.keys() and len(awgn) == 3
+    assert all(abs(awgn[k] - faded[k]) < 0.3 for k in awgn), (awgn, faded)
+    graph = flowgraphs.analog_point_to_point(cifar_model, "samples", channel="rayleigh", equalization=equalization,
+                                             snr_db=10.0, score=False)
+    graph.set_snr_db(3.0)
+    assert graph.equalizer.noise_var == pytest.approx(10 ** -0.3)
+    with pytest.raises(ValueError, match=r"channel must be one of \('awgn', 'rayleigh'\), got 'rician'"):
+        flowgraphs.analog_point_to_point(cifar_model, channel="rician")

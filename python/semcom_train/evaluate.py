@@ -23,7 +23,7 @@ from semcom_train import channels, data, models
 
 def load_images(spec: str, runtime: bundle.Bundle, limit: int | None) -> list[np.ndarray]:
     """uint8 images for ``spec``: "cifar10-test", or anything ``images.resolve_paths`` takes,
-    fitted to the model the way ``flowgraphs.awgn_point_to_point`` does."""
+    fitted to the model the way ``flowgraphs.analog_point_to_point`` does."""
     if spec == "cifar10-test":
         array, _, _ = data.load_cifar10("test")
         return list(array[:limit])
