@@ -39,21 +39,40 @@ bench: setup
 
 models: $(foreach m,$(SHIPPED),models/$(m)/card.json)
 
-# BitSemCom, two stages as in the paper (error-free, then QPSK over AWGN at -3..6 dB),
-# starting from the shipped CIFAR-10 DeepJSCC backbone; the stem is the model name after "bitsemcom_"
-BITSEMCOM := bitsemcom_cifar10 bitsemcom_cifar10_uniform
+# BitSemCom, two stages as in the paper: 10,000 steps error-free from a DeepJSCC backbone's
+# weights, then 10,000 steps with QPSK over AWGN at -3..6 dB unless NOISY_<model> says otherwise.
+# Stage 1 belongs to the architecture (ARCH_<model>, default the model itself) and is shared
+# by its variants; each model is then exported under its own id and measured into its card.
+BITSEMCOM := bitsemcom_cifar10 bitsemcom_cifar10_uniform bitsemcom_cifar10_hardste \
+	bitsemcom_cifar10_rayleigh bitsemcom_cifar10_16qam bitsemcom_bsds
+ARCH_bitsemcom_cifar10_rayleigh  := bitsemcom_cifar10
+NOISY_bitsemcom_cifar10_rayleigh := --channel rayleigh
+NOISY_bitsemcom_cifar10_16qam    := --modulation 16qam_gray
+DATA_bitsemcom_bsds              := --data bsds --crop 64 --batch-size 16
+INIT_bitsemcom_bsds              := models/deepjscc_bsds_r16/weights.pt
+MEASURE_bitsemcom_bsds           := --images kodak --snr -3 0 3 6 10 --update-card kodak
+arch    = $(or $(ARCH_$1),$1)
+data    = $(or $(DATA_$1),--data cifar10 --batch-size 64)
+measure = $(or $(MEASURE_$1),--images cifar10-test:100 --snr -3 0 3 6 10 --update-card cifar10_test_1000)
 bitsemcom-models: $(foreach m,$(BITSEMCOM),models/$(m)/card.json)
 
-models/bitsemcom_%/card.json: setup
-	$(PY) -m semcom_train.train --model bitsemcom_$* --data cifar10 --stage error_free \
-		--init models/deepjscc_cifar10_r6/weights.pt --steps 10000 --batch-size 64 --lr 1e-3 \
+runs/bitsemcom_%_s1/checkpoint.pt: | setup
+	$(PY) -m semcom_train.train --model bitsemcom_$* $(call data,bitsemcom_$*) --stage error_free \
+		--init $(or $(INIT_bitsemcom_$*),models/deepjscc_cifar10_r6/weights.pt) --steps 10000 --lr 1e-3 \
 		--threads 1 --out runs/bitsemcom_$*_s1
-	$(PY) -m semcom_train.train --model bitsemcom_$* --data cifar10 --stage noisy --modulation qpsk \
-		--channel awgn --snr-low -3 --snr-high 6 --val-snr 3 --init runs/bitsemcom_$*_s1/checkpoint.pt \
-		--steps 10000 --batch-size 64 --lr 3e-4 --threads 1 --out runs/bitsemcom_$*_s2
-	$(PY) -m semcom_train.export --checkpoint runs/bitsemcom_$*_s2/checkpoint.pt --out models/bitsemcom_$*
 
-models/%/card.json: setup
+.SECONDEXPANSION:
+$(foreach m,$(BITSEMCOM),models/$(m)/card.json): models/bitsemcom_%/card.json: \
+		runs/$$(call arch,bitsemcom_$$*)_s1/checkpoint.pt
+	$(PY) -m semcom_train.train --model $(call arch,bitsemcom_$*) $(call data,$(call arch,bitsemcom_$*)) \
+		--stage noisy --modulation qpsk --channel awgn $(NOISY_bitsemcom_$*) --snr-low -3 --snr-high 6 \
+		--val-snr 3 --init $< --steps 10000 --lr 3e-4 --threads 1 --out runs/bitsemcom_$*_s2
+	$(PY) -m semcom_train.export --checkpoint runs/bitsemcom_$*_s2/checkpoint.pt --out models/bitsemcom_$* \
+		--model-id bitsemcom_$*
+	$(PY) -m gnuradio.semcom.evaluate --models models/bitsemcom_$* --modulation qpsk 16qam_gray \
+		--channel awgn rayleigh $(call measure,bitsemcom_$*) --out out/measure/bitsemcom_$*
+
+$(foreach m,$(SHIPPED),models/$(m)/card.json): models/%/card.json: setup
 	$(PY) -m semcom_train.train --model $* $(TRAIN_$*) --threads 1 --out runs/$*
 	$(PY) -m semcom_train.export --checkpoint runs/$*/checkpoint.pt --out models/$*
 	$(PY) -m semcom_train.evaluate --model models/$* $(EVAL_$*)

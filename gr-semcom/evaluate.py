@@ -42,8 +42,10 @@ uses), height, width, decode_failed (0/1; empty for JSCC models, which always
 deliver an image), payload_bits (the codec stream's bits; empty for JSCC)),
 ``<out>/summary.md`` (mean PSNR and SSIM, fallbacks included, and the failure
 rate per model, image set, modulation, channel and SNR),
-``<out>/psnr_vs_snr.png``, ``<out>/ssim_vs_snr.png``, and with ``--save-images`` the decoded PNGs under
-``<out>/images/``. Prints the summary table.
+``<out>/psnr_vs_snr.png``, ``<out>/ssim_vs_snr.png``, and with
+``--save-images`` the decoded PNGs under ``<out>/images/``. Prints the
+summary table. ``--update-card KEY`` also stores each model bundle's means in
+its card.json (``update_cards``).
 
 Image sets: "kodak", "samples" (scikit-image's photos), "default" (Kodak when
 ``../shared/datasets/kodak`` exists, else the samples), a folder or a glob.
@@ -54,6 +56,7 @@ import argparse
 import csv
 import dataclasses
 import fractions
+import json
 import pathlib
 import re
 import statistics
@@ -278,6 +281,7 @@ def summarize(rows: list[dict]) -> list[dict]:
         summary.append({"model": m, "images": s, "modulation": mod, "channel": ch, "snr_db": snr, "n": len(g),
                         "psnr_db": statistics.fmean(r["psnr_db"] for r in g),
                         "ssim": statistics.fmean(r["ssim"] for r in g),
+                        "channel_uses": statistics.fmean(int(r["channel_uses"]) for r in g),
                         "decode_failed": statistics.fmean(failed) if failed else None})
     return summary
 
@@ -330,6 +334,32 @@ def write(rows: list[dict], out: pathlib.Path) -> list[dict]:
     return summary
 
 
+def update_cards(summary: list[dict], models, key: str, command: str) -> list[pathlib.Path]:
+    """Store each bundle model's results in its card.json under ``measured.<key>``:
+    {"images", "command", "<modulation>/<channel>": {"psnr_db": {snr: dB}, "ssim": {snr: v},
+    "channel_uses": mean per image}}; schemes have no card. Returns the cards written."""
+    written = []
+    for model in models:
+        if parse_scheme(model) is not None:
+            continue
+        model_bundle = bundle.Bundle(model)
+        entries = [s for s in summary if s["model"] == model_bundle.model_id]
+        if not entries:
+            continue
+        record = {"images": sorted({s["images"] for s in entries}), "command": command}
+        for s in entries:
+            link = record.setdefault(f"{s['modulation']}/{s['channel']}", {"psnr_db": {}, "ssim": {}})
+            link["psnr_db"][f"{s['snr_db']:g}"] = round(s["psnr_db"], 2)
+            link["ssim"][f"{s['snr_db']:g}"] = round(s["ssim"], 4)
+            link["channel_uses"] = round(s["channel_uses"], 1)
+        path = model_bundle.path / "card.json"
+        card = json.loads(path.read_text())
+        card.setdefault("measured", {})[key] = record
+        path.write_text(json.dumps(card, indent=2) + "\n")
+        written.append(path)
+    return written
+
+
 def _ratio(text: str) -> float:
     try:
         value = float(fractions.Fraction(text))
@@ -361,6 +391,8 @@ def main(argv=None) -> list[dict]:
                         help="resize images to H x W for the separation schemes "
                              "(default: the first DeepJSCC model's fixed size, else full size)")
     parser.add_argument("--seed", type=int, default=1, help="noise seed (bits and fading: seed + 1, seed + 2)")
+    parser.add_argument("--update-card", metavar="KEY",
+                        help="also store each model bundle's means in its card.json under measured.KEY")
     args = parser.parse_args(argv)
     for model in args.models:
         try:
@@ -372,6 +404,10 @@ def main(argv=None) -> list[dict]:
                modulation_names=args.modulation, channels=args.channel, ratio=args.ratio,
                size=tuple(args.size) if args.size else None)
     summary = write(rows, out)
+    if args.update_card:
+        command = "python -m gnuradio.semcom.evaluate " + " ".join(sys.argv[1:] if argv is None else argv)
+        for path in update_cards(summary, args.models, args.update_card, command):
+            print(f"updated {path}")
     print(markdown(summary), end="")
     print(f"wrote {out / 'metrics.csv'}, {out / 'summary.md'}, {out / 'psnr_vs_snr.png'}, {out / 'ssim_vs_snr.png'}")
     return summary

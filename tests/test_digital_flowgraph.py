@@ -3,6 +3,8 @@
 block fading, the error-free output of the torch model at very high SNR, seeds,
 and the evaluation CLI sweeping modulations."""
 import csv
+import json
+import shutil
 
 import numpy as np
 import pytest
@@ -148,3 +150,21 @@ def test_evaluation_cli_sweeps_modulations_and_channels(bitsemcom_model, cifar_m
     assert (out / "psnr_vs_snr.png").stat().st_size > 0 and (out / "ssim_vs_snr.png").stat().st_size > 0
     with pytest.raises(SystemExit):
         evaluate.main(["--models", str(bitsemcom_model), "--modulation", "1024qam", "--out", str(out)])
+
+
+def test_update_card_stores_each_bundles_means_per_link(bitsemcom_model, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(bitsemcom_model, model)
+    argv = ["--models", str(model), "jpeg@capacity", "--images", "samples", "--modulation", "qpsk", "16qam",
+            "--snr", "3", "9", "--out", str(tmp_path / "eval"), "--update-card", "samples_test"]
+    summary = evaluate.main(argv)
+    measured = json.loads((model / "card.json").read_text())["measured"]["samples_test"]
+    assert measured["command"] == "python -m gnuradio.semcom.evaluate " + " ".join(argv)
+    assert measured["images"] == ["samples"]
+    assert set(measured) == {"images", "command", "qpsk/awgn", "16qam/awgn"}
+    for s in summary:
+        if s["model"] == "bitsemcom_cifar10":
+            link = measured[f"{s['modulation']}/awgn"]
+            assert link["psnr_db"][f"{s['snr_db']:g}"] == round(s["psnr_db"], 2)
+            assert link["ssim"][f"{s['snr_db']:g}"] == round(s["ssim"], 4)
+    assert measured["qpsk/awgn"]["channel_uses"] == QPSK_USES and measured["16qam/awgn"]["channel_uses"] == QAM16_USES
