@@ -14,3 +14,18 @@ def test_throughput_benchmark_reports_all_three_paths(tmp_path):
     assert [row["path"] for row in rows] == ["flowgraph", "onnxruntime", "torch eager"]
     assert all(row["images/s"] > 0 for row in rows)
     assert (tmp_path / "throughput.md").read_text().count("deepjscc_cifar10_r6") >= 3
+
+
+def test_digital_link_benchmark_reports_every_stage(tmp_path):
+    spec = importlib.util.spec_from_file_location("digital_link", ROOT / "bench" / "digital_link.py")
+    digital_link = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(digital_link)
+    rows = digital_link.main(["--models", "bitsemcom_cifar10", "--constellations", "16qam_gray", "--images", "2",
+                              "--repeats", "1", "--out", str(tmp_path)])
+    stages = [(row["link"], row["stage"].split(":")[0]) for row in rows]
+    assert stages == [("bitsemcom_cifar10", s) for s in ("encode", "bits", "map", "demap exact", "demap max-log",
+                                                          "decode", "sum (exact)", "flowgraph")] + \
+        [("webp+n1800_r12", s) for s in ("webp search", "LDPC encode", "map", "demap exact", "LDPC decode",
+                                         "webp decode", "sum")]
+    assert all(row["ms/image"] > 0 for row in rows)
+    assert (tmp_path / "digital_link.md").is_file() and (tmp_path / "digital_link.png").stat().st_size > 0
