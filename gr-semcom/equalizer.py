@@ -8,8 +8,6 @@ turns it back into an estimate of x. Digital links do not need it:
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pmt
 from gnuradio import gr
@@ -69,10 +67,7 @@ class equalizer(gr.basic_block):
 
     def set_noise_var(self, noise_var):
         """N0 for "mmse" (> 0), or <= 0 to read each PDU's metadata; ValueError for NaN or Inf."""
-        value = float(noise_var)
-        if not math.isfinite(value):
-            raise ValueError(f"noise_var must be finite (<= 0: from metadata), got {noise_var!r}")
-        self.noise_var = value
+        self.noise_var = pdus.noise_setting(noise_var)
 
     @pdus.guarded
     def handle_symbols(self, msg):
@@ -85,10 +80,6 @@ class equalizer(gr.basic_block):
         meta[keys.EQUALIZED_GAIN] = recorded
         if block is not None:
             meta[keys.EQUALIZED_COHERENCE_SYMBOLS] = block
-        noise_var = None
-        if self.method == "mmse":
-            noise_var = self.noise_var if self.noise_var > 0 else meta.get(keys.NOISE_VAR)
-            if noise_var is None:
-                raise ValueError(f"no noise variance: set the block's noise_var or send metadata {keys.NOISE_VAR!r}")
+        noise_var = pdus.noise_var_of(meta, self.noise_var) if self.method == "mmse" else None
         equalized = equalize(received, gain, self.method, noise_var)
         self.message_port_pub(pmt.intern("symbols"), pdus.make(meta, equalized))

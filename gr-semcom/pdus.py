@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import pmt
 
-from gnuradio.semcom import keys
+from gnuradio.semcom import demapping, keys
 
 
 def make(meta: dict, vector: np.ndarray):
@@ -138,3 +138,22 @@ class Arrivals:
         returns whether they arrived."""
         with self._changed:
             return self._changed.wait_for(lambda: self._count >= count, timeout)
+
+
+def noise_setting(noise_var) -> float:
+    """A block's noise-variance parameter as a float: N0 > 0 for every PDU, <= 0 for
+    "each PDU's metadata ``noise_var``"; ValueError for NaN or Inf."""
+    value = float(noise_var)
+    if not np.isfinite(value):
+        raise ValueError(f"noise_var must be finite (<= 0: from metadata), got {noise_var!r}")
+    return value
+
+
+def noise_var_of(meta: dict, setting: float) -> float:
+    """N0 for one PDU: ``setting`` when > 0, else the metadata's ``noise_var`` (checked
+    finite and > 0); ValueError naming both when neither gives one."""
+    if setting > 0:
+        return setting
+    if keys.NOISE_VAR not in meta:
+        raise ValueError(f"no noise variance: set the block's noise_var or send metadata {keys.NOISE_VAR!r}")
+    return demapping.check_noise_var(meta[keys.NOISE_VAR], f"metadata {keys.NOISE_VAR!r}")

@@ -1,8 +1,6 @@
 """soft_demapper: complex symbol PDU -> per-bit LLRs or posteriors."""
 from __future__ import annotations
 
-import math
-
 import pmt
 from gnuradio import gr
 
@@ -49,10 +47,7 @@ class soft_demapper(gr.basic_block):
     def set_noise_var(self, noise_var):
         """N0 for every PDU (> 0), or <= 0 to read each PDU's metadata;
         ValueError for NaN or Inf."""
-        value = float(noise_var)
-        if not math.isfinite(value):
-            raise ValueError(f"noise_var must be finite (<= 0: from metadata), got {noise_var!r}")
-        self.noise_var = value
+        self.noise_var = pdus.noise_setting(noise_var)
 
     @pdus.guarded
     def handle_symbols(self, msg):
@@ -61,11 +56,7 @@ class soft_demapper(gr.basic_block):
         if meta.get(keys.BITS_PER_SYMBOL, k) != k:
             raise ValueError(f"symbols carry {meta[keys.BITS_PER_SYMBOL]} bits each, "
                              f"this demapper's constellation {k}")
-        noise_var = self.noise_var
-        if noise_var <= 0:
-            if keys.NOISE_VAR not in meta:
-                raise ValueError(f"no noise variance: set the block's noise_var or send metadata {keys.NOISE_VAR!r}")
-            noise_var = demapping.check_noise_var(meta[keys.NOISE_VAR], f"metadata {keys.NOISE_VAR!r}")
+        noise_var = pdus.noise_var_of(meta, self.noise_var)
         gain = meta.get(keys.CHANNEL_GAIN, 1.0)
         if keys.COHERENCE_SYMBOLS in meta:  # one gain per fading block (block_fading)
             gain = per_symbol_gains(gain, meta[keys.COHERENCE_SYMBOLS], received.size)
