@@ -40,14 +40,16 @@ bench: setup
 models: $(foreach m,$(SHIPPED),models/$(m)/card.json)
 
 # BitSemCom, two stages as in the paper: 10,000 steps error-free from a DeepJSCC backbone's
-# weights, then 10,000 steps with QPSK over AWGN at -3..6 dB unless NOISY_<model> says otherwise.
+# weights, then 10,000 steps with QPSK over AWGN at -3..6 dB unless NOISY_<model> says otherwise
+# (the last two got 5,000 noisy steps to fit one working session).
 # Stage 1 belongs to the architecture (ARCH_<model>, default the model itself) and is shared
 # by its variants; each model is then exported under its own id and measured into its card.
 BITSEMCOM := bitsemcom_cifar10 bitsemcom_cifar10_uniform bitsemcom_cifar10_hardste \
 	bitsemcom_cifar10_rayleigh bitsemcom_cifar10_16qam bitsemcom_bsds
 ARCH_bitsemcom_cifar10_rayleigh  := bitsemcom_cifar10
 NOISY_bitsemcom_cifar10_rayleigh := --channel rayleigh
-NOISY_bitsemcom_cifar10_16qam    := --modulation 16qam_gray
+NOISY_bitsemcom_cifar10_16qam    := --modulation 16qam_gray --steps 5000
+NOISY_bitsemcom_bsds             := --steps 5000
 DATA_bitsemcom_bsds              := --data bsds --crop 64 --batch-size 16
 INIT_bitsemcom_bsds              := models/deepjscc_bsds_r16/weights.pt
 MEASURE_bitsemcom_bsds           := --images kodak --snr -3 0 3 6 10 --update-card kodak
@@ -65,8 +67,8 @@ runs/bitsemcom_%_s1/checkpoint.pt: | setup
 $(foreach m,$(BITSEMCOM),models/$(m)/card.json): models/bitsemcom_%/card.json: \
 		runs/$$(call arch,bitsemcom_$$*)_s1/checkpoint.pt
 	$(PY) -m semcom_train.train --model $(call arch,bitsemcom_$*) $(call data,$(call arch,bitsemcom_$*)) \
-		--stage noisy --modulation qpsk --channel awgn $(NOISY_bitsemcom_$*) --snr-low -3 --snr-high 6 \
-		--val-snr 3 --init $< --steps 10000 --lr 3e-4 --threads 1 --out runs/bitsemcom_$*_s2
+		--stage noisy --modulation qpsk --channel awgn --snr-low -3 --snr-high 6 --val-snr 3 --init $< \
+		--steps 10000 --lr 3e-4 --threads 1 $(NOISY_bitsemcom_$*) --out runs/bitsemcom_$*_s2
 	$(PY) -m semcom_train.export --checkpoint runs/bitsemcom_$*_s2/checkpoint.pt --out models/bitsemcom_$* \
 		--model-id bitsemcom_$*
 	$(PY) -m gnuradio.semcom.evaluate --models models/bitsemcom_$* --modulation qpsk 16qam_gray \
