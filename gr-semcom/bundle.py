@@ -416,7 +416,8 @@ class BitSemComBundle(Bundle):
         self.check_image(image)
         io = self._io("encoder")
         (probs,) = self.session("encoder").run([io["output"]], {io["input"]: _image_input(self.pad(image))})
-        probs = np.ascontiguousarray(probs, dtype=np.float32).reshape(-1)
+        # onnxruntime's float32 sigmoid can overshoot 1 by an ulp; bit_mapper refuses anything outside [0, 1]
+        probs = np.clip(np.ascontiguousarray(probs, dtype=np.float32).reshape(-1), 0.0, 1.0)
         expected = self.bits_for(*image.shape[:2])
         if probs.size != expected:
             raise ValueError(f"model {self.model_id}: encoder gave {probs.size} probabilities, "
