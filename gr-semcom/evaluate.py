@@ -45,7 +45,9 @@ rate per model, image set, modulation, channel and SNR),
 ``<out>/psnr_vs_snr.png``, ``<out>/ssim_vs_snr.png``, and with
 ``--save-images`` the decoded PNGs under ``<out>/images/``. Prints the
 summary table. ``--update-card KEY`` also stores each model bundle's means in
-its card.json (``update_cards``).
+its card.json (``update_cards``). ``--merge CSV ...`` runs nothing: it writes
+the summary and plots of earlier runs' metrics.csv files together, keeping
+the ``--channel`` and ``--modulation`` links when given.
 
 Image sets: "kodak", "samples" (scikit-image's photos), "default" (Kodak when
 ``../shared/datasets/kodak`` exists, else the samples), a folder or a glob.
@@ -301,19 +303,21 @@ def plot(summary: list[dict], path: pathlib.Path, metric: str = "psnr_db") -> No
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib import pyplot
-    figure, axis = pyplot.subplots(figsize=(7, 4.5))
+    figure, axis = pyplot.subplots(figsize=(10, 4.5))
+    colours = pyplot.get_cmap("tab20").colors  # more curves than the default ten colours
     curves: dict[tuple, list] = {}
     for s in summary:
         link = {GAUSSIAN: (), ANALOG: (s["channel"],)}.get(s["modulation"], (s["modulation"], s["channel"]))
         curves.setdefault((s["model"], s["images"], *link), []).append((s["snr_db"], s[metric]))
-    for label, points in curves.items():
+    for index, (label, points) in enumerate(curves.items()):
         points.sort()
         style = "--" if label[0].endswith("@capacity") else "-"
-        axis.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", label=" / ".join(label))
+        axis.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", color=colours[index % 20],
+                  label=" / ".join(label))
     axis.set_xlabel("SNR (dB)")
     axis.set_ylabel({"psnr_db": "PSNR (dB)", "ssim": "SSIM"}[metric])
     axis.grid(True, alpha=0.3)
-    axis.legend(fontsize=7)
+    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     pyplot.close(figure)
@@ -360,6 +364,20 @@ def update_cards(summary: list[dict], models, key: str, command: str) -> list[pa
     return written
 
 
+def read_rows(path: pathlib.Path) -> list[dict]:
+    """The rows of a metrics.csv that ``write`` made, numbers as numbers (ValueError naming
+    the file when its columns are not ``COLUMNS``)."""
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != COLUMNS:
+            raise ValueError(f"{path} is not a metrics.csv of this harness: columns {reader.fieldnames}")
+        rows = list(reader)
+    for row in rows:
+        for key in ("snr_db", "psnr_db", "ssim"):
+            row[key] = float(row[key])
+    return rows
+
+
 def _ratio(text: str) -> float:
     try:
         value = float(fractions.Fraction(text))
@@ -372,18 +390,22 @@ def _ratio(text: str) -> float:
 
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="+", required=True,
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--models", nargs="+",
                         help="bundle folders, shipped model names, or separation schemes "
                              "<codec>+<code> / <codec>@capacity (see module doc)")
+    source.add_argument("--merge", nargs="+", type=pathlib.Path, metavar="CSV",
+                        help="run nothing: summarise and plot the rows of metrics.csv files of earlier runs "
+                             "(sweeps run separately or in parallel) into --out")
     parser.add_argument("--images", nargs="+", default=["default"], help="image sets (see module doc)")
     parser.add_argument("--snr", nargs="+", type=float, default=[0.0, 5.0, 10.0, 20.0], help="SNRs in dB")
     parser.add_argument("--out", default="out/eval", help="output folder")
     parser.add_argument("--save-images", action="store_true", help="write the decoded PNGs")
-    parser.add_argument("--modulation", nargs="+", default=["qpsk"], choices=list(modulations.MODULATIONS),
-                        help="constellations for BitSemCom models and separation schemes "
-                             "(DeepJSCC models send analog symbols)")
-    parser.add_argument("--channel", nargs="+", default=["awgn"], choices=CHANNELS,
-                        help="awgn, or rayleigh block fading with CSI (BitSemCom models and separation schemes)")
+    parser.add_argument("--modulation", nargs="+", choices=list(modulations.MODULATIONS),
+                        help="constellations for BitSemCom models and separation schemes, default qpsk "
+                             "(DeepJSCC models send analog symbols); with --merge: keep only these")
+    parser.add_argument("--channel", nargs="+", choices=CHANNELS,
+                        help="awgn (default), or rayleigh block fading with CSI; with --merge: keep only these")
     parser.add_argument("--ratio", type=_ratio, default=None,
                         help="channel uses per real pixel value of the separation schemes, e.g. 1/16 "
                              "(default: the first DeepJSCC model's, else 1/16)")
@@ -394,14 +416,26 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--update-card", metavar="KEY",
                         help="also store each model bundle's means in its card.json under measured.KEY")
     args = parser.parse_args(argv)
-    for model in args.models:
+    if args.merge and args.update_card:
+        parser.error("--update-card needs --models: --merge runs nothing")
+    for model in args.models or ():
         try:
             parse_scheme(model)
         except ValueError as error:
             parser.error(str(error))
     out = pathlib.Path(args.out)
+    if args.merge:
+        try:
+            rows = [row for path in args.merge for row in read_rows(path)]
+        except (OSError, ValueError) as error:
+            parser.error(str(error))
+        rows = [r for r in rows if (args.channel is None or r["channel"] in args.channel) and
+                (args.modulation is None or r["modulation"] in (*args.modulation, ANALOG, GAUSSIAN))]
+        summary = write(rows, out)
+        print(markdown(summary), end="")
+        return summary
     rows = run(args.models, args.images, args.snr, out, args.save_images, args.seed,
-               modulation_names=args.modulation, channels=args.channel, ratio=args.ratio,
+               modulation_names=args.modulation or ["qpsk"], channels=args.channel or ["awgn"], ratio=args.ratio,
                size=tuple(args.size) if args.size else None)
     summary = write(rows, out)
     if args.update_card:

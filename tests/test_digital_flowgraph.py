@@ -168,3 +168,24 @@ def test_update_card_stores_each_bundles_means_per_link(bitsemcom_model, tmp_pat
             assert link["psnr_db"][f"{s['snr_db']:g}"] == round(s["psnr_db"], 2)
             assert link["ssim"][f"{s['snr_db']:g}"] == round(s["ssim"], 4)
     assert measured["qpsk/awgn"]["channel_uses"] == QPSK_USES and measured["16qam/awgn"]["channel_uses"] == QAM16_USES
+
+
+def test_merge_summarises_earlier_runs_without_running_anything(bitsemcom_model, tmp_path, capsys):
+    for name, snr in (("a", "2"), ("b", "8")):
+        evaluate.main(["--models", str(bitsemcom_model), "--images", "samples", "--snr", snr,
+                       "--out", str(tmp_path / name)])
+    summary = evaluate.main(["--merge", str(tmp_path / "a" / "metrics.csv"), str(tmp_path / "b" / "metrics.csv"),
+                             "--out", str(tmp_path / "merged")])
+    single = [evaluate.main(["--merge", str(tmp_path / n / "metrics.csv"), "--out", str(tmp_path / f"m{n}")])[0]
+              for n in ("a", "b")]
+    assert [(s["snr_db"], s["n"]) for s in summary] == [(2.0, 4), (8.0, 4)]
+    assert [s["psnr_db"] for s in summary] == [s["psnr_db"] for s in single]
+    assert (tmp_path / "merged" / "psnr_vs_snr.png").stat().st_size > 0
+    assert evaluate.main(["--merge", str(tmp_path / "a" / "metrics.csv"), "--channel", "rayleigh",
+                          "--out", str(tmp_path / "none")]) == []
+    (tmp_path / "bad.csv").write_text("image,psnr\nx,1\n")
+    with pytest.raises(SystemExit):
+        evaluate.main(["--merge", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "m")])
+    assert "is not a metrics.csv of this harness" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        evaluate.main(["--merge", str(tmp_path / "a" / "metrics.csv"), "--update-card", "x"])
