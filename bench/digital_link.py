@@ -109,8 +109,8 @@ def time_flowgraph(model: bundle.BitSemComBundle, pictures, constellation: str, 
 
 def separation_rows(model: bundle.BitSemComBundle, pictures, constellation: str, snr_db: float,
                     repeats: int) -> list[dict]:
-    """Stage rows of the separation link at the channel uses ``model`` takes with QPSK
-    (none when those hold no codeword or the codec's smallest stream does not fit)."""
+    """Stage rows of the separation link at the channel uses ``model`` takes with QPSK, over
+    the images whose codec stream fits (none when no codeword or no stream fits)."""
     table = demapping.Constellation.from_gnuradio(modulations.make(constellation))
     code, codec = ldpc.load(CODE), codecs.get(CODEC)
     height, width = pictures[0].shape[:2]
@@ -120,10 +120,17 @@ def separation_rows(model: bundle.BitSemComBundle, pictures, constellation: str,
         return []
     rng = np.random.default_rng(0)
     n0 = flowgraphs.noise_variance(snr_db)
-    try:
-        streams = [codec.encode(p, budget) for p in pictures]
-    except codecs.DoesNotFit:  # e.g. a 32x32 image: the smallest stream exceeds one codeword
+    def fits(picture) -> bool:
+        try:
+            codec.encode(picture, budget)
+            return True
+        except codecs.DoesNotFit:  # the codec's smallest stream exceeds the budget (a 32x32 image, a busy photo)
+            return False
+
+    pictures = [p for p in pictures if fits(p)]
+    if not pictures:
         return []
+    streams = [codec.encode(p, budget) for p in pictures]
     info = [codecs.to_bits(s, budget).reshape(-1, code.k) for s in streams]
     words = [code.encode(i).reshape(-1) for i in info]
     received = [awgn(demapping.map_bits(w, table), snr_db, rng) for w in words]
