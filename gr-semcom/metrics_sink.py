@@ -1,4 +1,4 @@
-"""metrics_sink: PSNR and SSIM of decoded images against their sources."""
+"""metrics_sink: PSNR, SSIM and optionally LPIPS of decoded images against their sources."""
 from __future__ import annotations
 
 import csv
@@ -10,9 +10,10 @@ import pmt
 from gnuradio import gr
 
 from gnuradio.semcom import keys, metrics, pdus
+from gnuradio.semcom import lpips as perceptual
 
-COLUMNS = ("image", "snr_db", "psnr_db", "ssim", "model_id", "n_symbols", "height", "width", "decode_failed",
-           "codec_bytes")
+COLUMNS = ("image", "snr_db", "psnr_db", "ssim", "lpips", "model_id", "n_symbols", "height", "width",
+           "decode_failed", "codec_bytes")
 
 
 class metrics_sink(gr.basic_block):
@@ -20,15 +21,19 @@ class metrics_sink(gr.basic_block):
 
     snr_db: the channel SNR to record (metadata ``snr_db`` wins when present;
     NaN when unknown). csv_path: file to write rows to as they come ("" for
-    none); columns image, snr_db, psnr_db, ssim, model_id, n_symbols, height,
-    width, decode_failed, codec_bytes (the last two from the decoded image's
-    metadata, set by codec_decoder and codec_encoder; "" when absent).
+    none); columns image, snr_db, psnr_db, ssim, lpips, model_id, n_symbols,
+    height, width, decode_failed, codec_bytes (the last two from the decoded
+    image's metadata, set by codec_decoder and codec_encoder; "" when absent).
+    lpips: also score LPIPS (AlexNet, ``gnuradio.semcom.lpips``; lower is
+    closer; "" for images under 31x31 pixels); construction fails, naming the
+    set-up command, when its network is not installed. Off, the column is "".
     ``rows`` holds every row as a dict, ``means()`` the running means.
     """
 
-    def __init__(self, snr_db=float("nan"), csv_path=""):
+    def __init__(self, snr_db=float("nan"), csv_path="", lpips=False):
         gr.basic_block.__init__(self, name="semcom_metrics_sink", in_sig=None, out_sig=None)
         self.snr_db = float(snr_db)
+        self.lpips = perceptual.LPIPS(threads=1) if lpips else None
         self.rows = []
         self.arrivals = pdus.Arrivals()
         self._waiting = {"reference": {}, "decoded": {}}  # image_id -> (metadata, image)
@@ -77,6 +82,8 @@ class metrics_sink(gr.basic_block):
             "snr_db": float(meta.get(keys.SNR_DB, self.snr_db)),
             "psnr_db": metrics.psnr_db(reference, image),
             "ssim": metrics.ssim(reference, image),
+            "lpips": (self.lpips.distance(reference, image)
+                      if self.lpips and min(image.shape[:2]) >= perceptual.MIN_SIDE else ""),
             "model_id": meta.get(keys.MODEL_ID, ""),
             "n_symbols": meta.get(keys.N_SYMBOLS, ""),
             "height": image.shape[0],
@@ -91,12 +98,13 @@ class metrics_sink(gr.basic_block):
         self.arrivals.add()
 
     def means(self) -> dict:
-        """{"psnr_db", "ssim", "count"} over the rows so far (NaN when none)."""
+        """{"psnr_db", "ssim", "lpips", "count"} over the rows so far (NaN when none;
+        lpips over the rows that have it)."""
         count = len(self.rows)
-        if not count:
-            return {"psnr_db": math.nan, "ssim": math.nan, "count": 0}
-        return {"psnr_db": sum(r["psnr_db"] for r in self.rows) / count,
-                "ssim": sum(r["ssim"] for r in self.rows) / count, "count": count}
+        scored = [r["lpips"] for r in self.rows if r["lpips"] != ""]
+        return {"psnr_db": sum(r["psnr_db"] for r in self.rows) / count if count else math.nan,
+                "ssim": sum(r["ssim"] for r in self.rows) / count if count else math.nan,
+                "lpips": sum(scored) / len(scored) if scored else math.nan, "count": count}
 
     def stop(self):
         if self._csv is not None:

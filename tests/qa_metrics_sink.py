@@ -1,6 +1,8 @@
 """metrics_sink matches decoded images to references by id and scores them."""
 import csv
 
+import pytest
+
 import numpy as np
 
 from conftest import image_pdu, run_block
@@ -51,3 +53,27 @@ def test_rows_record_decode_failed_and_codec_bytes_when_the_metadata_has_them(tm
     with open(tmp_path / "m.csv") as handle:
         rows = {row["image"]: row for row in csv.DictReader(handle)}
     assert rows["a"]["decode_failed"] == "1" and rows["b"]["decode_failed"] == ""
+
+
+def test_lpips_per_image_and_on_average_when_asked(monkeypatch, tmp_path):
+    from gnuradio.semcom import lpips
+    if not lpips.available():
+        pytest.skip(f"LPIPS network not installed ({lpips.model_path()}): run make setup")
+    rng = np.random.default_rng(1)
+    refs = {"big": rng.integers(0, 256, (40, 48, 3), dtype=np.uint8),
+            "small": rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)}
+    decoded = {k: np.clip(v.astype(int) + rng.integers(-20, 21, v.shape), 0, 255).astype(np.uint8)
+               for k, v in refs.items()}
+    sink = metrics_sink(lpips=True)
+    messages = [(port, image_pdu(images[k], k)) for k in refs for port, images in
+                (("reference", refs), ("decoded", decoded))]
+    run_block(sink, "decoded", messages, done=lambda: sink.arrivals.count >= 2)
+    by_id = {row["image"]: row for row in sink.rows}
+    expected = lpips.LPIPS().distance(refs["big"], decoded["big"])
+    assert abs(by_id["big"]["lpips"] - expected) < 1e-6 and by_id["big"]["lpips"] > 0
+    assert by_id["small"]["lpips"] == ""  # under AlexNet's 31x31 minimum
+    assert abs(sink.means()["lpips"] - expected) < 1e-6
+    assert metrics_sink().rows == [] and np.isnan(metrics_sink().means()["lpips"])
+    monkeypatch.setenv(lpips.ENV_VAR, str(tmp_path / "missing.onnx"))
+    with pytest.raises(ValueError, match="LPIPS network .*missing.onnx is missing; create it with make setup"):
+        metrics_sink(lpips=True)
