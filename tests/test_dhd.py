@@ -106,3 +106,36 @@ def test_bad_arguments_are_refused():
     for bad in (["--steps", "0"], ["--steps", "5", "--temperature", "0"], ["--steps", "5", "--n-bits", "-1"]):
         with pytest.raises(SystemExit):
             dhd.parse_args(["--out", "x", *bad])
+
+
+def test_frozen_hash_network_passes_gradients_to_its_input_only(tmp_path):
+    network = dhd.HashNetwork(64, 4)
+    dhd.export(network, tmp_path / "h", dhd.parse_args(["--out", "x", "--steps", "1", "--width", "4"]), 1, 0.0, {})
+    frozen = dhd.load_frozen(tmp_path / "h")
+    assert not frozen.training and not any(p.requires_grad for p in frozen.parameters())
+    image = torch.rand(2, 3, 32, 32, requires_grad=True)
+    dhd.self_distillation_loss(frozen(image), frozen(torch.rand(2, 3, 32, 32))).backward()
+    assert image.grad.abs().sum() > 0
+    (tmp_path / "h" / "card.json").write_text(json.dumps({"method": "deepjscc"}))
+    with pytest.raises(ValueError, match="is not a DHD hash bundle"):
+        dhd.load_frozen(tmp_path / "h")
+
+
+def test_deepjscc_dhd_trains_with_the_hash_term_and_its_card_says_so(tmp_path):
+    from semcom_train import data, export, train
+    try:
+        data.load_cifar10("test")
+    except FileNotFoundError as error:
+        pytest.skip(str(error))
+    dhd.export(dhd.HashNetwork(64, 4), tmp_path / "h", dhd.parse_args(["--out", "x", "--steps", "1", "--width", "4"]),
+               1, 0.0, {})
+    result = train.main(["--model", "deepjscc_cifar10_r6", "--data", "cifar10", "--out", str(tmp_path / "run"),
+                         "--steps", "2", "--batch-size", "4", "--threads", "1", "--val-every", "2",
+                         "--hash-model", str(tmp_path / "h"), "--hash-weight", "0.5"])
+    assert result["step"] == 2
+    card = json.loads((export.main(["--checkpoint", str(tmp_path / "run" / "checkpoint.pt"),
+                                    "--out", str(tmp_path / "b")]) / "card.json").read_text())
+    assert card["loss"].startswith("mse + 0.5 x (1 - cos(H(S), H(S_hat)))")
+    with pytest.raises(SystemExit):
+        train.parse_args(["--model", "deepjscc_cifar10_r6", "--data", "cifar10", "--out", "x", "--steps", "1",
+                          "--hash-weight", "-1"])

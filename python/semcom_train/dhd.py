@@ -273,6 +273,20 @@ def main(argv=None) -> dict:
     return result
 
 
+def load_frozen(folder) -> HashNetwork:
+    """The hash network of a bundle written by ``export`` (card method "dhd"), in eval mode
+    with every parameter frozen: gradients flow through it to its input, never into it."""
+    folder = pathlib.Path(folder)
+    card = json.loads((folder / "card.json").read_text())
+    if card.get("method") != "dhd":
+        raise ValueError(f"{folder} is not a DHD hash bundle (card method {card.get('method')!r})")
+    network = HashNetwork(card["n_bits"], card["width"])
+    network.load_state_dict(torch.load(folder / card["files"]["torch"], map_location="cpu", weights_only=True))
+    for parameter in network.parameters():
+        parameter.requires_grad_(False)
+    return network.eval()
+
+
 class _Hashes(nn.Module):
     """hash.onnx: image (N, 3, H, W) float32 in [0, 1] -> hash (N, n_bits) float32 in (-1, 1)."""
 

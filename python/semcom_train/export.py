@@ -85,6 +85,8 @@ def card_for(name: str, model_id: str, train_args: dict, step: int, seconds: flo
         "power": "unit average power per complex symbol, per image",
         "channel": train_args["channel"],
         "train_snr_db": [train_args["snr_low"], train_args["snr_high"]],
+        "loss": ("mse" if not train_args.get("hash_model") else
+                 f"mse + {train_args['hash_weight']:g} x (1 - cos(H(S), H(S_hat))), H = {train_args['hash_model']} frozen"),
         **_training_fields(train_args, step, seconds),
     }
 

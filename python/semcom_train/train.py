@@ -11,6 +11,9 @@ The checkpoint ``<out>/checkpoint.pt`` is written every ``--checkpoint-every``
 steps and at the end; running the same command again continues from it.
 ``<out>/log.csv`` records step, elapsed seconds, training loss and validation
 PSNR at ``--val-snr`` dB.
+
+``--hash-model <DHD bundle>`` trains DeepJSCC-DHD: MSE + ``--hash-weight`` x
+(1 - cos(H(S), H(S_hat))) with the hash network H frozen (``semcom_train.dhd``).
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ import torch
 from tqdm import tqdm
 
 from gnuradio.semcom import images
-from semcom_train import bitsemcom, channels, data, models
+from semcom_train import bitsemcom, channels, data, dhd, models
 
 # options of bit-level models only, and their defaults
 BIT_DEFAULTS = {"stage": "noisy", "modulation": "qpsk", "snr_per": "batch", "tau": 1.0, "tau_end": None}
@@ -106,6 +109,9 @@ def parse_args(argv):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--init", help="start from the weights of a checkpoint.pt or weights.pt (e.g. BitSemCom "
                         "stage 1's) when --out holds no checkpoint yet")
+    parser.add_argument("--hash-model", help="a frozen DHD hash bundle (semcom_train.dhd): the loss adds "
+                        "--hash-weight x (1 - cos(H(S), H(S_hat))), DeepJSCC-DHD")
+    parser.add_argument("--hash-weight", type=float, default=0.06, help="lambda of the hash term (0.06)")
     bits = parser.add_argument_group("bit-level models (bitsemcom_*)")
     bits.add_argument("--stage", choices=bitsemcom.STAGES,
                       help="error_free: the decoder gets the bits (stage 1); noisy (default): --modulation over "
@@ -118,6 +124,8 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.steps <= 0 or args.batch_size <= 0:
         parser.error("--steps and --batch-size must be positive")
+    if args.hash_weight < 0:
+        parser.error("--hash-weight must be >= 0")
     if isinstance(models.REGISTRY[args.model], bitsemcom.BitSemComConfig):
         for key, value in BIT_DEFAULTS.items():
             if getattr(args, key) is None:
@@ -160,6 +168,7 @@ def main(argv=None) -> dict:
         torch.manual_seed(args.seed + step)
     elif args.init:
         initialise(model, args.init, args.model)
+    hasher = dhd.load_frozen(args.hash_model) if args.hash_model else None
     batches, val = make_batches(args, rng)
     channel = make_channel(args, model, (args.snr_low, args.snr_high))
     temperature = (bitsemcom.temperature_schedule(args.tau, args.tau_end, args.steps)
@@ -182,7 +191,10 @@ def main(argv=None) -> dict:
                 started = time.perf_counter()
                 if temperature:
                     model.temperature = temperature(step)
-                loss = torch.nn.functional.mse_loss(model(batch, channel)["image_hat"], batch)
+                decoded = model(batch, channel)["image_hat"]
+                loss = torch.nn.functional.mse_loss(decoded, batch)
+                if hasher is not None:  # semantic alignment with the frozen hash network
+                    loss = loss + args.hash_weight * dhd.self_distillation_loss(hasher(decoded), hasher(batch))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
