@@ -13,7 +13,7 @@ with that ``method``), and a method class called directly, e.g.
 Card keys used at run time, every method::
 
     model_id          str    e.g. "deepjscc_cifar10_r6"
-    method            str    "deepjscc" | "bitsemcom"
+    method            str    "deepjscc" | "bitsemcom" | "dhd" (a hash network, for metrics)
     files             dict   role ("encoder", "decoder") -> ONNX file name
     image_size        [H, W] or null (fully convolutional)
 
@@ -444,6 +444,27 @@ class BitSemComBundle(Bundle):
         shape = (1, -1) if self.image_size else (1, *self.bit_grid(height, width))
         (image,) = self.session("decoder").run([io["output"]], {io["input"]: posteriors.reshape(shape)})
         return _to_pixels(image[0, :, :height, :width])
+
+
+class HashBundle(Bundle):
+    """A deep hash network (DHD, ``semcom_train.dhd``): image -> continuous hash in (-1, 1);
+    sign() gives the binary hash. metrics_sink scores hash agreement with it."""
+
+    method = "dhd"
+    blocks = ("metrics_sink",)
+    required = {"n_bits": int, "image_size": list}
+
+    def _check_session(self, role: str, session, path: pathlib.Path) -> None:
+        names = ([i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()])
+        if names != (["image"], ["hash"]):
+            raise ModelError(f"model {self.model_id}: {path} has inputs {names[0]} and outputs {names[1]}, "
+                             f"a hash network takes 'image' -> 'hash'")
+
+    def hash(self, image: np.ndarray) -> np.ndarray:
+        """uint8 (H, W, 3) image of the model's size -> float32 (n_bits,) continuous hash."""
+        self.check_image(image)
+        (hashes,) = self.session("hash").run(None, {"image": _image_input(image)})
+        return hashes[0]
 
 
 def check_pair(encoder: Bundle, decoder: Bundle) -> None:

@@ -36,7 +36,8 @@ image (mid-grey 128): its PSNR and SSIM count in the means, and
 
 Writes ``<out>/metrics.csv`` (one row per image, link and SNR: model, images,
 image, modulation ("analog" for DeepJSCC, "gaussian" for capacity), channel,
-snr_db, psnr_db, ssim, lpips (with ``--lpips``, else empty), channel_uses
+snr_db, psnr_db, ssim, lpips (with ``--lpips``, else empty), hash_cosine and
+hash_hamming (with ``--hash-model``, see metrics_sink), channel_uses
 (complex symbols sent per image; for
 separation the coded bits of whole codewords, at most the budget's channel
 uses), height, width, decode_failed (0/1; empty for JSCC models, which always
@@ -72,7 +73,8 @@ from gnuradio.semcom import bundle, codecs, flowgraphs, images, ldpc, metrics, m
 from gnuradio.semcom import lpips as perceptual
 from gnuradio.semcom.codec_decoder import FALLBACKS
 
-COLUMNS = ("model", "images", "image", "modulation", "channel", "snr_db", "psnr_db", "ssim", "lpips", "channel_uses",
+COLUMNS = ("model", "images", "image", "modulation", "channel", "snr_db", "psnr_db", "ssim", "lpips", "hash_cosine",
+           "hash_hamming", "channel_uses",
            "height", "width", "decode_failed", "payload_bits")
 ANALOG = "analog"  # the modulation column of DeepJSCC rows
 GAUSSIAN = "gaussian"  # the modulation column of capacity rows
@@ -163,19 +165,20 @@ def links(model, modulation_names, channels) -> list[tuple[str, str]]:
 
 
 def make_graph(model, spec: str, modulation: str, channel: str, snr_db: float, folder: str, seed: int,
-               budget: Budget | None = None, lpips: bool = False):
+               budget: Budget | None = None, lpips: bool = False, hash_model: str = ""):
     """The flowgraph of one link: analog_point_to_point for ANALOG,
     separation_point_to_point for a Scheme, else digital_point_to_point."""
     if isinstance(model, Scheme):
         budget = budget or Budget(DEFAULT_RATIO, None, "default")
         return flowgraphs.separation_point_to_point(model.codec, model.code, spec, modulation, channel, snr_db,
                                                     budget.ratio, budget.size, out_dir=folder, seed=seed,
-                                                    lpips=lpips)
+                                                    lpips=lpips, hash_model=hash_model)
     if modulation == ANALOG:
         return flowgraphs.analog_point_to_point(model, spec, snr_db=snr_db, out_dir=folder, seed=seed,
-                                                channel=channel, lpips=lpips)
+                                                channel=channel, lpips=lpips, hash_model=hash_model)
     return flowgraphs.digital_point_to_point(model, spec, constellation=modulation, channel=channel,
-                                             snr_db=snr_db, out_dir=folder, seed=seed, lpips=lpips)
+                                             snr_db=snr_db, out_dir=folder, seed=seed, lpips=lpips,
+                                             hash_model=hash_model)
 
 
 def capacity_rows(scheme: Scheme, spec: str, snrs, budget: Budget, folder=None, scorer=None) -> list[dict]:
@@ -222,11 +225,12 @@ def capacity_rows(scheme: Scheme, spec: str, snrs, budget: Budget, folder=None, 
 
 def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=False, seed=1,
         timeout=1800.0, modulation_names=("qpsk",), channels=("awgn",), ratio=None, size=None,
-        lpips=False) -> list[dict]:
+        lpips=False, hash_model="") -> list[dict]:
     """Every (model, image set, link, SNR) through its flowgraph (see ``links``);
     returns one row per image (keys ``COLUMNS``). ``models``: bundles and
     scheme specs; ``ratio``, ``size``: the schemes' budget (``reference_budget``);
-    ``lpips``: also score LPIPS (the network must be installed)."""
+    ``lpips``, ``hash_model``: also score LPIPS (the network must be installed) and
+    hash agreement (not for the capacity references, which run no flowgraph)."""
     scorer = perceptual.LPIPS(threads=1) if lpips else None
     for name in modulation_names:
         modulations.expression(name)  # KeyError naming the known ones
@@ -264,7 +268,7 @@ def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=F
                         folder = str(out.joinpath("images", _slug(name), _slug(spec), *link, f"snr{snr_db:g}"))
                     try:
                         graph = make_graph(model if isinstance(model, Scheme) else given, spec, modulation, channel,
-                                           snr_db, folder, seed, budget, lpips)
+                                           snr_db, folder, seed, budget, lpips, hash_model)
                     except codecs.NoCodeword as error:
                         print(f"note: {name} over {modulation}: {error}: skipped", file=sys.stderr)
                         break
@@ -288,24 +292,26 @@ def summarize(rows: list[dict]) -> list[dict]:
     summary = []
     for (m, s, mod, ch, snr), g in groups.items():
         failed = [int(r["decode_failed"]) for r in g if r.get("decode_failed", "") != ""]
-        lpips = [float(r["lpips"]) for r in g if r.get("lpips", "") != ""]
+        extra = {key: [float(r[key]) for r in g if r.get(key, "") != ""]
+                 for key in ("lpips", "hash_cosine", "hash_hamming")}
         summary.append({"model": m, "images": s, "modulation": mod, "channel": ch, "snr_db": snr, "n": len(g),
                         "psnr_db": statistics.fmean(r["psnr_db"] for r in g),
                         "ssim": statistics.fmean(r["ssim"] for r in g),
-                        "lpips": statistics.fmean(lpips) if lpips else None,
+                        **{key: statistics.fmean(v) if v else None for key, v in extra.items()},
                         "channel_uses": statistics.fmean(int(r["channel_uses"]) for r in g),
                         "decode_failed": statistics.fmean(failed) if failed else None})
     return summary
 
 
 def markdown(summary: list[dict]) -> str:
-    lines = ["| model | images | modulation | channel | SNR (dB) | n | PSNR (dB) | SSIM | LPIPS | failed |",
-             "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| model | images | modulation | channel | SNR (dB) | n | PSNR (dB) | SSIM | LPIPS | hash cos | "
+             "hash Hamming | failed |", "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in summary:
         failed = "-" if s.get("decode_failed") is None else f"{s['decode_failed']:.2f}"
-        lpips = "-" if s.get("lpips") is None else f"{s['lpips']:.4f}"
+        extra = " | ".join("-" if s.get(key) is None else f"{s[key]:{form}}"
+                           for key, form in (("lpips", ".4f"), ("hash_cosine", ".4f"), ("hash_hamming", ".2f")))
         lines.append(f"| {s['model']} | {s['images']} | {s['modulation']} | {s['channel']} | {s['snr_db']:g} "
-                     f"| {s['n']} | {s['psnr_db']:.2f} | {s['ssim']:.4f} | {lpips} | {failed} |")
+                     f"| {s['n']} | {s['psnr_db']:.2f} | {s['ssim']:.4f} | {extra} | {failed} |")
     return "\n".join(lines) + "\n"
 
 
@@ -366,8 +372,9 @@ def update_cards(summary: list[dict], models, key: str, command: str) -> list[pa
             link = record.setdefault(f"{s['modulation']}/{s['channel']}", {"psnr_db": {}, "ssim": {}})
             link["psnr_db"][f"{s['snr_db']:g}"] = round(s["psnr_db"], 2)
             link["ssim"][f"{s['snr_db']:g}"] = round(s["ssim"], 4)
-            if s["lpips"] is not None:
-                link.setdefault("lpips", {})[f"{s['snr_db']:g}"] = round(s["lpips"], 4)
+            for metric in ("lpips", "hash_cosine", "hash_hamming"):
+                if s[metric] is not None:
+                    link.setdefault(metric, {})[f"{s['snr_db']:g}"] = round(s[metric], 4)
             link["channel_uses"] = round(s["channel_uses"], 1)
         path = model_bundle.path / "card.json"
         card = json.loads(path.read_text())
@@ -428,6 +435,8 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--seed", type=int, default=1, help="noise seed (bits and fading: seed + 1, seed + 2)")
     parser.add_argument("--lpips", action="store_true",
                         help="also score LPIPS (AlexNet; installed by make setup), column lpips")
+    parser.add_argument("--hash-model", default="",
+                        help="a DHD hash bundle: also score hash agreement (hash_cosine, hash_hamming)")
     parser.add_argument("--update-card", metavar="KEY",
                         help="also store each model bundle's means in its card.json under measured.KEY")
     args = parser.parse_args(argv)
@@ -451,7 +460,7 @@ def main(argv=None) -> list[dict]:
         return summary
     rows = run(args.models, args.images, args.snr, out, args.save_images, args.seed,
                modulation_names=args.modulation or ["qpsk"], channels=args.channel or ["awgn"], ratio=args.ratio,
-               size=tuple(args.size) if args.size else None, lpips=args.lpips)
+               size=tuple(args.size) if args.size else None, lpips=args.lpips, hash_model=args.hash_model)
     summary = write(rows, out)
     if args.update_card:
         command = "python -m gnuradio.semcom.evaluate " + " ".join(sys.argv[1:] if argv is None else argv)

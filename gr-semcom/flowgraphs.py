@@ -78,14 +78,16 @@ class point_to_point(gr.top_block):
 
     A subclass makes its source and its transmitter and receiver chains, then
     calls ``_wire``. snr_db, seed: the noise. max_symbols: the longest burst,
-    for the stream buffers. out_dir, csv_path, score, lpips: as for analog_point_to_point.
+    for the stream buffers. out_dir, csv_path, score, lpips, hash_model: as for
+    analog_point_to_point.
     """
 
-    def __init__(self, name, source, snr_db, seed, max_symbols, out_dir, csv_path, score, lpips=False):
+    def __init__(self, name, source, snr_db, seed, max_symbols, out_dir, csv_path, score, lpips=False,
+                 hash_model=""):
         gr.top_block.__init__(self, name)
         self.source = source
         self.image_sink = image_sink(out_dir)
-        self.metrics = metrics_sink(snr_db, csv_path, lpips)
+        self.metrics = metrics_sink(snr_db, csv_path, lpips, hash_model)
         self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, LENGTH_TAG)
         self.noise = analog.noise_source_c(analog.GR_GAUSSIAN, noise_amplitude(snr_db), seed)
         self.add = blocks.add_cc()
@@ -167,18 +169,19 @@ class analog_point_to_point(point_to_point):
     PNGs ("" for none). csv_path: metrics CSV ("" for none). seed: noise seed,
     the fading takes seed + 2 (0 draws fresh ones). provider, threads:
     onnxruntime. score: connect metrics_sink (PSNR, SSIM); False leaves the
-    bare link, for timing it (``run_images`` then returns no rows). lpips:
-    metrics_sink also scores LPIPS.
+    bare link, for timing it (``run_images`` then returns no rows). lpips,
+    hash_model: metrics_sink also scores LPIPS and hash agreement.
     """
 
     def __init__(self, model, images="samples", policy=None, snr_db=10.0, out_dir="", csv_path="",
                  seed=1, provider="auto", threads=0, score=True, channel="awgn", coherence_symbols=0,
-                 equalization="zf", lpips=False):
+                 equalization="zf", lpips=False, hash_model=""):
         model_bundle = bundle.DeepJSCCBundle(model, provider, threads)
         policy = policy or ("resize" if model_bundle.image_size else "full")
         source = image_source(images, model=str(model_bundle.path), policy=policy)
         super().__init__("semcom analog point to point", source, snr_db, seed,
-                         model_bundle.n_symbols(*source.max_shape()), out_dir, csv_path, score, lpips)
+                         model_bundle.n_symbols(*source.max_shape()), out_dir, csv_path, score, lpips,
+                         hash_model)
         self.channel = channel
         self.encoder = jscc_encoder(str(model_bundle.path), provider, threads)
         self.decoder = jscc_decoder(str(model_bundle.path), provider, threads)
@@ -209,7 +212,7 @@ class digital_point_to_point(point_to_point):
     probabilities instead of sampling bits (default: the card's
     ``inference_bits``). method: "exact" or "maxlog" demapping. seed: noise
     seed; the bit mapper and the fading take seed + 1 and seed + 2 (0: fresh
-    seeds everywhere). out_dir, csv_path, provider, threads, score, lpips: as for
+    seeds everywhere). out_dir, csv_path, provider, threads, score, lpips, hash_model: as for
     analog_point_to_point.
 
     ``bits_per_symbol`` and ``channel_uses`` (complex symbols of the largest
@@ -218,7 +221,7 @@ class digital_point_to_point(point_to_point):
 
     def __init__(self, model, images="samples", constellation="qpsk", channel="awgn", snr_db=10.0,
                  out_dir="", csv_path="", seed=1, deterministic=None, coherence_symbols=0, method="exact",
-                 policy=None, provider="auto", threads=0, score=True, lpips=False):
+                 policy=None, provider="auto", threads=0, score=True, lpips=False, hash_model=""):
         model_bundle = bundle.BitSemComBundle(model, provider, threads)
         constellation = constellation_object(constellation)
         bits_per_symbol = demapping.Constellation.from_gnuradio(constellation).bits_per_symbol
@@ -227,7 +230,7 @@ class digital_point_to_point(point_to_point):
         # the longest burst, for the stream buffers (fully convolutional: the largest image's)
         channel_uses = model_bundle.channel_uses(bits_per_symbol, *source.max_shape())
         super().__init__("semcom digital point to point", source, snr_db, seed, channel_uses,
-                         out_dir, csv_path, score, lpips)
+                         out_dir, csv_path, score, lpips, hash_model)
         self.bits_per_symbol, self.channel_uses, self.channel = bits_per_symbol, channel_uses, channel
         if deterministic is None:
             deterministic = model_bundle.deterministic_bits
@@ -260,7 +263,7 @@ class separation_point_to_point(point_to_point):
     digital_point_to_point. max_iterations: belief-propagation iterations of
     the LDPC decoder. fallback: codec_decoder's image for a failed decode
     ("mean": mid-grey). seed: noise seed; the fading takes seed + 2. out_dir,
-    csv_path, score, lpips: as for analog_point_to_point; metrics rows add
+    csv_path, score, lpips, hash_model: as for analog_point_to_point; metrics rows add
     decode_failed and codec_bytes.
 
     Raises ``codecs.NoCodeword`` (a ValueError) when an image's channel uses
@@ -272,7 +275,7 @@ class separation_point_to_point(point_to_point):
     def __init__(self, codec="jpeg", code=ldpc.DEFAULT_CODE, images="samples", constellation="qpsk", channel="awgn",
                  snr_db=10.0, bandwidth_ratio=1 / 16, size=None, policy="resize", out_dir="", csv_path="", seed=1,
                  coherence_symbols=0, method="exact", max_iterations=50, fallback="mean", score=True,
-                 lpips=False):
+                 lpips=False, hash_model=""):
         if channel not in CHANNELS:  # before the NoCodeword check below
             raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
         constellation = constellation_object(constellation)
@@ -294,7 +297,8 @@ class separation_point_to_point(point_to_point):
                     f"{uses * bits_per_symbol} coded bits hold no {self.code.name} codeword of "
                     f"{self.code.n} bits (use a shorter code or more bits per symbol)")
         super().__init__("semcom separation point to point", source, snr_db, seed,
-                         max(self.symbols(h, w) for h, w in shapes), out_dir, csv_path, score, lpips)
+                         max(self.symbols(h, w) for h, w in shapes), out_dir, csv_path, score, lpips,
+                         hash_model)
         self.ldpc_encoder = ldpc_encoder(code)
         self.mapper = qam_mapper(constellation)
         self.demapper = soft_demapper(constellation, noise_variance(snr_db), method, "llr")

@@ -1,4 +1,4 @@
-"""metrics_sink: PSNR, SSIM and optionally LPIPS of decoded images against their sources."""
+"""metrics_sink: PSNR, SSIM and optionally LPIPS and hash agreement of decoded images against their sources."""
 from __future__ import annotations
 
 import csv
@@ -6,14 +6,15 @@ import math
 import pathlib
 import threading
 
+import numpy as np
 import pmt
 from gnuradio import gr
 
-from gnuradio.semcom import keys, metrics, pdus
+from gnuradio.semcom import bundle, keys, metrics, pdus
 from gnuradio.semcom import lpips as perceptual
 
-COLUMNS = ("image", "snr_db", "psnr_db", "ssim", "lpips", "model_id", "n_symbols", "height", "width",
-           "decode_failed", "codec_bytes")
+COLUMNS = ("image", "snr_db", "psnr_db", "ssim", "lpips", "hash_cosine", "hash_hamming", "model_id", "n_symbols",
+           "height", "width", "decode_failed", "codec_bytes")
 
 
 class metrics_sink(gr.basic_block):
@@ -27,13 +28,20 @@ class metrics_sink(gr.basic_block):
     lpips: also score LPIPS (AlexNet, ``gnuradio.semcom.lpips``; lower is
     closer; "" for images under 31x31 pixels); construction fails, naming the
     set-up command, when its network is not installed. Off, the column is "".
+    hash_model: a DHD hash bundle (``semcom_train.dhd``, e.g. "dhd_cifar10"):
+    columns hash_cosine (cosine of the continuous hashes of source and
+    decoded image, 1 = aligned) and hash_hamming (bits whose signs differ);
+    "" for images not of the hash model's size, or without a hash model.
     ``rows`` holds every row as a dict, ``means()`` the running means.
     """
 
-    def __init__(self, snr_db=float("nan"), csv_path="", lpips=False):
+    def __init__(self, snr_db=float("nan"), csv_path="", lpips=False, hash_model=""):
         gr.basic_block.__init__(self, name="semcom_metrics_sink", in_sig=None, out_sig=None)
         self.snr_db = float(snr_db)
         self.lpips = perceptual.LPIPS(threads=1) if lpips else None
+        self.hasher = bundle.HashBundle(hash_model, threads=1) if hash_model else None
+        if self.hasher is not None:
+            self.hasher.session("hash")  # load now, so a bad model fails at construction
         self.rows = []
         self.arrivals = pdus.Arrivals()
         self._waiting = {"reference": {}, "decoded": {}}  # image_id -> (metadata, image)
@@ -84,6 +92,7 @@ class metrics_sink(gr.basic_block):
             "ssim": metrics.ssim(reference, image),
             "lpips": (self.lpips.distance(reference, image)
                       if self.lpips and min(image.shape[:2]) >= perceptual.MIN_SIDE else ""),
+            **self._hash_agreement(reference, image),
             "model_id": meta.get(keys.MODEL_ID, ""),
             "n_symbols": meta.get(keys.N_SYMBOLS, ""),
             "height": image.shape[0],
@@ -97,14 +106,21 @@ class metrics_sink(gr.basic_block):
             self._csv_file.flush()
         self.arrivals.add()
 
+    def _hash_agreement(self, reference, image) -> dict:
+        if self.hasher is None or image.shape[:2] != self.hasher.image_size:
+            return {"hash_cosine": "", "hash_hamming": ""}
+        source, decoded = self.hasher.hash(reference), self.hasher.hash(image)
+        cosine = float(source @ decoded / (np.linalg.norm(source) * np.linalg.norm(decoded) + 1e-12))
+        return {"hash_cosine": cosine, "hash_hamming": int(np.count_nonzero((source >= 0) != (decoded >= 0)))}
+
     def means(self) -> dict:
-        """{"psnr_db", "ssim", "lpips", "count"} over the rows so far (NaN when none;
-        lpips over the rows that have it)."""
-        count = len(self.rows)
-        scored = [r["lpips"] for r in self.rows if r["lpips"] != ""]
-        return {"psnr_db": sum(r["psnr_db"] for r in self.rows) / count if count else math.nan,
-                "ssim": sum(r["ssim"] for r in self.rows) / count if count else math.nan,
-                "lpips": sum(scored) / len(scored) if scored else math.nan, "count": count}
+        """{"psnr_db", "ssim", "lpips", "hash_cosine", "hash_hamming", "count"} over the rows
+        so far, each over the rows that have it (NaN when none)."""
+        def mean(key):
+            values = [r[key] for r in self.rows if r[key] != ""]
+            return sum(values) / len(values) if values else math.nan
+        return {**{key: mean(key) for key in ("psnr_db", "ssim", "lpips", "hash_cosine", "hash_hamming")},
+                "count": len(self.rows)}
 
     def stop(self):
         if self._csv is not None:

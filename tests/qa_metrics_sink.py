@@ -77,3 +77,32 @@ def test_lpips_per_image_and_on_average_when_asked(monkeypatch, tmp_path):
     monkeypatch.setenv(lpips.ENV_VAR, str(tmp_path / "missing.onnx"))
     with pytest.raises(ValueError, match="LPIPS network .*missing.onnx is missing; create it with make setup"):
         metrics_sink(lpips=True)
+
+
+def test_hash_agreement_with_a_dhd_bundle(tmp_path):
+    import torch
+    from semcom_train import dhd
+    folder = tmp_path / "dhd_tiny"
+    dhd.export(dhd.HashNetwork(16, 4), folder, dhd.parse_args(["--out", "x", "--steps", "1", "--width", "4",
+                                                                "--n-bits", "16"]), 1, 0.0, {})
+    rng = np.random.default_rng(3)
+    ref = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    dec = np.clip(ref.astype(int) + rng.integers(-60, 61, ref.shape), 0, 255).astype(np.uint8)
+    other = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)  # not the hash model's size
+    sink = metrics_sink(hash_model=str(folder))
+    messages = [("reference", image_pdu(ref, "a")), ("decoded", image_pdu(dec, "a")),
+                ("reference", image_pdu(other, "b")), ("decoded", image_pdu(other, "b"))]
+    run_block(sink, "decoded", messages, done=lambda: sink.arrivals.count >= 2)
+    by_id = {row["image"]: row for row in sink.rows}
+    network = dhd.load_frozen(folder)
+    with torch.no_grad():
+        h_ref, h_dec = (network(torch.from_numpy(x).permute(2, 0, 1)[None].float() / 255)[0].numpy() for x in (ref, dec))
+    cosine = float(h_ref @ h_dec / (np.linalg.norm(h_ref) * np.linalg.norm(h_dec)))
+    assert by_id["a"]["hash_cosine"] == pytest.approx(cosine, abs=1e-5)
+    assert by_id["a"]["hash_hamming"] == int(np.sum(np.sign(h_ref) != np.sign(h_dec)))
+    assert by_id["b"]["hash_cosine"] == "" and by_id["b"]["hash_hamming"] == ""
+    assert sink.means()["hash_cosine"] == pytest.approx(cosine, abs=1e-5)
+    from gnuradio.semcom import bundle
+    with pytest.raises(bundle.ModelError, match="is a deepjscc model, for jscc_encoder and jscc_decoder; this needs a "
+                                                "dhd model, for metrics_sink"):
+        metrics_sink(hash_model="deepjscc_cifar10_r6")
