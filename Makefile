@@ -76,6 +76,10 @@ $(foreach m,$(BITSEMCOM),models/$(m)/card.json): models/bitsemcom_%/card.json: \
 	$(PY) -m gnuradio.semcom.evaluate --models models/bitsemcom_$* --modulation qpsk 16qam_gray \
 		--channel awgn rayleigh $(call measure,bitsemcom_$*) --out out/measure/bitsemcom_$*
 
+# The deep hash network for DeepJSCC-DHD and the hash-agreement metric (about 15 min on 2 threads)
+models/dhd_cifar10/card.json: | setup
+	$(PY) -m semcom_train.dhd --out runs/dhd_cifar10 --steps 8000 --threads 2 --export models/dhd_cifar10
+
 $(foreach m,$(SHIPPED),models/$(m)/card.json): models/%/card.json: setup
 	$(PY) -m semcom_train.train --model $* $(TRAIN_$*) --threads 1 --out runs/$*
 	$(PY) -m semcom_train.export --checkpoint runs/$*/checkpoint.pt --out models/$*

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import pathlib
 import time
 
@@ -38,7 +37,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from gnuradio.semcom import images
-from semcom_train import data
+from semcom_train import data, runs
 
 N_CLASSES = 10
 
@@ -221,55 +220,33 @@ def main(argv=None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
     network = HashNetwork(args.n_bits, args.width)
-    optimizer = torch.optim.Adam(network.parameters(), lr=args.lr, weight_decay=1e-5)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps)))
-    step, seconds = 0, 0.0
-    checkpoint = out / "checkpoint.pt"
-    if checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
-        network.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        step, seconds = state["step"], state["seconds"]
+    run = runs.Run(out, network, "dhd", args.lr, args.steps, vars(args), weight_decay=1e-5)
+    run.resume()
     root = pathlib.Path(args.data_root) if args.data_root else images.dataset_root()
     train, labels, _ = data.load_cifar10("train", root)
-    rng = np.random.default_rng([args.seed, step])
-    generator = torch.Generator().manual_seed(args.seed + step)
-
-    def save():
-        torch.save({"model": network.state_dict(), "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(), "step": step, "seconds": seconds, "args": vars(args)},
-                   checkpoint.with_suffix(".tmp"))
-        checkpoint.with_suffix(".tmp").replace(checkpoint)
-
+    rng = np.random.default_rng([args.seed, run.step])
+    generator = torch.Generator().manual_seed(args.seed + run.step)
     network.train()
-    with open(out / "log.csv", "a", newline="") as log_file, tqdm(total=args.steps, initial=step) as bar:
+    with open(out / "log.csv", "a", newline="") as log_file, tqdm(total=args.steps, initial=run.step) as bar:
         log = csv.writer(log_file)
-        while step < args.steps:
+        while run.step < args.steps:
             started = time.perf_counter()
             pick = rng.integers(0, len(train), args.batch_size)
             parts = losses(network, data.to_tensor(train[pick]), torch.from_numpy(labels[pick]).long(), args,
                            generator)
-            optimizer.zero_grad(set_to_none=True)
-            parts["total"].backward()
-            optimizer.step()
-            schedule.step()
-            step += 1
-            seconds += time.perf_counter() - started
+            run.advance(parts["total"], time.perf_counter() - started)
             bar.update(1)
             bar.set_postfix({k: f"{v.item():.3f}" for k, v in parts.items()})
-            if step % args.checkpoint_every == 0 or step == args.steps:
-                log.writerow([step, f"{seconds:.1f}", *(f"{v.item():.5f}" for v in parts.values())])
+            if run.step % args.checkpoint_every == 0 or run.step == args.steps:
+                log.writerow([run.step, f"{run.seconds:.1f}", *(f"{v.item():.5f}" for v in parts.values())])
                 log_file.flush()
-                save()
-    result = {"step": step, "seconds": seconds}
+                run.save()
+    result = {"step": run.step, "seconds": run.seconds}
     if args.export:
         result["retrieval"] = evaluate_retrieval(network, root)
-        export(network, pathlib.Path(args.export), args, step, seconds, result["retrieval"])
+        export(network, pathlib.Path(args.export), args, run.step, run.seconds, result["retrieval"])
     return result
 
 

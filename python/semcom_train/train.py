@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
 import pathlib
 import time
 
@@ -28,7 +27,7 @@ import torch
 from tqdm import tqdm
 
 from gnuradio.semcom import images
-from semcom_train import bitsemcom, channels, data, dhd, models
+from semcom_train import bitsemcom, channels, data, dhd, models, runs
 
 # options of bit-level models only, and their defaults
 BIT_DEFAULTS = {"stage": "noisy", "modulation": "qpsk", "snr_per": "batch", "tau": 1.0, "tau_end": None}
@@ -146,26 +145,13 @@ def main(argv=None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     model = models.build(args.model)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    # cosine decay to 1% of the initial rate over the whole run
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps)))
-    step, seconds = 0, 0.0
-    checkpoint_path = out / "checkpoint.pt"
-    if checkpoint_path.exists():
-        state = torch.load(checkpoint_path, weights_only=False)
-        if state["model_name"] != args.model:
-            raise ValueError(f"{checkpoint_path} holds {state['model_name']}, not {args.model}")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        step, seconds = state["step"], state["seconds"]
-        rng = np.random.default_rng([args.seed, step])
-        torch.manual_seed(args.seed + step)
+    run = runs.Run(out, model, args.model, args.lr, args.steps, vars(args))
+    if run.resume():
+        rng = np.random.default_rng([args.seed, run.step])
+        torch.manual_seed(args.seed + run.step)
     elif args.init:
         initialise(model, args.init, args.model)
     hasher = dhd.load_frozen(args.hash_model) if args.hash_model else None
@@ -174,45 +160,34 @@ def main(argv=None) -> dict:
     temperature = (bitsemcom.temperature_schedule(args.tau, args.tau_end, args.steps)
                    if isinstance(model, bitsemcom.BitSemCom) else None)
 
-    def save():
-        torch.save({"model_name": args.model, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(), "step": step, "seconds": seconds,
-                    "args": vars(args)}, checkpoint_path.with_suffix(".tmp"))
-        checkpoint_path.with_suffix(".tmp").replace(checkpoint_path)
-
     log_new = not (out / "log.csv").exists()
     val_psnr = float("nan")
-    with open(out / "log.csv", "a", newline="") as log_file, tqdm(total=args.steps, initial=step) as bar:
+    with open(out / "log.csv", "a", newline="") as log_file, tqdm(total=args.steps, initial=run.step) as bar:
         log = csv.writer(log_file)
         if log_new:
             log.writerow(["step", "seconds", "loss", "val_psnr_db"])
-        while step < args.steps:
+        while run.step < args.steps:
             for batch in batches:
                 started = time.perf_counter()
                 if temperature:
-                    model.temperature = temperature(step)
+                    model.temperature = temperature(run.step)
                 decoded = model(batch, channel)["image_hat"]
                 loss = torch.nn.functional.mse_loss(decoded, batch)
                 if hasher is not None:  # semantic alignment with the frozen hash network
                     loss = loss + args.hash_weight * dhd.self_distillation_loss(hasher(decoded), hasher(batch))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                step += 1
-                seconds += time.perf_counter() - started
+                run.advance(loss, time.perf_counter() - started)
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.5f}", val_psnr=f"{val_psnr:.2f}")
-                if step % args.val_every == 0 or step == args.steps:
+                if run.step % args.val_every == 0 or run.step == args.steps:
                     val_psnr = validate(model, val, make_channel(args, model, args.val_snr,
                                                                  torch.Generator().manual_seed(args.seed)))
-                    log.writerow([step, f"{seconds:.1f}", f"{loss.item():.6f}", f"{val_psnr:.3f}"])
+                    log.writerow([run.step, f"{run.seconds:.1f}", f"{loss.item():.6f}", f"{val_psnr:.3f}"])
                     log_file.flush()
-                if step % args.checkpoint_every == 0 or step == args.steps:
-                    save()
-                if step >= args.steps:
+                if run.step % args.checkpoint_every == 0 or run.step == args.steps:
+                    run.save()
+                if run.step >= args.steps:
                     break
-    return {"step": step, "val_psnr_db": val_psnr, "seconds": seconds}
+    return {"step": run.step, "val_psnr_db": val_psnr, "seconds": run.seconds}
 
 
 if __name__ == "__main__":
