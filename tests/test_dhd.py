@@ -139,3 +139,25 @@ def test_deepjscc_dhd_trains_with_the_hash_term_and_its_card_says_so(tmp_path):
     with pytest.raises(SystemExit):
         train.parse_args(["--model", "deepjscc_cifar10_r6", "--data", "cifar10", "--out", "x", "--steps", "1",
                           "--hash-weight", "-1"])
+
+
+def test_shipped_hash_network_retrieves_by_class_far_above_random_projection():
+    """dhd_cifar10 through onnxruntime (the runtime's HashBundle): 200 CIFAR-10 test queries
+    (20 per class) against 5,000 training images (500 per class). Measured: mAP 0.767 vs
+    0.135 for the random-projection hash of the pixels; the full test (1,000 queries
+    against all 50,000) is in the card: 0.737 vs 0.133."""
+    from gnuradio.semcom import bundle
+    from semcom_train import data
+    try:
+        train, train_labels, _ = data.load_cifar10("train")
+        test, test_labels, _ = data.load_cifar10("test")
+    except FileNotFoundError as error:
+        pytest.skip(str(error))
+    pick = lambda labels, n: np.concatenate([np.flatnonzero(labels == c)[:n] for c in range(10)])  # noqa: E731
+    query, database = pick(test_labels, 20), pick(train_labels, 500)
+    hasher = bundle.HashBundle("dhd_cifar10")
+    codes = lambda pictures: dhd.binary(np.stack([hasher.hash(p) for p in pictures]))  # noqa: E731
+    ours = dhd.retrieval_map(codes(test[query]), test_labels[query], codes(train[database]), train_labels[database])
+    baseline = dhd.retrieval_map(dhd.random_projection_hash(test[query], 64), test_labels[query],
+                                 dhd.random_projection_hash(train[database], 64), train_labels[database])
+    assert ours > 0.65 and baseline < 0.2
