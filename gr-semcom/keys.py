@@ -38,6 +38,8 @@ key                     value                      set by
 ``equalized_gain``      as ``channel_gain``            equalizer: the gain it removed (``channel_gain``
                                                    is dropped, so nothing applies it twice)
 ``equalized_coherence_symbols``  int > 0           equalizer: the block length of ``equalized_gain``
+``qf_codebook``         string, e.g. "nq4_b0.75"   relay_qf: the codebook its bits index; qf_dequantizer
+                                                   checks it is its own
 ``ldpc_code``           string                     ldpc_encoder (a name of ``ldpc.CODES`` or an alist
                                                    path); ldpc_decoder checks it is its own
 ``ldpc_info_bits``      int                        ldpc_encoder: information bits before the zero
@@ -85,6 +87,7 @@ CHANNEL_GAIN = "channel_gain"
 SOFT_BITS = "soft_bits"
 COHERENCE_SYMBOLS = "coherence_symbols"
 EQUALIZED_GAIN = "equalized_gain"
+QF_CODEBOOK = "qf_codebook"
 EQUALIZED_COHERENCE_SYMBOLS = "equalized_coherence_symbols"
 LDPC_CODE = "ldpc_code"
 LDPC_INFO_BITS = "ldpc_info_bits"

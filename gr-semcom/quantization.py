@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gnuradio.semcom import bundle
+
 
 class Codebook:
     """``centres``: (2^bits_per_vector, dimension) float32, K-means centres of real vectors.
@@ -77,3 +79,28 @@ class Codebook:
         index = bits.reshape(-1, self.bits_per_vector).astype(np.int64) @ weights
         reals = self.centres[index].reshape(-1)[:2 * n_symbols]
         return np.ascontiguousarray(reals).view(np.complex64)
+
+
+def codebook_name(dimension: int, bits: float) -> str:
+    """The array name of rate (N_Q, b) in a bundle's codebook file, e.g. "nq4_b0.75"."""
+    return f"nq{dimension}_b{bits:g}"
+
+
+def load_codebook(model, dimension: int, bits: float) -> Codebook:
+    """The (N_Q = ``dimension``, b = ``bits``) codebook stored in DeepJSCC bundle ``model``
+    (a ``DeepJSCCBundle``, folder or shipped name) by ``semcom_train.qf_codebooks``; ModelError naming what is missing."""
+    model_bundle = model if isinstance(model, bundle.DeepJSCCBundle) else bundle.DeepJSCCBundle(model)
+    entry = model_bundle.card.get("qf_codebooks")
+    if not entry:
+        raise bundle.ModelError(f"model {model_bundle.model_id} has no quantize-and-forward codebooks "
+                                f"(make them with python -m semcom_train.qf_codebooks)")
+    path = model_bundle.path / entry["file"]
+    name = codebook_name(dimension, bits)
+    if not path.is_file():
+        raise bundle.ModelError(f"model {model_bundle.model_id}: codebook file {path} is missing")
+    with np.load(path) as stored:
+        if name not in stored.files:
+            raise bundle.ModelError(f"model {model_bundle.model_id} has no codebook for N_Q = {dimension}, "
+                                    f"b = {bits:g} (it has {', '.join(stored.files)})")
+        centres = stored[name]
+    return Codebook(centres)

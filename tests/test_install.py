@@ -132,7 +132,7 @@ def test_installs_the_package_blocks_and_models(installed):
     for name in SHIPPED:
         source = ROOT / "models" / name
         wanted = sorted(p.name for p in source.iterdir()
-                        if p.name == "card.json" or p.name.endswith((".onnx", ".onnx.data", ".pt")))
+                        if p.name == "card.json" or p.name.endswith((".onnx", ".onnx.data", ".pt", ".npz")))
         assert sorted(p.name for p in (package / "models" / name).iterdir()) == wanted
 
 

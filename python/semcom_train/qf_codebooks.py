@@ -21,6 +21,7 @@ import numpy as np
 from scipy.cluster import vq
 
 from gnuradio.semcom import bundle, flowgraphs
+from gnuradio.semcom import quantization
 from gnuradio.semcom.quantization import Codebook
 from semcom_train import data
 
@@ -38,10 +39,6 @@ def rate(text: str) -> tuple[int, float]:
     if dimension < 1 or bits <= 0 or abs(total - round(total)) > 1e-9 or round(total) > 16:
         raise argparse.ArgumentTypeError(f"N_Q x b must be a whole number of bits from 1 to 16, got {text}")
     return dimension, bits
-
-
-def key(dimension: int, bits: float) -> str:
-    return f"nq{dimension}_b{bits:g}"
 
 
 def channel_outputs(model: bundle.DeepJSCCBundle, pictures: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
@@ -79,7 +76,7 @@ def main(argv=None) -> pathlib.Path:
                      f"on CIFAR-10 test images")
     test, _, _ = data.load_cifar10("test")
     received = channel_outputs(model, test[:args.images], args.snr, args.seed)
-    codebooks = {key(d, b): fit(received, d, b, args.seed).centres for d, b in args.rates}
+    codebooks = {quantization.codebook_name(d, b): fit(received, d, b, args.seed).centres for d, b in args.rates}
     np.savez(model.path / FILE, **codebooks)
     card_path = model.path / "card.json"
     card = json.loads(card_path.read_text())

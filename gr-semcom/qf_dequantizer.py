@@ -1,0 +1,36 @@
+"""qf_dequantizer: bit PDU from relay_qf -> symbol PDU of codebook centres."""
+from __future__ import annotations
+
+import pmt
+from gnuradio import gr
+
+from gnuradio.semcom import keys, pdus, quantization
+
+
+class qf_dequantizer(gr.basic_block):
+    """Turn bit PDUs (port ``bits``) of ``relay_qf`` back into symbol PDUs (port ``symbols``).
+
+    model, dimension, bits_per_real: the same as the relay's. The metadata's
+    n_symbols says how many symbols to restore and qf_codebook must name this
+    codebook. A bit count that does not match, bits other than 0/1, a missing
+    n_symbols or another codebook are logged and the PDU dropped.
+    """
+
+    def __init__(self, model, dimension=4, bits_per_real=0.75):
+        gr.basic_block.__init__(self, name="semcom_qf_dequantizer", in_sig=None, out_sig=None)
+        self.codebook = quantization.load_codebook(model, int(dimension), float(bits_per_real))
+        self.name = quantization.codebook_name(int(dimension), float(bits_per_real))
+        self.message_port_register_in(pmt.intern("bits"))
+        self.message_port_register_out(pmt.intern("symbols"))
+        self.set_msg_handler(pmt.intern("bits"), self.handle_bits)
+
+    @pdus.guarded
+    def handle_bits(self, msg):
+        meta, bits = pdus.parse_bits(msg)
+        if meta.get(keys.QF_CODEBOOK, self.name) != self.name:
+            raise ValueError(f"bits were quantised with codebook {meta[keys.QF_CODEBOOK]}, this is {self.name}")
+        if keys.N_SYMBOLS not in meta:
+            raise ValueError(f"metadata lacks {keys.N_SYMBOLS}: how many symbols to restore")
+        symbols = self.codebook.dequantize(bits, int(meta[keys.N_SYMBOLS]))
+        meta.pop(keys.N_BITS, None)
+        self.message_port_pub(pmt.intern("symbols"), pdus.make(meta, symbols))
