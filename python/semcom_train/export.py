@@ -118,6 +118,8 @@ def main(argv=None) -> pathlib.Path:
     if not model_id or "/" in model_id or model_id != model_id.strip():
         parser.error(f"--model-id must be a plain name, got {model_id!r}")
     model = models.build(name)
+    if isinstance(model, models.MultiHopDeepJSCC):
+        parser.error(f"{name} is a multi-hop model: its per-hop bundles for the relay blocks are not exported yet")
     model.load_state_dict(state["model"])
     model.eval()
     out = pathlib.Path(args.out)

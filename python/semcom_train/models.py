@@ -128,6 +128,57 @@ class DeepJSCC(nn.Module):
         return {"latent": latent, "received": received, "image_hat": self.decoder(received)}
 
 
+@dataclasses.dataclass(frozen=True)
+class MultiHopConfig:
+    """Decode-and-forward over ``relays`` relays (``relays`` + 1 hops), each hop its own
+    DeepJSCC encoder and decoder of ``hop``'s shape (the multi-hop DeepJSCC paper)."""
+    hop: ModelConfig
+    relays: int
+
+    @property
+    def image_size(self):
+        return self.hop.image_size
+
+    def build(self) -> "MultiHopDeepJSCC":
+        return MultiHopDeepJSCC(self)
+
+
+class MultiHopDeepJSCC(nn.Module):
+    """Source -> hop 0 -> relay 1 -> ... -> relay r -> hop r -> destination. Relay k decodes
+    hop k-1's received latent to an image and re-encodes it for hop k; trained end to end with
+    the loss at the destination only (no objective on the relays' images)."""
+
+    def __init__(self, config: MultiHopConfig):
+        super().__init__()
+        self.config = config
+        hops = config.relays + 1
+        self.encoders = nn.ModuleList(Encoder(config.hop.latent_channels, config.hop.width) for _ in range(hops))
+        self.decoders = nn.ModuleList(Decoder(config.hop.latent_channels, config.hop.width) for _ in range(hops))
+
+    def forward(self, image: torch.Tensor, channel) -> dict:
+        """image: (N, 3, H, W) in [0, 1]; channel: callable on latents, applied on every hop.
+
+        Returns {"latent" (hop 0's), "received" (the last hop's), "relay_images" (list of r
+        (N, 3, H, W)), "image_hat"}."""
+        relay_images, current, first = [], image, None
+        for hop, (encoder, decoder) in enumerate(zip(self.encoders, self.decoders)):
+            latent = encoder(current)
+            if hop == 0:
+                first = latent
+            received = channel(latent)
+            current = decoder(received)
+            if hop < self.config.relays:
+                relay_images.append(current)
+        return {"latent": first, "received": received, "relay_images": relay_images, "image_hat": current}
+
+    def load_single_hop(self, weights: dict) -> None:
+        """Start every hop from one DeepJSCC model's weights (keys encoder.* and decoder.*)."""
+        for hop in range(self.config.relays + 1):
+            for part, modules in (("encoder", self.encoders), ("decoder", self.decoders)):
+                prefix = part + "."
+                modules[hop].load_state_dict({k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)})
+
+
 def build(name: str) -> nn.Module:
     """Instantiate the registered model ``name``."""
     if name not in REGISTRY:
@@ -143,6 +194,10 @@ def load_bundle(path) -> nn.Module:
     model.load_state_dict(torch.load(folder / card["files"]["torch"], map_location="cpu", weights_only=True))
     return model.eval()
 
+
+# decode-and-forward over 1, 2 and 3 relays with the CIFAR-10 hop (multi-hop DeepJSCC paper)
+REGISTRY.update({f"deepjscc_cifar10_r6_df{relays}": MultiHopConfig(REGISTRY["deepjscc_cifar10_r6"], relays)
+                 for relays in (1, 2, 3)})
 
 # The bit-level models register themselves in REGISTRY when their module loads;
 # importing it here makes every model name available from this module alone.

@@ -71,6 +71,10 @@ def initialise(model: torch.nn.Module, path, name: str) -> None:
     if source == name:
         model.load_state_dict(weights)
         return
+    if isinstance(model, models.MultiHopDeepJSCC):  # every hop starts from a single-hop model
+        model.load_single_hop(weights)
+        print(f"initialised every hop of {name} from {path} ({source or 'weights'})")
+        return
     own = model.state_dict()
     matching = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
     if not matching:
