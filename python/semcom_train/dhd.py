@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 from gnuradio.semcom import images
 from semcom_train import data, runs
+from semcom_train.export import _export as export_onnx  # ONNX plus the semcom.* metadata, as every bundle
 
 N_CLASSES = 10
 
@@ -277,19 +278,11 @@ class _Hashes(nn.Module):
 
 def export(network: HashNetwork, folder: pathlib.Path, args, step: int, seconds: float, retrieval: dict) -> None:
     """hash.onnx, weights.pt and card.json (method "dhd") into ``folder``."""
-    import onnx
     folder.mkdir(parents=True, exist_ok=True)
     network.eval()
     model_id = folder.name
-    path = folder / "hash.onnx"
-    torch.onnx.export(_Hashes(network), (torch.rand(1, 3, 32, 32),), str(path), input_names=["image"],
-                      output_names=["hash"], dynamic_axes={"image": {0: "batch"}, "hash": {0: "batch"}},
-                      opset_version=17, dynamo=False)
-    proto = onnx.load(str(path))
-    for key, value in (("semcom.model_id", model_id), ("semcom.role", "hash")):
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.save(proto, str(path))
+    export_onnx(_Hashes(network), torch.rand(1, 3, 32, 32), folder / "hash.onnx", "image", "hash", model_id, "hash",
+            {"image": {0: "batch"}, "hash": {0: "batch"}})
     torch.save(network.state_dict(), folder / "weights.pt")
     card = {"model_id": model_id, "method": "dhd", "version": 1, "files": {"hash": "hash.onnx", "torch": "weights.pt"},
             "image_size": [32, 32], "n_bits": network.n_bits, "width": args.width,
