@@ -19,7 +19,6 @@ class qf_dequantizer(gr.basic_block):
     def __init__(self, model, dimension=4, bits_per_real=0.75):
         gr.basic_block.__init__(self, name="semcom_qf_dequantizer", in_sig=None, out_sig=None)
         self.codebook = quantization.load_codebook(model, int(dimension), float(bits_per_real))
-        self.name = quantization.codebook_name(int(dimension), float(bits_per_real))
         self.message_port_register_in(pmt.intern("bits"))
         self.message_port_register_out(pmt.intern("symbols"))
         self.set_msg_handler(pmt.intern("bits"), self.handle_bits)
@@ -27,8 +26,8 @@ class qf_dequantizer(gr.basic_block):
     @pdus.guarded
     def handle_bits(self, msg):
         meta, bits = pdus.parse_bits(msg)
-        if meta.get(keys.QF_CODEBOOK, self.name) != self.name:
-            raise ValueError(f"bits were quantised with codebook {meta[keys.QF_CODEBOOK]}, this is {self.name}")
+        if meta.get(keys.QF_CODEBOOK, self.codebook.name) != self.codebook.name:
+            raise ValueError(f"bits were quantised with codebook {meta[keys.QF_CODEBOOK]}, this is {self.codebook.name}")
         if keys.N_SYMBOLS not in meta:
             raise ValueError(f"metadata lacks {keys.N_SYMBOLS}: how many symbols to restore")
         symbols = self.codebook.dequantize(bits, int(meta[keys.N_SYMBOLS]))

@@ -17,14 +17,15 @@ from gnuradio.semcom import bundle
 
 
 class Codebook:
-    """``centres``: (2^bits_per_vector, dimension) float32, K-means centres of real vectors.
+    """``centres``: (2^bits_per_vector, dimension) float32, K-means centres of real vectors;
+    ``name``: how a bundle's codebook file calls it (``codebook_name``), "" for none.
 
     ``bits_per_vector`` = log2(number of centres) must be a whole number; the last
     vector of a PDU is zero-padded to ``dimension`` values (``quantize`` and
     ``dequantize`` take the real count to undo it).
     """
 
-    def __init__(self, centres):
+    def __init__(self, centres, name: str = ""):
         centres = np.asarray(centres, dtype=np.float32)
         if centres.ndim != 2 or centres.shape[0] < 2 or centres.shape[1] < 1:
             raise ValueError(f"codebook centres must be (2^n, dimension) with n >= 1, got shape {centres.shape}")
@@ -33,7 +34,7 @@ class Codebook:
             raise ValueError(f"a codebook needs a power of two of centres, got {centres.shape[0]}")
         if not np.all(np.isfinite(centres)):
             raise ValueError("codebook centres must be finite")
-        self.centres = centres
+        self.centres, self.name = centres, name
         self.dimension = centres.shape[1]
         self.bits_per_vector = bits
 
@@ -103,4 +104,4 @@ def load_codebook(model, dimension: int, bits: float) -> Codebook:
             raise bundle.ModelError(f"model {model_bundle.model_id} has no codebook for N_Q = {dimension}, "
                                     f"b = {bits:g} (it has {', '.join(stored.files)})")
         centres = stored[name]
-    return Codebook(centres)
+    return Codebook(centres, name)

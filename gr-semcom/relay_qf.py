@@ -24,7 +24,6 @@ class relay_qf(gr.basic_block):
         model_bundle = bundle.DeepJSCCBundle(model)
         self.codebook = quantization.load_codebook(model_bundle, int(dimension), float(bits_per_real))
         self.model_id = model_bundle.model_id
-        self.name = quantization.codebook_name(int(dimension), float(bits_per_real))
         self.message_port_register_in(pmt.intern("symbols"))
         self.message_port_register_out(pmt.intern("bits"))
         self.set_msg_handler(pmt.intern("symbols"), self.handle_symbols)
@@ -36,5 +35,5 @@ class relay_qf(gr.basic_block):
         if sender is not None and sender != self.model_id:
             raise ValueError(f"symbols come from model {sender}, this relay's codebooks are {self.model_id}'s")
         bits = self.codebook.quantize(received)
-        meta.update({keys.N_SYMBOLS: int(received.size), keys.N_BITS: int(bits.size), keys.QF_CODEBOOK: self.name})
+        meta.update({keys.N_SYMBOLS: int(received.size), keys.N_BITS: int(bits.size), keys.QF_CODEBOOK: self.codebook.name})
         self.message_port_pub(pmt.intern("bits"), pdus.make(meta, bits))
