@@ -373,11 +373,15 @@ class BitSemComBundle(Bundle):
     def channel_uses(self, bits_per_symbol: int, height: int | None = None, width: int | None = None) -> int:
         """Complex symbols per image with ``bits_per_symbol`` bits each (the last one zero-padded);
         ``height`` and ``width`` default to the model's fixed size."""
-        if height is None or width is None:
-            if not self.image_size:
-                raise ValueError(f"model {self.model_id} is fully convolutional: give the image's height and width")
-            height, width = self.image_size
-        return -(-self.bits_for(height, width) // bits_per_symbol)
+        return -(-self.bits_for(*self._size(height, width)) // bits_per_symbol)
+
+    def _size(self, height: int | None, width: int | None) -> tuple[int, int]:
+        """(height, width), defaulting to the fixed model's size (ValueError when fully convolutional)."""
+        if height is not None and width is not None:
+            return height, width
+        if not self.image_size:
+            raise ValueError(f"model {self.model_id} is fully convolutional: give the image's height and width")
+        return self.image_size
 
     # -- inference ------------------------------------------------------------------
     def _io(self, role: str) -> dict:
@@ -427,10 +431,7 @@ class BitSemComBundle(Bundle):
     def decode_soft(self, posteriors: np.ndarray, height: int | None = None, width: int | None = None) -> np.ndarray:
         """(bits_for(H, W),) posteriors P(b = 1 | r) in [0, 1] -> uint8 (H, W, 3) image;
         ``height`` and ``width`` default to the model's fixed size."""
-        if height is None or width is None:
-            if not self.image_size:
-                raise ValueError(f"model {self.model_id} is fully convolutional: give the image's height and width")
-            height, width = self.image_size
+        height, width = self._size(height, width)
         posteriors = np.asarray(posteriors, dtype=np.float32).reshape(-1)
         expected = self.bits_for(height, width)
         if posteriors.size != expected:
