@@ -36,17 +36,12 @@ from gnuradio.semcom import bundle, codecs, demapping, flowgraphs, ldpc, modulat
 from gnuradio.semcom.bit_mapper import make_bits
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # the sibling benchmark's helpers
-from throughput import FULL_SIZE, RESULTS, bench_images, best_seconds  # noqa: E402
+from throughput import FULL_SIZE, RESULTS, awgn_numpy, bench_images, best_seconds  # noqa: E402
 
 SHIPPED = ["bitsemcom_cifar10", "bitsemcom_bsds"]
 CONSTELLATIONS = ["qpsk", "16qam_gray", "64qam_gray"]
 CODEC, CODE = "webp", "n1800_r12"
 COLUMNS = ("link", "image size", "constellation", "stage", "ms/image", "share")
-
-
-def awgn(symbols: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
-    noise = rng.standard_normal((symbols.size, 2)).view(np.complex128)[:, 0]
-    return (symbols + noise * math.sqrt(flowgraphs.noise_variance(snr_db) / 2)).astype(np.complex64)
 
 
 def per_image(stage, inputs: list, repeats: int) -> float:
@@ -67,7 +62,7 @@ def bitsemcom_rows(model: bundle.BitSemComBundle, pictures, constellation: str, 
     probs = [model.encode_probs(p) for p in pictures]
     bits = [make_bits(p, rng) for p in probs]
     symbols = [demapping.map_bits(b, table) for b in bits]
-    received = [awgn(s, snr_db, rng) for s in symbols]
+    received = [awgn_numpy(s, rng, snr_db) for s in symbols]
     llrs = [demapping.llrs(r, table, n0)[:b.size] for r, b in zip(received, bits)]
     height, width = pictures[0].shape[:2]
     stages = {
@@ -120,20 +115,19 @@ def separation_rows(model: bundle.BitSemComBundle, pictures, constellation: str,
         return []
     rng = np.random.default_rng(0)
     n0 = flowgraphs.noise_variance(snr_db)
-    def fits(picture) -> bool:
+    def stream(picture) -> bytes | None:
         try:
-            codec.encode(picture, budget)
-            return True
+            return codec.encode(picture, budget)
         except codecs.DoesNotFit:  # the codec's smallest stream exceeds the budget (a 32x32 image, a busy photo)
-            return False
+            return None
 
-    pictures = [p for p in pictures if fits(p)]
-    if not pictures:
+    fitting = [(p, data) for p in pictures if (data := stream(p)) is not None]
+    if not fitting:
         return []
-    streams = [codec.encode(p, budget) for p in pictures]
+    pictures, streams = [p for p, _ in fitting], [data for _, data in fitting]
     info = [codecs.to_bits(s, budget).reshape(-1, code.k) for s in streams]
     words = [code.encode(i).reshape(-1) for i in info]
-    received = [awgn(demapping.map_bits(w, table), snr_db, rng) for w in words]
+    received = [awgn_numpy(demapping.map_bits(w, table), rng, snr_db) for w in words]
     llrs = [demapping.llrs(r, table, n0)[:w.size] for r, w in zip(received, words)]
     stages = {
         f"{CODEC} search": per_image(lambda p: codec.encode(p, budget), pictures, repeats),
