@@ -83,6 +83,33 @@ $(foreach m,$(BITSEMCOM),models/$(m)/card.json): models/bitsemcom_%/card.json: \
 models/dhd_cifar10/card.json: | setup
 	$(PY) -m semcom_train.dhd --out runs/dhd_cifar10 --steps 8000 --threads 2 --export models/dhd_cifar10
 
+# Multi-hop DeepJSCC (multi-hop DeepJSCC-DHD paper): decode-and-forward over r = 0..3 relays, every
+# hop its own encoder and decoder, each hop fine-tuned from deepjscc_cifar10_r6 at $(DF_SNR) dB, the
+# loss at the destination only; two arms with identical settings: MSE, and MSE + lambda x hash term.
+# `make -j2 multihop-models` trains and exports all eight (out/models/, r = 0 with QF codebooks);
+# the two shipped ones are copied from there.
+DF_SNR   := -5
+DF_STEPS := 2000
+DF_TAG   := m5
+DF_BUNDLES := $(foreach a,mse dhd,$(foreach r,0 1 2 3,out/models/deepjscc_cifar10_r6$(if $(filter 0,$(r)),,_df$(r))_$(DF_TAG)_$(a)))
+LOSS_mse :=
+LOSS_dhd := --hash-model models/dhd_cifar10 --hash-weight 0.06
+df_relays = $(or $(patsubst _df%,%,$(filter _df%,$(subst _, _,$(word 1,$(subst _$(DF_TAG)_, ,$1))))),0)
+.PHONY: multihop-models
+.PRECIOUS: runs/%/checkpoint.pt
+multihop-models: $(foreach b,$(DF_BUNDLES),$(b)/card.json)
+
+runs/%/checkpoint.pt: | setup
+	$(PY) -m semcom_train.train --model $(firstword $(subst _$(DF_TAG)_, ,$*)) --data cifar10 \
+		--init models/deepjscc_cifar10_r6/weights.pt --snr-low $(DF_SNR) --snr-high $(DF_SNR) \
+		--val-snr $(DF_SNR) --steps $(DF_STEPS) --lr 3e-4 --batch-size 32 --threads 1 \
+		$(LOSS_$(lastword $(subst _, ,$*))) --out runs/$*
+
+out/models/%/card.json: runs/%/checkpoint.pt
+	$(PY) -m semcom_train.export --checkpoint $< --out out/models/$* --model-id $*
+	$(if $(filter 0,$(call df_relays,$*)),$(PY) -m semcom_train.qf_codebooks --model out/models/$* \
+		--snr $(DF_SNR) --rates 4:0.75 2:1 4:1.25 2:1.5 2:2 2:3 2:4)
+
 $(foreach m,$(SHIPPED),models/$(m)/card.json): models/%/card.json: setup
 	$(PY) -m semcom_train.train --model $* $(TRAIN_$*) --threads 1 --out runs/$*
 	$(PY) -m semcom_train.export --checkpoint runs/$*/checkpoint.pt --out models/$*

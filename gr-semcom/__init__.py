@@ -3,7 +3,7 @@
 Blocks (one per module): image_source, jscc_encoder, jscc_decoder,
 image_sink, metrics_sink, qam_mapper, soft_demapper, block_fading, equalizer,
 ldpc_encoder, ldpc_decoder, bitsemcom_encoder, bit_mapper, bitsemcom_decoder,
-codec_encoder, codec_decoder, relay_qf, qf_dequantizer.
+codec_encoder, codec_decoder, relay_qf, qf_dequantizer, relay_df.
 Shared pieces: bundle (model bundles), images, metrics, symbols, demapping
 (bit mapping and soft demapping), modulations (constellations by name), ldpc
 (LDPC codes), quantization (quantize-and-forward codebooks), lpips (LPIPS),
@@ -28,3 +28,4 @@ from .codec_encoder import codec_encoder
 from .codec_decoder import codec_decoder
 from .relay_qf import relay_qf
 from .qf_dequantizer import qf_dequantizer
+from .relay_df import relay_df

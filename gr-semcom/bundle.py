@@ -21,6 +21,10 @@ Card keys used at run time, every method::
 
     downsampling      int    image side / latent side
     latent_channels   int    real channels of the latent (2 per complex symbol)
+    hops              int    optional, default 1: decode-and-forward over hops - 1
+                             relays, every hop its own encoder and decoder; the
+                             files' roles are then "encoder_hop<k>" and
+                             "decoder_hop<k>", k = 0 .. hops - 1 (``role``)
 
 "bitsemcom" (``BitSemComBundle``: image -> bit probabilities, bit posteriors ->
 image; the constellation is the link's, see ``semcom_train.export``)::
@@ -270,12 +274,32 @@ class DeepJSCCBundle(Bundle):
     method = "deepjscc"
     blocks = ("jscc_encoder", "jscc_decoder")
     required = {"downsampling": int, "latent_channels": int}
-    pair_keys = ("image_size", "downsampling", "latent_channels")
+    pair_keys = ("image_size", "downsampling", "latent_channels", "hops")
 
     def _check_card(self, card: dict, card_path: pathlib.Path) -> None:
         super()._check_card(card, card_path)
         if card["latent_channels"] % 2:
             raise ModelError(f"{card_path}: latent_channels must be even (two per complex symbol)")
+        hops = card.get("hops", 1)
+        if not isinstance(hops, int) or isinstance(hops, bool) or hops < 1:
+            raise ModelError(f"{card_path}: hops must be a whole number >= 1, got {hops!r}")
+
+    @property
+    def hops(self) -> int:
+        """Channel hops the model was trained over: 1, or relays + 1 for decode-and-forward."""
+        return self.card.get("hops", 1)
+
+    @property
+    def relays(self) -> int:
+        return self.hops - 1
+
+    def role(self, kind: str, hop: int) -> str:
+        """The file role of hop ``hop``'s ``kind`` ("encoder" or "decoder"): plain for a
+        single-hop model, "<kind>_hop<k>" for a multi-hop one; ModelError for a hop it lacks."""
+        if not 0 <= hop < self.hops:
+            raise ModelError(f"model {self.model_id} has {self.hops} hop{'s' * (self.hops > 1)} "
+                             f"(0 .. {self.hops - 1}), not hop {hop}")
+        return kind if self.hops == 1 else f"{kind}_hop{hop}"
 
     # -- geometry -----------------------------------------------------------------
     def latent_shape(self, height: int, width: int) -> tuple[int, int, int]:
@@ -290,20 +314,23 @@ class DeepJSCCBundle(Bundle):
         return c * h * w // 2
 
     # -- inference ------------------------------------------------------------------
-    def encode(self, image: np.ndarray) -> np.ndarray:
-        """uint8 (H, W, 3) image -> (n_symbols(H, W),) complex64 with unit average power.
+    def encode(self, image: np.ndarray, hop: int = 0) -> np.ndarray:
+        """uint8 (H, W, 3) image -> (n_symbols(H, W),) complex64 with unit average power,
+        through hop ``hop``'s encoder (0: the source's; a relay re-encodes for its hop).
 
         Fully convolutional models pad the image (edge replication) up to a
         multiple of the downsampling; ``decode`` crops it back.
         """
         self.check_image(image)
-        (latent,) = self.session("encoder").run(None, {"image": _image_input(self.pad(image))})
+        (latent,) = self.session(self.role("encoder", hop)).run(None, {"image": _image_input(self.pad(image))})
         return symbols.latent_to_symbols(latent[0])
 
-    def decode(self, received: np.ndarray, height: int, width: int) -> np.ndarray:
-        """(n_symbols,) complex64 -> uint8 (height, width, 3) image."""
+    def decode(self, received: np.ndarray, height: int, width: int, hop: int | None = None) -> np.ndarray:
+        """(n_symbols,) complex64 received on hop ``hop`` (default the last: the destination's
+        decoder) -> uint8 (height, width, 3) image."""
+        hop = self.hops - 1 if hop is None else hop
         latent = symbols.symbols_to_latent(received, self.latent_shape(height, width))
-        (image,) = self.session("decoder").run(None, {"latent": latent[None]})
+        (image,) = self.session(self.role("decoder", hop)).run(None, {"latent": latent[None]})
         return _to_pixels(image[0, :, :height, :width])
 
 

@@ -11,6 +11,14 @@ Digital (BitSemCom, any constellation), ``digital_point_to_point``::
     image_source -> bitsemcom_encoder -> bit_mapper -> qam_mapper -> [block_fading]
         -> [AWGN] -> soft_demapper -> bitsemcom_decoder -> image_sink, metrics_sink
 
+Quantize-and-forward (a DeepJSCC model's codebooks at the relay), ``quantize_and_forward``::
+
+    image_source -> jscc_encoder -> [AWGN] -> relay_qf -> (noiseless, or ldpc_encoder ->
+        qam_mapper -> [AWGN] -> soft_demapper -> ldpc_decoder) -> qf_dequantizer -> jscc_decoder
+
+Decode-and-forward runs in ``analog_point_to_point`` with a multi-hop model: a
+relay_df and an [AWGN] hop per relay.
+
 Separation baseline (image codec + LDPC + any constellation), ``separation_point_to_point``::
 
     image_source -> codec_encoder -> ldpc_encoder -> qam_mapper -> [block_fading]
@@ -29,7 +37,7 @@ import math
 
 from gnuradio import analog, blocks, gr, pdu
 
-from gnuradio.semcom import bundle, codecs, demapping, ldpc, modulations
+from gnuradio.semcom import bundle, codecs, demapping, ldpc, modulations, quantization
 from gnuradio.semcom.bit_mapper import bit_mapper
 from gnuradio.semcom.bitsemcom_decoder import bitsemcom_decoder
 from gnuradio.semcom.bitsemcom_encoder import bitsemcom_encoder
@@ -45,6 +53,9 @@ from gnuradio.semcom.ldpc_decoder import ldpc_decoder
 from gnuradio.semcom.ldpc_encoder import ldpc_encoder
 from gnuradio.semcom.metrics_sink import metrics_sink
 from gnuradio.semcom.qam_mapper import qam_mapper
+from gnuradio.semcom.qf_dequantizer import qf_dequantizer
+from gnuradio.semcom.relay_qf import relay_qf
+from gnuradio.semcom.relay_df import relay_df
 from gnuradio.semcom.soft_demapper import soft_demapper
 
 LENGTH_TAG = "packet_len"
@@ -72,6 +83,39 @@ def constellation_object(constellation):
     return modulations.make(constellation) if isinstance(constellation, str) else constellation
 
 
+def hop_seed(seed: int, hop: int) -> int:
+    """Noise seed of hop ``hop``: ``seed`` for the first, seed + 10 k after it (0: fresh noise)."""
+    return seed + 10 * hop if seed else 0
+
+
+class awgn_hop:
+    """One AWGN channel of a link: pdu_to_tagged_stream -> (+ noise_source_c) ->
+    tagged_stream_to_pdu, with the stream buffers a burst of ``max_symbols`` needs.
+    The same path for every link and hop, and for the processes of ``gnuradio.semcom.nodes``."""
+
+    def __init__(self, snr_db: float, seed: int, max_symbols: int):
+        self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, LENGTH_TAG)
+        self.noise = analog.noise_source_c(analog.GR_GAUSSIAN, noise_amplitude(snr_db), seed)
+        self.add = blocks.add_cc()
+        # the adder asks for volk-aligned runs and would hold back the last item of a burst
+        self.add.set_alignment(1)
+        self.to_pdu = pdu.tagged_stream_to_pdu(gr.types.complex_t, LENGTH_TAG)
+        size = burst_buffer(max_symbols)
+        for block in (self.to_stream, self.add):
+            block.set_min_output_buffer(size)
+
+    def connect(self, top: gr.top_block, previous) -> tuple:
+        """Wire the hop into ``top`` after message port ``previous``; returns its output port."""
+        top.msg_connect(previous, (self.to_stream, "pdus"))
+        top.connect(self.to_stream, (self.add, 0))
+        top.connect(self.noise, (self.add, 1))
+        top.connect(self.add, self.to_pdu)
+        return (self.to_pdu, "pdus")
+
+    def set_snr_db(self, snr_db: float) -> None:
+        self.noise.set_amplitude(noise_amplitude(snr_db))
+
+
 class point_to_point(gr.top_block):
     """What the point-to-point links share: the image source, the AWGN stream
     path, image_sink and metrics_sink, the wiring between them, and ``run_images``.
@@ -88,52 +132,56 @@ class point_to_point(gr.top_block):
         self.source = source
         self.image_sink = image_sink(out_dir)
         self.metrics = metrics_sink(snr_db, csv_path, lpips, hash_model)
-        self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, LENGTH_TAG)
-        self.noise = analog.noise_source_c(analog.GR_GAUSSIAN, noise_amplitude(snr_db), seed)
-        self.add = blocks.add_cc()
-        # the adder asks for volk-aligned runs and would hold back the last item of a burst
-        self.add.set_alignment(1)
-        self.to_pdu = pdu.tagged_stream_to_pdu(gr.types.complex_t, LENGTH_TAG)
-        size = burst_buffer(max_symbols)
-        for block in (self.to_stream, self.add):
-            block.set_min_output_buffer(size)
+        self.snr_db, self.seed, self.max_symbols = snr_db, seed, max_symbols
+        self.hops: list[awgn_hop] = []
+        self.fadings: list = []
         self.score = score
 
+    @property
+    def noise(self):
+        """The first hop's noise source."""
+        return self.hops[0].noise
+
     def _fade(self, channel: str, coherence_symbols: int, seed: int) -> list:
-        """The transmitter's tail for ``channel``: [] for AWGN, block_fading (as
-        ``self.fading``, seeded with seed + 2) for Rayleigh."""
+        """A sender's tail for ``channel``: [] for AWGN, a block_fading seeded with
+        seed + 2 (appended to ``self.fadings``) for Rayleigh."""
         if channel not in CHANNELS:
             raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
         if channel == "awgn":
             return []
-        self.fading = block_fading(coherence_symbols, seed + 2 if seed else 0)
-        return [(self.fading, "symbols", "symbols")]
+        self.fadings.append(block_fading(coherence_symbols, seed + 2 if seed else 0))
+        return [(self.fadings[-1], "symbols", "symbols")]
 
-    def _wire(self, transmitter, receiver) -> None:
-        """Connect source -> ``transmitter`` -> AWGN -> ``receiver`` -> sinks.
+    @property
+    def fading(self):
+        """The first hop's fading block (Rayleigh)."""
+        return self.fadings[0]
 
-        transmitter, receiver: lists of (block, input port, output port), in
-        order; the transmitter's last output is a symbol PDU, the receiver's an
-        image PDU."""
+    def _wire(self, transmitter, receiver, relays=()) -> None:
+        """Connect source -> ``transmitter`` -> AWGN -> [relay -> AWGN ...] -> ``receiver`` -> sinks.
+
+        transmitter, each of ``relays``, receiver: lists of (block, input port,
+        output port), in order; the transmitter's and each relay's last output is a
+        symbol PDU, the receiver's an image PDU. Hop k's noise (``self.hops[k]``)
+        is seeded ``hop_seed(seed, k)``."""
         previous = (self.source, "image")
-        for block, port_in, port_out in transmitter:
-            self.msg_connect(previous, (block, port_in))
-            previous = (block, port_out)
-        self.msg_connect(previous, (self.to_stream, "pdus"))
-        self.connect(self.to_stream, (self.add, 0))
-        self.connect(self.noise, (self.add, 1))
-        self.connect(self.add, self.to_pdu)
-        previous = (self.to_pdu, "pdus")
-        for block, port_in, port_out in receiver:
-            self.msg_connect(previous, (block, port_in))
-            previous = (block, port_out)
+        for index, chain in enumerate((transmitter, *relays, receiver)):
+            if index:  # the hop into this chain
+                hop = awgn_hop(self.snr_db, hop_seed(self.seed, index - 1), self.max_symbols)
+                self.hops.append(hop)
+                previous = hop.connect(self, previous)
+            for block, port_in, port_out in chain:
+                self.msg_connect(previous, (block, port_in))
+                previous = (block, port_out)
         self.msg_connect(previous, (self.image_sink, "image"))
         if self.score:
             self.msg_connect((self.source, "image"), (self.metrics, "reference"))
             self.msg_connect(previous, (self.metrics, "decoded"))
 
     def set_snr_db(self, snr_db: float) -> None:
-        self.noise.set_amplitude(noise_amplitude(snr_db))
+        """The SNR of every hop (and the metrics' record of it)."""
+        for hop in self.hops:
+            hop.set_snr_db(snr_db)
         self.metrics.set_snr_db(snr_db)
 
     def run_images(self, timeout: float = 600.0) -> list[dict]:
@@ -160,17 +208,20 @@ class analog_point_to_point(point_to_point):
     """Send images through encoder, channel and decoder; score and optionally save them.
 
     model: bundle folder or shipped name (encoder and decoder; a DeepJSCC
-    model). images, policy: as for image_source ("full" needs a fully
-    convolutional model; fixed-size models default to "resize"). snr_db:
-    channel SNR. channel: "awgn", or "rayleigh": block_fading before the
-    noise and a coherent ``equalizer`` (``equalization`` "zf" or "mmse",
-    N0 from snr_db) before the decoder. coherence_symbols: fading block
-    length (0: one coefficient per image). out_dir: where image_sink writes
-    PNGs ("" for none). csv_path: metrics CSV ("" for none). seed: noise seed,
-    the fading takes seed + 2 (0 draws fresh ones). provider, threads:
-    onnxruntime. score: connect metrics_sink (PSNR, SSIM); False leaves the
-    bare link, for timing it (``run_images`` then returns no rows). lpips,
-    hash_model: metrics_sink also scores LPIPS and hash agreement.
+    model). A decode-and-forward model (card ``hops`` > 1) runs over all its
+    hops: encoder -> hop 0 -> relay_df 1 -> hop 1 -> ... -> relay_df r -> hop r
+    -> decoder, every hop its own channel at ``snr_db`` (noise seeds
+    ``hop_seed``); ``relays`` holds the relay blocks. images, policy: as for
+    image_source ("full" needs a fully convolutional model; fixed-size models
+    default to "resize"). snr_db: channel SNR. channel: "awgn", or "rayleigh":
+    block_fading before the noise and a coherent ``equalizer`` (``equalization``
+    "zf" or "mmse", N0 from snr_db) after it, on every hop. coherence_symbols:
+    fading block length (0: one coefficient per image). out_dir: where
+    image_sink writes PNGs ("" for none). csv_path: metrics CSV ("" for none).
+    seed: noise seed, the fading takes seed + 2 (0 draws fresh ones).
+    provider, threads: onnxruntime. score: connect metrics_sink (PSNR, SSIM);
+    False leaves the bare link, for timing it (``run_images`` then returns no
+    rows). lpips, hash_model: metrics_sink also scores LPIPS and hash agreement.
     """
 
     def __init__(self, model, images="samples", policy=None, snr_db=10.0, out_dir="", csv_path="",
@@ -182,20 +233,29 @@ class analog_point_to_point(point_to_point):
         super().__init__("semcom analog point to point", source, snr_db, seed,
                          model_bundle.n_symbols(*source.max_shape()), out_dir, csv_path, score, lpips,
                          hash_model)
-        self.channel = channel
-        self.encoder = jscc_encoder(str(model_bundle.path), provider, threads)
-        self.decoder = jscc_decoder(str(model_bundle.path), provider, threads)
-        transmitter = [(self.encoder, "image", "symbols"), *self._fade(channel, coherence_symbols, seed)]
-        receiver = [(self.decoder, "symbols", "image")]
-        if channel == "rayleigh":
-            self.equalizer = equalizer(equalization, noise_variance(snr_db))
-            receiver.insert(0, (self.equalizer, "symbols", "symbols"))
-        self._wire(transmitter, receiver)
+        self.channel, self.equalizers = channel, []
+        path = str(model_bundle.path)
+        self.encoder = jscc_encoder(path, provider, threads)
+        self.relays = [relay_df(path, k, provider, threads) for k in range(1, model_bundle.hops)]
+        self.decoder = jscc_decoder(path, provider, threads)
+        chains = [[(self.encoder, "image", "symbols")], *([(relay, "symbols", "symbols")] for relay in self.relays),
+                  [(self.decoder, "symbols", "image")]]
+        for hop in range(model_bundle.hops):  # fading after each sender, equalisation before each receiver
+            chains[hop] += self._fade(channel, coherence_symbols, hop_seed(seed, hop))
+            if channel == "rayleigh":
+                self.equalizers.append(equalizer(equalization, noise_variance(snr_db)))
+                chains[hop + 1].insert(0, (self.equalizers[-1], "symbols", "symbols"))
+        self._wire(chains[0], chains[-1], chains[1:-1])
+
+    @property
+    def equalizer(self):
+        """The destination's equaliser (Rayleigh)."""
+        return self.equalizers[-1]
 
     def set_snr_db(self, snr_db: float) -> None:
         super().set_snr_db(snr_db)
-        if self.channel == "rayleigh":
-            self.equalizer.set_noise_var(noise_variance(snr_db))
+        for block in self.equalizers:
+            block.set_noise_var(noise_variance(snr_db))
 
 
 class digital_point_to_point(point_to_point):
@@ -246,6 +306,75 @@ class digital_point_to_point(point_to_point):
     def set_snr_db(self, snr_db: float) -> None:
         super().set_snr_db(snr_db)
         self.demapper.set_noise_var(noise_variance(snr_db))
+
+
+class quantize_and_forward(point_to_point):
+    """Send images over a quantize-and-forward relay: the source's DeepJSCC symbols cross
+    an AWGN hop to ``relay_qf``, which forwards the bits of their nearest codebook centres
+    over a noiseless pipeline (``link`` "noiseless", the multi-hop paper's) or a real
+    digital link (``link`` "digital": LDPC ``code`` on ``constellation`` over AWGN at
+    ``link_snr_db``); the destination dequantises and decodes.
+
+    model: a single-hop DeepJSCC bundle with codebooks (``semcom_train.qf_codebooks``).
+    dimension, bits_per_real: the rate (N_Q, b); ``bits_per_pixel`` = 2 k b / (H W) for
+    k symbols per H x W image. snr_db: the first hop's SNR (what the metrics record);
+    link_snr_db: the digital hop's (default snr_db). max_iterations: the LDPC decoder's.
+    images, policy, out_dir, csv_path, seed (the digital hop's noise takes
+    ``hop_seed(seed, 1)``), provider, threads, score, lpips, hash_model: as for
+    analog_point_to_point. ``link_symbols`` is the digital hop's burst (0 when noiseless).
+    """
+
+    LINKS = ("noiseless", "digital")
+
+    def __init__(self, model, dimension=4, bits_per_real=0.75, images="samples", link="noiseless",
+                 constellation="qpsk", code=ldpc.DEFAULT_CODE, snr_db=10.0, link_snr_db=None, policy=None,
+                 out_dir="", csv_path="", seed=1, max_iterations=50, provider="auto", threads=0, score=True,
+                 lpips=False, hash_model=""):
+        if link not in self.LINKS:
+            raise ValueError(f"link must be one of {self.LINKS}, got {link!r}")
+        model_bundle = bundle.DeepJSCCBundle(model, provider, threads)
+        if model_bundle.hops != 1:
+            raise ValueError(f"model {model_bundle.model_id} is a {model_bundle.hops}-hop decode-and-forward "
+                             f"model: quantize-and-forward relays a single-hop model's symbols")
+        codebook = quantization.load_codebook(model_bundle, int(dimension), float(bits_per_real))
+        policy = policy or ("resize" if model_bundle.image_size else "full")
+        source = image_source(images, model=str(model_bundle.path), policy=policy)
+        height, width = source.max_shape()
+        analog_symbols = model_bundle.n_symbols(height, width)
+        self.bits_per_pixel = codebook.n_bits(analog_symbols) / (height * width)
+        self.link, self.link_symbols = link, 0
+        path = str(model_bundle.path)
+        # the Python blocks must live as long as the flowgraph: every one is an attribute
+        self.relay = relay_qf(path, dimension, bits_per_real)
+        self.dequantizer = qf_dequantizer(path, dimension, bits_per_real)
+        self.decoder = jscc_decoder(path, provider, threads)
+        relay = [(self.relay, "symbols", "bits")]
+        receiver = [(self.dequantizer, "bits", "symbols"), (self.decoder, "symbols", "image")]
+        if link == "digital":
+            constellation = constellation_object(constellation)
+            bits_per_symbol = demapping.Constellation.from_gnuradio(constellation).bits_per_symbol
+            self.ldpc_encoder, self.mapper = ldpc_encoder(code), qam_mapper(constellation)
+            frames = -(-codebook.n_bits(analog_symbols) // self.ldpc_encoder.code.k)
+            self.link_symbols = -(-frames * self.ldpc_encoder.code.n // bits_per_symbol)
+            self.link_snr_db = snr_db if link_snr_db is None else link_snr_db
+            self.demapper = soft_demapper(constellation, noise_variance(self.link_snr_db), "exact", "llr")
+            self.ldpc_decoder = ldpc_decoder(code, max_iterations)
+            relay += [(self.ldpc_encoder, "bits", "bits"), (self.mapper, "bits", "symbols")]
+            receiver[:0] = [(self.demapper, "symbols", "soft_bits"), (self.ldpc_decoder, "soft_bits", "bits")]
+        super().__init__("semcom quantize and forward", source, snr_db, seed,
+                         max(analog_symbols, self.link_symbols), out_dir, csv_path, score, lpips, hash_model)
+        self.encoder = jscc_encoder(path, provider, threads)
+        transmitter = [(self.encoder, "image", "symbols")]
+        if link == "noiseless":  # the relay's bits go straight to the dequantiser: one hop
+            self._wire(transmitter, relay + receiver)
+        else:
+            self._wire(transmitter, receiver, [relay])
+            self.hops[1].set_snr_db(self.link_snr_db)
+
+    def set_snr_db(self, snr_db: float) -> None:
+        """The first (analog) hop's SNR; the digital hop keeps ``link_snr_db``."""
+        self.hops[0].set_snr_db(snr_db)
+        self.metrics.set_snr_db(snr_db)
 
 
 class separation_point_to_point(point_to_point):

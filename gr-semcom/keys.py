@@ -15,6 +15,9 @@ key                  value                      set by
 ``padded_shape``     s32 vector [Hp, Wp]        jscc_encoder (image size the model saw)
 ``snr_db``           float                      whoever knows the channel SNR
 ``decoder_model``    string                     jscc_decoder, bitsemcom_decoder
+``hop``              int, 0 .. hops - 1         jscc_encoder (0), relay_df (its hop): the hop whose
+                                                encoder made the symbols; relay_df and jscc_decoder
+                                                of a multi-hop model check it is the hop they decode
 ``n_bits``           int, real (unpadded) bits  bitsemcom_encoder, bit_mapper, qam_mapper;
                                                 soft_demapper keeps that many LLRs
 ``bits_per_symbol``  int                        qam_mapper (the constellation's)
@@ -40,6 +43,9 @@ key                     value                      set by
 ``equalized_coherence_symbols``  int > 0           equalizer: the block length of ``equalized_gain``
 ``qf_codebook``         string, e.g. "nq4_b0.75"   relay_qf: the codebook its bits index; qf_dequantizer
                                                    checks it is its own
+``qf_symbols``          int                        relay_qf: the complex symbols it quantised, which
+                                                   qf_dequantizer restores (its own key: a digital
+                                                   link's qam_mapper rewrites n_symbols on the way)
 ``ldpc_code``           string                     ldpc_encoder (a name of ``ldpc.CODES`` or an alist
                                                    path); ldpc_decoder checks it is its own
 ``ldpc_info_bits``      int                        ldpc_encoder: information bits before the zero
@@ -80,6 +86,7 @@ N_SYMBOLS = "n_symbols"
 PADDED_SHAPE = "padded_shape"
 SNR_DB = "snr_db"
 DECODER_MODEL = "decoder_model"
+HOP = "hop"
 N_BITS = "n_bits"
 BITS_PER_SYMBOL = "bits_per_symbol"
 NOISE_VAR = "noise_var"
@@ -88,6 +95,7 @@ SOFT_BITS = "soft_bits"
 COHERENCE_SYMBOLS = "coherence_symbols"
 EQUALIZED_GAIN = "equalized_gain"
 QF_CODEBOOK = "qf_codebook"
+QF_SYMBOLS = "qf_symbols"
 EQUALIZED_COHERENCE_SYMBOLS = "equalized_coherence_symbols"
 LDPC_CODE = "ldpc_code"
 LDPC_INFO_BITS = "ldpc_info_bits"

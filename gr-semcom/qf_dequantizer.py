@@ -11,9 +11,10 @@ class qf_dequantizer(gr.basic_block):
     """Turn bit PDUs (port ``bits``) of ``relay_qf`` back into symbol PDUs (port ``symbols``).
 
     model, dimension, bits_per_real: the same as the relay's. The metadata's
-    n_symbols says how many symbols to restore and qf_codebook must name this
-    codebook. A bit count that does not match, bits other than 0/1, a missing
-    n_symbols or another codebook are logged and the PDU dropped.
+    qf_symbols says how many symbols to restore (they go out as n_symbols) and
+    qf_codebook must name this codebook. A bit count that does not match, bits
+    other than 0/1, a missing qf_symbols or another codebook are logged and the
+    PDU dropped.
     """
 
     def __init__(self, model, dimension=4, bits_per_real=0.75):
@@ -28,8 +29,9 @@ class qf_dequantizer(gr.basic_block):
         meta, bits = pdus.parse_bits(msg)
         if meta.get(keys.QF_CODEBOOK, self.codebook.name) != self.codebook.name:
             raise ValueError(f"bits were quantised with codebook {meta[keys.QF_CODEBOOK]}, this is {self.codebook.name}")
-        if keys.N_SYMBOLS not in meta:
-            raise ValueError(f"metadata lacks {keys.N_SYMBOLS}: how many symbols to restore")
-        symbols = self.codebook.dequantize(bits, int(meta[keys.N_SYMBOLS]))
+        if keys.QF_SYMBOLS not in meta:
+            raise ValueError(f"metadata lacks {keys.QF_SYMBOLS}: how many symbols to restore")
+        symbols = self.codebook.dequantize(bits, int(meta[keys.QF_SYMBOLS]))
         meta.pop(keys.N_BITS, None)
+        meta[keys.N_SYMBOLS] = int(symbols.size)
         self.message_port_pub(pmt.intern("symbols"), pdus.make(meta, symbols))

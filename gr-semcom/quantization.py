@@ -104,4 +104,9 @@ def load_codebook(model, dimension: int, bits: float) -> Codebook:
             raise bundle.ModelError(f"model {model_bundle.model_id} has no codebook for N_Q = {dimension}, "
                                     f"b = {bits:g} (it has {', '.join(stored.files)})")
         centres = stored[name]
+    expected = (2 ** round(dimension * bits), dimension)
+    if centres.shape != expected:
+        raise bundle.ModelError(f"model {model_bundle.model_id}: codebook {name} in {path} holds {centres.shape[0]} "
+                                f"centres of dimension {centres.shape[1] if centres.ndim == 2 else centres.shape}, "
+                                f"N_Q = {dimension}, b = {bits:g} needs {expected[0]} of dimension {dimension}")
     return Codebook(centres, name)

@@ -14,8 +14,8 @@ class relay_qf(gr.basic_block):
     dimension, bits_per_real: the rate (N_Q, b), e.g. (4, 0.75); the bundle must hold it.
 
     Output: u8vector of ``Codebook.n_bits`` bits (N_Q x b per vector of N_Q received
-    reals, MSB first); metadata adds n_symbols (what the dequantiser restores), n_bits
-    and qf_codebook (the codebook's name). NaN or Inf symbols, a payload that is not
+    reals, MSB first); metadata adds qf_symbols (the symbol count the dequantiser
+    restores), n_bits and qf_codebook (the codebook's name). NaN or Inf symbols, a payload that is not
     c32, or symbols of another model are logged and dropped.
     """
 
@@ -35,5 +35,5 @@ class relay_qf(gr.basic_block):
         if sender is not None and sender != self.model_id:
             raise ValueError(f"symbols come from model {sender}, this relay's codebooks are {self.model_id}'s")
         bits = self.codebook.quantize(received)
-        meta.update({keys.N_SYMBOLS: int(received.size), keys.N_BITS: int(bits.size), keys.QF_CODEBOOK: self.codebook.name})
+        meta.update({keys.QF_SYMBOLS: int(received.size), keys.N_BITS: int(bits.size), keys.QF_CODEBOOK: self.codebook.name})
         self.message_port_pub(pmt.intern("bits"), pdus.make(meta, bits))

@@ -27,9 +27,9 @@ def cifar_model() -> pathlib.Path:
     return CIFAR_MODEL
 
 
-def tiny_bitsemcom(base: pathlib.Path, model: str, *export_args: str) -> pathlib.Path:
-    """Registered bit-level ``model`` trained for 2 steps (QPSK over AWGN) on 32x32 crops
-    of three photos, then exported to ``base / "bundle"`` with ``export_args``."""
+def tiny_bundle(base: pathlib.Path, model: str, *export_args: str) -> pathlib.Path:
+    """Registered ``model`` trained for 2 steps (bit-level ones: QPSK over AWGN) on 32x32
+    crops of three photos, then exported to ``base / "bundle"`` with ``export_args``."""
     from semcom_train import export, train
     for split in ("train", "val"):
         folder = base / "data" / "bsds500" / split
@@ -47,15 +47,22 @@ def tiny_bitsemcom(base: pathlib.Path, model: str, *export_args: str) -> pathlib
 @pytest.fixture(scope="session")
 def bitsemcom_model(tmp_path_factory) -> pathlib.Path:
     """A tiny fixed-size BitSemCom bundle, ``bitsemcom_cifar10`` (1,024 bits per 32x32 image)."""
-    return tiny_bitsemcom(tmp_path_factory.mktemp("bitsemcom"), "bitsemcom_cifar10")
+    return tiny_bundle(tmp_path_factory.mktemp("bitsemcom"), "bitsemcom_cifar10")
 
 
 @pytest.fixture(scope="session")
 def bitsemcom_fullconv_model(tmp_path_factory) -> pathlib.Path:
     """A tiny fully convolutional BitSemCom bundle: architecture ``bitsemcom_bsds`` (6 bits per
     4x4 pixels, any image size), exported as the variant model id ``bitsemcom_bsds_variant``."""
-    return tiny_bitsemcom(tmp_path_factory.mktemp("bitsemcom_fullconv"), "bitsemcom_bsds",
+    return tiny_bundle(tmp_path_factory.mktemp("bitsemcom_fullconv"), "bitsemcom_bsds",
                           "--model-id", "bitsemcom_bsds_variant")
+
+
+@pytest.fixture(scope="session")
+def df_model(tmp_path_factory) -> pathlib.Path:
+    """A tiny decode-and-forward bundle over 2 relays (3 hops), ``deepjscc_cifar10_r6_df2``
+    exported as ``df2_tiny``."""
+    return tiny_bundle(tmp_path_factory.mktemp("df2"), "deepjscc_cifar10_r6_df2", "--model-id", "df2_tiny")
 
 
 @pytest.fixture(scope="session")

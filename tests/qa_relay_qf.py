@@ -24,7 +24,7 @@ def test_relay_bits_are_the_codebook_indices_and_the_dequantiser_restores_the_ce
     meta, sent = pdus.parse_bits(out)
     np.testing.assert_array_equal(sent, codebook.quantize(symbols))
     assert sent.size == meta[keys.N_BITS] == 2 * 512 * bits  # 1,024 reals x b bits: b bits per pixel
-    assert meta[keys.N_SYMBOLS] == 512 and meta[keys.QF_CODEBOOK] == quantization.codebook_name(dimension, bits)
+    assert meta[keys.QF_SYMBOLS] == 512 and meta[keys.QF_CODEBOOK] == quantization.codebook_name(dimension, bits)
     (back,) = run_block(qf_dequantizer(MODEL, dimension, bits), "bits", [out], "symbols", expected=1)
     restored_meta, restored = pdus.parse_symbols(back)
     np.testing.assert_array_equal(restored, codebook.dequantize(sent, 512))
@@ -53,15 +53,32 @@ def test_bad_input_is_logged_and_dropped_and_bad_models_refused(capfd, tmp_path)
     meta, bits = pdus.parse_bits(out[0])
     wrong_book = pdus.make({**meta, keys.IMAGE_ID: "book", keys.QF_CODEBOOK: "nq4_b0.75"}, bits)
     short = pdus.make({**meta, keys.IMAGE_ID: "short"}, bits[:-2])
-    no_count = pdus.make({k: v for k, v in {**meta, keys.IMAGE_ID: "count"}.items() if k != keys.N_SYMBOLS}, bits)
+    no_count = pdus.make({k: v for k, v in {**meta, keys.IMAGE_ID: "count"}.items() if k != keys.QF_SYMBOLS}, bits)
     back = run_block(qf_dequantizer(MODEL, 2, 1), "bits", [wrong_book, short, no_count, out[0]], "symbols",
                      expected=1, settle=0.2)
     assert [pdus.parse_symbols(m)[0][keys.IMAGE_ID] for m in back] == ["good"]
     log = logged(capfd)
     assert "image book: bits were quantised with codebook nq4_b0.75, this is nq2_b1" in log
     assert "image short: 1022 bits, 512 symbols quantised with this codebook take 1024" in log
-    assert "image count: metadata lacks n_symbols" in log
+    assert "image count: metadata lacks qf_symbols" in log
     with pytest.raises(bundle.ModelError, match="has no codebook for N_Q = 3, b = 1"):
         relay_qf(MODEL, 3, 1)
     with pytest.raises(bundle.ModelError, match="deepjscc_bsds_r16 has no quantize-and-forward codebooks"):
         qf_dequantizer("deepjscc_bsds_r16", 2, 1)
+
+
+def test_a_codebook_of_another_dimension_is_refused(tmp_path):
+    import json
+    import shutil
+    copy = tmp_path / "model"
+    shutil.copytree(bundle.resolve(MODEL), copy)
+    with np.load(copy / "qf_codebooks.npz") as stored:
+        books = dict(stored)
+    books["nq4_b0.75"] = books["nq2_b1.5"]  # 8 centres of 2 reals where N_Q = 4 needs 8 of 4
+    np.savez(copy / "qf_codebooks.npz", **books)
+    assert json.loads((copy / "card.json").read_text())["qf_codebooks"]
+    with pytest.raises(bundle.ModelError, match=r"codebook nq4_b0.75 .* holds 8 centres of dimension 2, "
+                                                r"N_Q = 4, b = 0.75 needs 8 of dimension 4"):
+        relay_qf(str(copy), 4, 0.75)
+    with pytest.raises(bundle.ModelError, match="dimension 2"):
+        qf_dequantizer(str(copy), 4, 0.75)

@@ -33,7 +33,7 @@ EXAMPLE = ROOT / "examples" / "awgn_point_to_point.grc"
 BLOCKS = ("image_source", "jscc_encoder", "jscc_decoder", "image_sink", "metrics_sink",
           "qam_mapper", "soft_demapper", "block_fading", "equalizer", "ldpc_encoder", "ldpc_decoder",
           "bitsemcom_encoder", "bit_mapper", "bitsemcom_decoder", "codec_encoder", "codec_decoder",
-          "relay_qf", "qf_dequantizer")
+          "relay_qf", "qf_dequantizer", "relay_df")
 GRCC = shutil.which("grcc")
 STRING_DTYPES = {"string", "file_open", "file_save", "dir_select", "_multiline"}
 needs_grcc = pytest.mark.skipif(GRCC is None, reason="grcc (GNU Radio Companion compiler) is not installed")

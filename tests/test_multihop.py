@@ -3,7 +3,7 @@ every hop, initialisation from a single-hop model, and end-to-end training."""
 import pytest
 import torch
 
-from semcom_train import export, models, train
+from semcom_train import models, train
 
 
 class CountingChannel:
@@ -38,7 +38,7 @@ def test_hops_start_from_the_single_hop_model(cifar_model):
     torch.testing.assert_close(out["relay_images"][1], twice)
 
 
-def test_trains_end_to_end_from_the_single_hop_weights_and_is_not_exported_yet(cifar_model, tmp_path):
+def test_trains_end_to_end_from_the_single_hop_weights(cifar_model, tmp_path):
     from semcom_train import data
     try:
         data.load_cifar10("test")
@@ -48,6 +48,3 @@ def test_trains_end_to_end_from_the_single_hop_weights_and_is_not_exported_yet(c
                          "--init", str(cifar_model / "weights.pt"), "--snr-low", "-5", "--snr-high", "-5",
                          "--steps", "2", "--batch-size", "4", "--threads", "1", "--val-every", "2"])
     assert result["step"] == 2 and result["val_psnr_db"] > 10
-    with pytest.raises(SystemExit):
-        export.main(["--checkpoint", str(tmp_path / "run" / "checkpoint.pt"), "--out", str(tmp_path / "b")])
-    assert not (tmp_path / "b" / "card.json").exists()

@@ -2,6 +2,12 @@
 
     python -m semcom_train.export --checkpoint runs/cifar10_r6/checkpoint.pt --out models/deepjscc_cifar10_r6
 
+A decode-and-forward model (``deepjscc_cifar10_r6_df<r>``) exports every hop's
+encoder and decoder as ``encoder_hop<k>.onnx`` / ``decoder_hop<k>.onnx`` (roles
+"encoder_hop<k>", "decoder_hop<k>"), k = 0 .. r, and the card's ``hops`` = r + 1:
+jscc_encoder runs hop 0's encoder, relay_df k hop k - 1's decoder and hop k's
+encoder, jscc_decoder hop r's decoder.
+
 The card's ``model_id`` names the bundle (``--model-id``, default the
 registry name) and ``architecture`` the registry entry that builds its network
 (``models.load_bundle``), so one architecture trained two ways ships as two
@@ -68,12 +74,16 @@ def _export(module: torch.nn.Module, example: torch.Tensor, path: pathlib.Path, 
 
 def card_for(name: str, model_id: str, train_args: dict, step: int, seconds: float) -> dict:
     config = models.REGISTRY[name]
+    hops = 1
+    if isinstance(config, models.MultiHopConfig):  # decode-and-forward: geometry of its hop
+        config, hops = config.hop, config.relays + 1
     return {
         "model_id": model_id,
         "architecture": name,
         "method": "deepjscc",
         "version": CARD_VERSION,
-        "files": {"encoder": "encoder.onnx", "decoder": "decoder.onnx", "torch": "weights.pt"},
+        "files": {"torch": "weights.pt"},  # the ONNX files are added as they are written
+        "hops": hops,
         "image_size": list(config.image_size) if config.image_size else None,
         "fully_convolutional": config.image_size is None,
         "downsampling": models.DOWNSAMPLING,
@@ -83,7 +93,7 @@ def card_for(name: str, model_id: str, train_args: dict, step: int, seconds: flo
         "symbol_order": "latent (C, H/4, W/4) flattened in C order; symbol k = x[2k] + j x[2k+1]",
         "normalization": "input RGB uint8 / 255 in [0, 1]; output sigmoid in [0, 1]",
         "power": "unit average power per complex symbol, per image",
-        "channel": train_args["channel"],
+        "channel": train_args["channel"] + (f", on each of the {hops} hops" if hops > 1 else ""),
         "train_snr_db": [train_args["snr_low"], train_args["snr_high"]],
         "loss": ("mse" if not train_args.get("hash_model") else
                  f"mse + {train_args['hash_weight']:g} x (1 - cos(H(S), H(S_hat))), H = {train_args['hash_model']} frozen"),
@@ -118,8 +128,6 @@ def main(argv=None) -> pathlib.Path:
     if not model_id or "/" in model_id or model_id != model_id.strip():
         parser.error(f"--model-id must be a plain name, got {model_id!r}")
     model = models.build(name)
-    if isinstance(model, models.MultiHopDeepJSCC):
-        parser.error(f"{name} is a multi-hop model: its per-hop bundles for the relay blocks are not exported yet")
     model.load_state_dict(state["model"])
     model.eval()
     out = pathlib.Path(args.out)
@@ -127,14 +135,21 @@ def main(argv=None) -> pathlib.Path:
     if isinstance(model, bitsemcom.BitSemCom):
         _write_card(out, _export_bitsemcom(model, name, model_id, out, state))
         return out
-    size = model.config.image_size or (64, 64)
-    image = torch.rand(1, 3, *size)
-    with torch.no_grad():
-        latent = model.encoder(image)
-    _export(model.encoder, image, out / "encoder.onnx", "image", "latent", model_id, "encoder")
-    _export(model.decoder, latent, out / "decoder.onnx", "latent", "image", model_id, "decoder")
+    image = torch.rand(1, 3, *(model.config.image_size or (64, 64)))
+    card = card_for(name, model_id, state["args"], state["step"], state["seconds"])
+    if isinstance(model, models.MultiHopDeepJSCC):  # every hop's pair, its role named by its hop
+        pairs = {f"hop{hop}": pair for hop, pair in enumerate(zip(model.encoders, model.decoders))}
+    else:
+        pairs = {"": (model.encoder, model.decoder)}
+    for hop, (encoder, decoder) in pairs.items():
+        roles = {kind: f"{kind}_{hop}" if hop else kind for kind in ("encoder", "decoder")}
+        with torch.no_grad():
+            latent = encoder(image)
+        _export(encoder, image, out / f"{roles['encoder']}.onnx", "image", "latent", model_id, roles["encoder"])
+        _export(decoder, latent, out / f"{roles['decoder']}.onnx", "latent", "image", model_id, roles["decoder"])
+        card["files"].update({role: f"{role}.onnx" for role in roles.values()})
     torch.save(model.state_dict(), out / "weights.pt")
-    _write_card(out, card_for(name, model_id, state["args"], state["step"], state["seconds"]))
+    _write_card(out, card)
     return out
 
 

@@ -1,0 +1,59 @@
+"""relay_df: received symbol PDU -> re-encoded symbol PDU (decode-and-forward relay)."""
+from __future__ import annotations
+
+import pmt
+from gnuradio import gr
+
+from gnuradio.semcom import bundle, keys, pdus
+
+
+class relay_df(gr.basic_block):
+    """Relay ``relay`` of a multi-hop DeepJSCC model: decode the symbols received on hop
+    ``relay`` - 1 (port ``symbols``) with that hop's decoder, re-encode the image with hop
+    ``relay``'s encoder and send it on (port ``symbols``); the relay's reconstruction goes
+    out on port ``image``.
+
+    model: bundle folder or shipped name of a decode-and-forward model (card ``hops`` >= 2).
+    relay: 1 .. hops - 1, the relay's place on the route (1: the one after the source).
+    provider, threads: as for jscc_encoder.
+
+    Output metadata: hop = ``relay``, n_symbols and the input's other keys. Dropped with
+    a logged error: symbols of another model, of another hop (a relay fed the wrong
+    hop's symbols), of a count that does not fit the image, NaN or Inf.
+    """
+
+    def __init__(self, model, relay=1, provider="auto", threads=0):
+        gr.basic_block.__init__(self, name="semcom_relay_df", in_sig=None, out_sig=None)
+        self.bundle = bundle.DeepJSCCBundle(model, provider, threads)
+        relay = int(relay)
+        if self.bundle.hops < 2:
+            raise bundle.ModelError(f"model {self.bundle.model_id} is single-hop: it has no relays "
+                                    f"(a decode-and-forward model's card has hops >= 2)")
+        if not 1 <= relay < self.bundle.hops:
+            raise ValueError(f"relay must be 1 .. {self.bundle.hops - 1} for model {self.bundle.model_id} "
+                             f"({self.bundle.hops} hops), got {relay}")
+        self.relay = relay
+        for kind, hop in (("decoder", relay - 1), ("encoder", relay)):  # load now: a bad model fails here
+            self.bundle.session(self.bundle.role(kind, hop))
+        self.message_port_register_in(pmt.intern("symbols"))
+        self.message_port_register_out(pmt.intern("symbols"))
+        self.message_port_register_out(pmt.intern("image"))
+        self.set_msg_handler(pmt.intern("symbols"), self.handle_symbols)
+
+    @pdus.guarded
+    def handle_symbols(self, msg):
+        meta, received = pdus.parse_symbols(msg)
+        sender = meta.get(keys.MODEL_ID)
+        if sender is not None and sender != self.bundle.model_id:
+            raise ValueError(f"symbols come from model {sender}, this relay is {self.bundle.model_id}'s")
+        pdus.check_hop(meta, self.relay - 1, f"relay {self.relay} of {self.bundle.model_id}")
+        height, width = self.bundle.decoded_size(meta.get(keys.IMAGE_SHAPE))
+        expected = self.bundle.n_symbols(height, width)
+        if received.size != expected:
+            raise ValueError(f"{received.size} symbols received, model {self.bundle.model_id} sends "
+                             f"{expected} for a {height}x{width} image")
+        image = self.bundle.decode(received, height, width, hop=self.relay - 1)
+        sent = self.bundle.encode(image, hop=self.relay)
+        self.message_port_pub(pmt.intern("image"), pdus.image_pdu({**meta, keys.HOP: self.relay}, image))
+        meta.update({keys.HOP: self.relay, keys.N_SYMBOLS: int(sent.size), keys.MODEL_ID: self.bundle.model_id})
+        self.message_port_pub(pmt.intern("symbols"), pdus.make(meta, sent))
