@@ -69,13 +69,15 @@ import sys
 import numpy as np
 from PIL import Image
 
-from gnuradio.semcom import bundle, codecs, flowgraphs, images, ldpc, metrics, modulations
+from gnuradio.semcom import bundle, codecs, flowgraphs, images, ldpc, metrics, modulations, quantization
 from gnuradio.semcom import lpips as perceptual
 from gnuradio.semcom.codec_decoder import FALLBACKS
 
 COLUMNS = ("model", "images", "image", "modulation", "channel", "snr_db", "psnr_db", "ssim", "lpips", "hash_cosine",
            "hash_hamming", "channel_uses",
-           "height", "width", "decode_failed", "payload_bits")
+           "height", "width", "decode_failed", "payload_bits", "relays", "bpp")
+# metrics.csv files written before relays and bpp existed still merge
+_OLD_COLUMNS = COLUMNS[:-2]
 ANALOG = "analog"  # the modulation column of DeepJSCC rows
 GAUSSIAN = "gaussian"  # the modulation column of capacity rows
 CHANNELS = flowgraphs.CHANNELS
@@ -112,6 +114,22 @@ def parse_scheme(spec: str) -> Scheme | None:
         raise ValueError(f"{spec}: unknown LDPC code {match['code']!r}; known: "
                          f"{', '.join([*CODE_ALIASES, *ldpc.CODES])}")
     return Scheme(spec, match["codec"], code)
+
+
+@dataclasses.dataclass(frozen=True)
+class QFLink:
+    """A quantize-and-forward relay after a single-hop DeepJSCC model: the rate (N_Q, b) of
+    its codebook and the pipeline to the destination, "noiseless" or "digital" (LDPC
+    ``code`` on the run's modulations, at ``snr_db`` or the first hop's SNR when None)."""
+    dimension: int
+    bits_per_real: float
+    pipeline: str = "noiseless"
+    code: str = ldpc.DEFAULT_CODE
+    snr_db: float | None = None
+
+    def name(self, model_id: str) -> str:
+        """The model column of its rows, e.g. "deepjscc_cifar10_r6@qf4:0.75"."""
+        return f"{model_id}@qf{self.dimension}:{self.bits_per_real:g}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,10 +171,14 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "set"
 
 
-def links(model, modulation_names, channels) -> list[tuple[str, str]]:
+def links(model, modulation_names, channels, qf: QFLink | None = None) -> list[tuple[str, str]]:
     """(modulation, channel) pairs ``model`` (a bundle or a Scheme) runs over:
     BitSemCom and separation every modulation over every channel; DeepJSCC
-    analog symbols over every channel; capacity Gaussian signalling over AWGN alone."""
+    analog symbols over every channel; capacity Gaussian signalling over AWGN alone;
+    a quantize-and-forward relay (``qf``) over AWGN, its bits "noiseless" or over
+    every modulation."""
+    if qf is not None:
+        return [(m, "awgn") for m in (modulation_names if qf.pipeline == "digital" else ["noiseless"])]
     if isinstance(model, bundle.BitSemComBundle) or (isinstance(model, Scheme) and not model.capacity):
         return [(m, c) for m in modulation_names for c in channels]
     if isinstance(model, Scheme):
@@ -165,9 +187,14 @@ def links(model, modulation_names, channels) -> list[tuple[str, str]]:
 
 
 def make_graph(model, spec: str, modulation: str, channel: str, snr_db: float, folder: str, seed: int,
-               budget: Budget | None = None, lpips: bool = False, hash_model: str = ""):
-    """The flowgraph of one link: analog_point_to_point for ANALOG,
-    separation_point_to_point for a Scheme, else digital_point_to_point."""
+               budget: Budget | None = None, lpips: bool = False, hash_model: str = "", qf: QFLink | None = None):
+    """The flowgraph of one link: quantize_and_forward with ``qf``, analog_point_to_point
+    for ANALOG (decode-and-forward for a multi-hop model), separation_point_to_point for
+    a Scheme, else digital_point_to_point."""
+    if qf is not None:
+        return flowgraphs.quantize_and_forward(model, qf.dimension, qf.bits_per_real, spec, qf.pipeline,
+                                               modulation, qf.code, snr_db, qf.snr_db, out_dir=folder, seed=seed,
+                                               lpips=lpips, hash_model=hash_model)
     if isinstance(model, Scheme):
         budget = budget or Budget(DEFAULT_RATIO, None, "default")
         return flowgraphs.separation_point_to_point(model.codec, model.code, spec, modulation, channel, snr_db,
@@ -225,12 +252,13 @@ def capacity_rows(scheme: Scheme, spec: str, snrs, budget: Budget, folder=None, 
 
 def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=False, seed=1,
         timeout=1800.0, modulation_names=("qpsk",), channels=("awgn",), ratio=None, size=None,
-        lpips=False, hash_model="") -> list[dict]:
+        lpips=False, hash_model="", qf=()) -> list[dict]:
     """Every (model, image set, link, SNR) through its flowgraph (see ``links``);
     returns one row per image (keys ``COLUMNS``). ``models``: bundles and
     scheme specs; ``ratio``, ``size``: the schemes' budget (``reference_budget``);
     ``lpips``, ``hash_model``: also score LPIPS (the network must be installed) and
-    hash agreement (not for the capacity references, which run no flowgraph)."""
+    hash agreement (not for the capacity references, which run no flowgraph);
+    ``qf``: ``QFLink`` relays each single-hop DeepJSCC bundle also runs behind."""
     scorer = perceptual.LPIPS(threads=1) if lpips else None
     for name in modulation_names:
         modulations.expression(name)  # KeyError naming the known ones
@@ -244,10 +272,17 @@ def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=F
         print(f"note: separation schemes get floor({budget.ratio:.6g} x 3 x H x W) channel uses per image "
               f"({budget.origin}), images {'resized to %dx%d' % tuple(budget.size) if budget.size else 'at full size'}",
               file=sys.stderr)
-    rows = []
+    runs = []  # (parsed model, given spec, QFLink or None)
     for model, given in zip(parsed, models):
+        runs.append((model, given, None))
+        if isinstance(model, bundle.DeepJSCCBundle) and model.hops == 1:
+            runs += [(model, given, link) for link in qf]
+    rows = []
+    for model, given, relay in runs:
         name = model.name if isinstance(model, Scheme) else model.model_id
-        model_links = links(model, modulation_names, channels)
+        if relay is not None:
+            name = relay.name(name)
+        model_links = links(model, modulation_names, channels, relay)
         skipped = sorted(set(channels) - {channel for _, channel in model_links})
         if skipped:
             print(f"note: {name} is a capacity reference, run over awgn only: skipped {', '.join(skipped)}",
@@ -268,16 +303,19 @@ def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=F
                         folder = str(out.joinpath("images", _slug(name), _slug(spec), *link, f"snr{snr_db:g}"))
                     try:
                         graph = make_graph(model if isinstance(model, Scheme) else given, spec, modulation, channel,
-                                           snr_db, folder, seed, budget, lpips, hash_model)
+                                           snr_db, folder, seed, budget, lpips, hash_model, relay)
                     except codecs.NoCodeword as error:
                         print(f"note: {name} over {modulation}: {error}: skipped", file=sys.stderr)
                         break
+                    relays = 1 if relay else len(getattr(graph, "relays", ()))
                     for row in graph.run_images(timeout):
                         codec_bytes = row.get("codec_bytes", "")
                         rows.append({**{k: row[k] for k in COLUMNS if k in row}, "model": name,
                                      "images": spec, "modulation": modulation, "channel": channel,
                                      "snr_db": snr_db, "channel_uses": row["n_symbols"],
-                                     "payload_bits": 8 * codec_bytes if codec_bytes != "" else ""})
+                                     "payload_bits": 8 * codec_bytes if codec_bytes != "" else "",
+                                     "relays": relays,
+                                     "bpp": round(graph.bits_per_pixel, 4) if relay else ""})
     return rows
 
 
@@ -295,6 +333,7 @@ def summarize(rows: list[dict]) -> list[dict]:
         extra = {key: [float(r[key]) for r in g if r.get(key, "") != ""]
                  for key in ("lpips", "hash_cosine", "hash_hamming")}
         summary.append({"model": m, "images": s, "modulation": mod, "channel": ch, "snr_db": snr, "n": len(g),
+                        "relays": g[0].get("relays", ""), "bpp": g[0].get("bpp", ""),
                         "psnr_db": statistics.fmean(r["psnr_db"] for r in g),
                         "ssim": statistics.fmean(r["ssim"] for r in g),
                         **{key: statistics.fmean(v) if v else None for key, v in extra.items()},
@@ -304,13 +343,15 @@ def summarize(rows: list[dict]) -> list[dict]:
 
 
 def markdown(summary: list[dict]) -> str:
-    lines = ["| model | images | modulation | channel | SNR (dB) | n | PSNR (dB) | SSIM | LPIPS | hash cos | "
-             "hash Hamming | failed |", "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| model | images | modulation | channel | relays | bpp | SNR (dB) | n | PSNR (dB) | SSIM | LPIPS | "
+             "hash cos | hash Hamming | failed |", "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in summary:
         failed = "-" if s.get("decode_failed") is None else f"{s['decode_failed']:.2f}"
         extra = " | ".join("-" if s.get(key) is None else f"{s[key]:{form}}"
                            for key, form in (("lpips", ".4f"), ("hash_cosine", ".4f"), ("hash_hamming", ".2f")))
-        lines.append(f"| {s['model']} | {s['images']} | {s['modulation']} | {s['channel']} | {s['snr_db']:g} "
+        relays, bpp = (s.get(key) if s.get(key) not in (None, "") else "-" for key in ("relays", "bpp"))
+        lines.append(f"| {s['model']} | {s['images']} | {s['modulation']} | {s['channel']} | {relays} | {bpp} "
+                     f"| {s['snr_db']:g} "
                      f"| {s['n']} | {s['psnr_db']:.2f} | {s['ssim']:.4f} | {extra} | {failed} |")
     return "\n".join(lines) + "\n"
 
@@ -389,9 +430,9 @@ def read_rows(path: pathlib.Path) -> list[dict]:
     the file when its columns are not ``COLUMNS``)."""
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) != COLUMNS:
+        if tuple(reader.fieldnames or ()) not in (COLUMNS, _OLD_COLUMNS):
             raise ValueError(f"{path} is not a metrics.csv of this harness: columns {reader.fieldnames}")
-        rows = list(reader)
+        rows = [{**dict.fromkeys(COLUMNS, ""), **row} for row in reader]
     for row in rows:
         for key in ("snr_db", "psnr_db", "ssim"):
             row[key] = float(row[key])
@@ -437,6 +478,16 @@ def main(argv=None) -> list[dict]:
                         help="also score LPIPS (AlexNet; installed by make setup), column lpips")
     parser.add_argument("--hash-model", default="",
                         help="a DHD hash bundle: also score hash agreement (hash_cosine, hash_hamming)")
+    relay = parser.add_argument_group("quantize-and-forward relays (single-hop DeepJSCC models with codebooks)")
+    relay.add_argument("--qf", nargs="+", type=quantization.rate, default=[], metavar="N_Q:b",
+                       help="also run each single-hop DeepJSCC model behind a QF relay at these rates, "
+                            "e.g. 4:0.75 2:1 2:2 (model column <model>@qf<N_Q>:<b>, bpp column)")
+    relay.add_argument("--qf-link", choices=flowgraphs.quantize_and_forward.LINKS, default="noiseless",
+                       help="the relay's bits to the destination: noiseless (default, the paper's) or digital "
+                            "(LDPC --qf-code on each --modulation over AWGN)")
+    relay.add_argument("--qf-code", default="ldpc12", help="LDPC code of the digital QF link (default ldpc12)")
+    relay.add_argument("--qf-link-snr", type=float, default=None,
+                       help="SNR (dB) of the digital QF link (default: the first hop's, --snr)")
     parser.add_argument("--update-card", metavar="KEY",
                         help="also store each model bundle's means in its card.json under measured.KEY")
     args = parser.parse_args(argv)
@@ -447,6 +498,10 @@ def main(argv=None) -> list[dict]:
             parse_scheme(model)
         except ValueError as error:
             parser.error(str(error))
+    code = CODE_ALIASES.get(args.qf_code, args.qf_code)
+    if code not in ldpc.CODES:
+        parser.error(f"--qf-code: unknown LDPC code {args.qf_code!r}; known: {', '.join([*CODE_ALIASES, *ldpc.CODES])}")
+    qf = [QFLink(dimension, bits, args.qf_link, code, args.qf_link_snr) for dimension, bits in args.qf]
     out = pathlib.Path(args.out)
     if args.merge:
         try:
@@ -460,7 +515,7 @@ def main(argv=None) -> list[dict]:
         return summary
     rows = run(args.models, args.images, args.snr, out, args.save_images, args.seed,
                modulation_names=args.modulation or ["qpsk"], channels=args.channel or ["awgn"], ratio=args.ratio,
-               size=tuple(args.size) if args.size else None, lpips=args.lpips, hash_model=args.hash_model)
+               size=tuple(args.size) if args.size else None, lpips=args.lpips, hash_model=args.hash_model, qf=qf)
     summary = write(rows, out)
     if args.update_card:
         command = "python -m gnuradio.semcom.evaluate " + " ".join(sys.argv[1:] if argv is None else argv)

@@ -11,6 +11,8 @@ link of k complex symbols costs 2 k b bits (the paper's rates: (N_Q, b) in
 """
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 
 from gnuradio.semcom import bundle
@@ -80,6 +82,20 @@ class Codebook:
         index = bits.reshape(-1, self.bits_per_vector).astype(np.int64) @ weights
         reals = self.centres[index].reshape(-1)[:2 * n_symbols]
         return np.ascontiguousarray(reals).view(np.complex64)
+
+
+def rate(text: str) -> tuple[int, float]:
+    """"N_Q:b" -> (N_Q, b), with N_Q x b a whole number of bits (argparse.ArgumentTypeError
+    naming the problem otherwise: a command-line type)."""
+    try:
+        dimension, bits = text.split(":")
+        dimension, bits = int(dimension), float(bits)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a QF rate is N_Q:b, e.g. 4:0.75, got {text!r}") from None
+    total = dimension * bits
+    if dimension < 1 or bits <= 0 or abs(total - round(total)) > 1e-9 or round(total) > 16:
+        raise argparse.ArgumentTypeError(f"N_Q x b must be a whole number of bits from 1 to 16, got {text}")
+    return dimension, bits
 
 
 def codebook_name(dimension: int, bits: float) -> str:

@@ -58,3 +58,31 @@ def test_impossible_links_are_refused(df_model):
         flowgraphs.quantize_and_forward(str(df_model), 2, 1)
     with pytest.raises(bundle.ModelError, match="no codebook for N_Q = 2, b = 5"):
         flowgraphs.quantize_and_forward(MODEL, 2, 5)
+
+
+def test_harness_runs_relays_with_their_rate_and_hop_count(df_model, photo_dir, tmp_path):
+    from gnuradio.semcom import evaluate
+    summary = evaluate.main(["--models", MODEL, str(df_model), "--images", str(photo_dir), "--snr", "0",
+                             "--qf", "2:1", "2:2", "--out", str(tmp_path / "eval")])
+    links = {(s["model"], s["modulation"], s["relays"], s["bpp"]): s["n"] for s in summary}
+    assert links == {(MODEL, "analog", 0, ""): 3, ("df2_tiny", "analog", 2, ""): 3,
+                     (f"{MODEL}@qf2:1", "noiseless", 1, 1.0): 3, (f"{MODEL}@qf2:2", "noiseless", 1, 2.0): 3}
+    qf = {s["model"]: s["psnr_db"] for s in summary}
+    assert qf[f"{MODEL}@qf2:1"] < qf[f"{MODEL}@qf2:2"] < qf[MODEL] + 0.5  # finer codebooks approach no relay
+    rows = evaluate.read_rows(tmp_path / "eval" / "metrics.csv")
+    assert {r["relays"] for r in rows} == {"0", "1", "2"}
+    digital = evaluate.main(["--models", MODEL, "--images", str(photo_dir), "--snr", "0", "--qf", "2:1",
+                             "--qf-link", "digital", "--modulation", "qpsk", "--qf-link-snr", "8",
+                             "--out", str(tmp_path / "digital")])
+    by_model = {s["model"]: s for s in digital}
+    assert by_model[f"{MODEL}@qf2:1"]["modulation"] == "qpsk"
+    assert by_model[f"{MODEL}@qf2:1"]["psnr_db"] == pytest.approx(qf[f"{MODEL}@qf2:1"], abs=1e-9)
+
+
+def test_harness_refuses_bad_rates_and_codes(capsys):
+    from gnuradio.semcom import evaluate
+    for args, message in ((["--qf", "4"], "a QF rate is N_Q:b"), (["--qf", "3:0.5"], "whole number of bits"),
+                          (["--qf", "2:1", "--qf-code", "turbo"], "unknown LDPC code 'turbo'")):
+        with pytest.raises(SystemExit):
+            evaluate.main(["--models", MODEL, *args])
+        assert message in capsys.readouterr().err

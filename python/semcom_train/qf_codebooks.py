@@ -28,19 +28,6 @@ from semcom_train import data
 FILE = "qf_codebooks.npz"
 
 
-def rate(text: str) -> tuple[int, float]:
-    """"N_Q:b" -> (N_Q, b), with N_Q x b a whole number of bits."""
-    try:
-        dimension, bits = text.split(":")
-        dimension, bits = int(dimension), float(bits)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"rate must be N_Q:b, e.g. 4:0.75, got {text!r}") from None
-    total = dimension * bits
-    if dimension < 1 or bits <= 0 or abs(total - round(total)) > 1e-9 or round(total) > 16:
-        raise argparse.ArgumentTypeError(f"N_Q x b must be a whole number of bits from 1 to 16, got {text}")
-    return dimension, bits
-
-
 def channel_outputs(model: bundle.DeepJSCCBundle, pictures: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
     """Received complex symbols of every picture (N, H, W, 3) uint8 through AWGN at ``snr_db``, concatenated."""
     rng = np.random.default_rng(seed)
@@ -63,7 +50,7 @@ def main(argv=None) -> pathlib.Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True, help="a fixed-size DeepJSCC bundle (folder or shipped name)")
     parser.add_argument("--snr", type=float, required=True, help="AWGN SNR (dB) of the collected channel outputs")
-    parser.add_argument("--rates", nargs="+", type=rate, required=True, help="N_Q:b pairs, e.g. 4:0.75 2:2")
+    parser.add_argument("--rates", nargs="+", type=quantization.rate, required=True, help="N_Q:b pairs, e.g. 4:0.75 2:2")
     parser.add_argument("--images", type=int, default=1000, help="CIFAR-10 test images to collect (default 1000)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
