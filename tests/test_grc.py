@@ -25,7 +25,7 @@ from gnuradio import gr
 from PIL import Image
 
 from gnuradio import semcom
-from gnuradio.semcom import bundle
+from gnuradio.semcom import bundle, flowgraphs
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 GRC_DIR = ROOT / "grc"
@@ -309,3 +309,24 @@ def test_digital_example_runs_the_shipped_bitsemcom_model_over_rayleigh_fading(t
     match = re.search(r"4 of 4 images: mean PSNR ([\d.]+) dB", result.stdout)
     assert match and float(match.group(1)) > 22.0, result.stdout + result.stderr
     assert len(list((tmp_path / "out").glob("*.png"))) == 4
+
+
+DF_EXAMPLE = ROOT / "examples" / "df_two_relays.grc"
+
+
+@needs_grcc
+def test_df_example_is_the_multi_hop_flowgraph(df_model, tmp_path):
+    """examples/df_two_relays.grc: encoder, two DF relays and decoder with an AWGN hop between
+    every two of them, seeded as flowgraphs.analog_point_to_point seeds its hops: the same
+    mean PSNR as that flowgraph on the sample photos."""
+    result = grcc(DF_EXAMPLE, tmp_path / "gen")
+    assert result.returncode == 0, f"grcc failed:\n{result.stdout}\n{result.stderr}"
+    script = tmp_path / "gen" / "df_two_relays.py"
+    result = subprocess.run([sys.executable, str(script), "--model", str(df_model), "--snr-db", "5",
+                             "--out-dir", str(tmp_path / "out")], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    match = re.search(r"4 of 4 images: mean PSNR ([\d.]+) dB", result.stdout)
+    assert match, result.stdout + result.stderr
+    rows = flowgraphs.analog_point_to_point(str(df_model), "samples", snr_db=5.0, seed=1).run_images(60)
+    assert float(match.group(1)) == pytest.approx(sum(r["psnr_db"] for r in rows) / len(rows), abs=0.01)
