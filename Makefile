@@ -92,18 +92,34 @@ DF_SNR   := -5
 DF_STEPS := 2000
 DF_TAG   := m5
 DF_BUNDLES := $(foreach a,mse dhd,$(foreach r,0 1 2 3,out/models/deepjscc_cifar10_r6$(if $(filter 0,$(r)),,_df$(r))_$(DF_TAG)_$(a)))
-LOSS_mse :=
-LOSS_dhd := --hash-model models/dhd_cifar10 --hash-weight 0.06
+# arm "mse", or "dhd<lambda>" (the hash term's weight; "dhd" alone: the paper's 0.06)
+arm_loss = $(if $(filter mse,$1),,--hash-model models/dhd_cifar10 --hash-weight $(or $(patsubst dhd%,%,$1),0.06))
 df_relays = $(or $(patsubst _df%,%,$(filter _df%,$(subst _, _,$(word 1,$(subst _$(DF_TAG)_, ,$1))))),0)
-.PHONY: multihop-models
+# lambda of the hash term, tuned at r = 0 (the arms above are lambda 0 and 0.06)
+LAMBDAS := 0.02 0.2 0.6
+.PHONY: multihop-models lambda-sweep
+lambda-sweep: $(foreach l,$(LAMBDAS),out/models/deepjscc_cifar10_r6_$(DF_TAG)_dhd$(l)/card.json)
 .PRECIOUS: runs/%/checkpoint.pt
 multihop-models: $(foreach b,$(DF_BUNDLES),$(b)/card.json)
+
+# The multi-hop results of the README: DF r = 0..3 at three SNRs, QF at seven rates (the r = 0
+# models' codebooks, fitted at $(DF_SNR) dB), the lambda sweep; PSNR, SSIM, LPIPS and hash agreement
+# on 1,000 CIFAR-10 test images. Plots and summaries in out/results/multihop_*.
+MULTIHOP_EVAL := $(PY) -m gnuradio.semcom.evaluate --images cifar10-test:100 --lpips --hash-model models/dhd_cifar10
+DF_R0 := $(foreach a,mse dhd,out/models/deepjscc_cifar10_r6_$(DF_TAG)_$(a))
+.PHONY: multihop-results
+multihop-results: multihop-models lambda-sweep
+	$(MULTIHOP_EVAL) --models $(DF_BUNDLES) --snr -10 -5 0 --out out/results/multihop_df_$(DF_TAG)
+	$(MULTIHOP_EVAL) --models $(DF_R0) --qf 4:0.75 2:1 4:1.25 2:1.5 2:2 2:3 2:4 --snr $(DF_SNR) \
+		--out out/results/multihop_qf_$(DF_TAG)
+	$(MULTIHOP_EVAL) --models $(DF_R0) $(foreach l,$(LAMBDAS),out/models/deepjscc_cifar10_r6_$(DF_TAG)_dhd$(l)) \
+		--snr -10 -5 0 --out out/results/multihop_lambda_$(DF_TAG)
 
 runs/%/checkpoint.pt: | setup
 	$(PY) -m semcom_train.train --model $(firstword $(subst _$(DF_TAG)_, ,$*)) --data cifar10 \
 		--init models/deepjscc_cifar10_r6/weights.pt --snr-low $(DF_SNR) --snr-high $(DF_SNR) \
 		--val-snr $(DF_SNR) --steps $(DF_STEPS) --lr 3e-4 --batch-size 32 --threads 1 \
-		$(LOSS_$(lastword $(subst _, ,$*))) --out runs/$*
+		$(call arm_loss,$(lastword $(subst _, ,$*))) --out runs/$*
 
 out/models/%/card.json: runs/%/checkpoint.pt
 	$(PY) -m semcom_train.export --checkpoint $< --out out/models/$* --model-id $*

@@ -381,8 +381,49 @@ def plot(summary: list[dict], path: pathlib.Path, metric: str = "psnr_db") -> No
     pyplot.close(figure)
 
 
+def plot_relays(summary: list[dict], path: pathlib.Path) -> bool:
+    """PSNR and LPIPS (SSIM without it) against the number of decode-and-forward relays
+    (models named ``<family>_df<r>...``, r = 0 for the family's single-hop model) and
+    against the bits per pixel of quantize-and-forward relays, one curve per family and
+    SNR; returns False (no file) when the summary has neither."""
+    relayed = [s for s in summary if s.get("relays") not in (None, "")]
+    df = [s for s in relayed if s.get("bpp") in (None, "")]
+    qf = [s for s in relayed if s.get("bpp") not in (None, "")]
+    if not any(int(s["relays"]) for s in df) and not qf:
+        return False
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+    second = "lpips" if all(s.get("lpips") is not None for s in relayed) else "ssim"
+    panels = [(rows, key) for rows, key in ((df, "relays"), (qf, "bpp")) if rows and (key == "bpp" or any(
+        int(s["relays"]) for s in rows))]
+    figure, axes = pyplot.subplots(2, len(panels), figsize=(6 * len(panels), 7), squeeze=False)
+    for column, (rows, key) in enumerate(panels):
+        curves: dict[tuple, list] = {}
+        for s in rows:
+            family = re.sub(r"_df\d+", "", s["model"].split("@")[0])
+            curves.setdefault((family, s["modulation"], s["snr_db"]), []).append(s)
+        for (family, modulation, snr), points in curves.items():
+            points.sort(key=lambda s: float(s[key]))
+            for row, metric in enumerate(("psnr_db", second)):
+                axes[row][column].plot([float(s[key]) for s in points], [s[metric] for s in points], marker="o",
+                                       label=f"{family} {'' if modulation in (ANALOG, 'noiseless') else modulation} "
+                                             f"{snr:g} dB")
+        for row, metric in enumerate(("psnr_db", second)):
+            axis = axes[row][column]
+            axis.set_xlabel({"relays": "decode-and-forward relays", "bpp": "quantize-and-forward bits per pixel"}[key])
+            axis.set_ylabel({"psnr_db": "PSNR (dB)", "lpips": "LPIPS (lower is better)", "ssim": "SSIM"}[metric])
+            axis.grid(True, alpha=0.3)
+            axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    pyplot.close(figure)
+    return True
+
+
 def write(rows: list[dict], out: pathlib.Path) -> list[dict]:
-    """metrics.csv, summary.md, psnr_vs_snr.png and ssim_vs_snr.png in ``out``; returns the summary."""
+    """metrics.csv, summary.md, psnr_vs_snr.png, ssim_vs_snr.png and, for relayed links,
+    relays.png (``plot_relays``) in ``out``; returns the summary."""
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "metrics.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
@@ -393,6 +434,7 @@ def write(rows: list[dict], out: pathlib.Path) -> list[dict]:
     (out / "summary.md").write_text(markdown(summary))
     plot(summary, out / "psnr_vs_snr.png")
     plot(summary, out / "ssim_vs_snr.png", "ssim")
+    plot_relays(summary, out / "relays.png")
     return summary
 
 

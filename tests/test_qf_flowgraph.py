@@ -71,6 +71,7 @@ def test_harness_runs_relays_with_their_rate_and_hop_count(df_model, photo_dir, 
     assert qf[f"{MODEL}@qf2:1"] < qf[f"{MODEL}@qf2:2"] < qf[MODEL] + 0.5  # finer codebooks approach no relay
     rows = evaluate.read_rows(tmp_path / "eval" / "metrics.csv")
     assert {r["relays"] for r in rows} == {"0", "1", "2"}
+    assert (tmp_path / "eval" / "relays.png").stat().st_size > 0  # PSNR against relays and bpp
     digital = evaluate.main(["--models", MODEL, "--images", str(photo_dir), "--snr", "0", "--qf", "2:1",
                              "--qf-link", "digital", "--modulation", "qpsk", "--qf-link-snr", "8",
                              "--out", str(tmp_path / "digital")])
