@@ -115,6 +115,12 @@ multihop-results: multihop-models lambda-sweep
 	$(MULTIHOP_EVAL) --models $(DF_R0) $(foreach l,$(LAMBDAS),out/models/deepjscc_cifar10_r6_$(DF_TAG)_dhd$(l)) \
 		--snr -10 -5 0 --out out/results/multihop_lambda_$(DF_TAG)
 
+# shipped from the runs above: the examples' model (2 relays, DHD), measured into its card
+SHIPPED_DF := deepjscc_cifar10_r6_df2_m5_dhd
+$(foreach m,$(SHIPPED_DF),models/$(m)/card.json): models/%/card.json: out/models/%/card.json
+	rm -rf models/$* && cp -r out/models/$* models/$*
+	$(MULTIHOP_EVAL) --models models/$* --snr -10 -5 0 --update-card cifar10_test_1000 --out out/measure/$*
+
 runs/%/checkpoint.pt: | setup
 	$(PY) -m semcom_train.train --model $(firstword $(subst _$(DF_TAG)_, ,$*)) --data cifar10 \
 		--init models/deepjscc_cifar10_r6/weights.pt --snr-low $(DF_SNR) --snr-high $(DF_SNR) \

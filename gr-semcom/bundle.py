@@ -51,7 +51,7 @@ import pathlib
 
 import numpy as np
 
-from gnuradio.semcom import images, symbols
+from gnuradio.semcom import images, keys, symbols
 
 _PACKAGE = pathlib.Path(__file__).resolve().parent
 _REQUIRED = {"model_id": str, "method": str, "files": dict}
@@ -324,6 +324,23 @@ class DeepJSCCBundle(Bundle):
         self.check_image(image)
         (latent,) = self.session(self.role("encoder", hop)).run(None, {"image": _image_input(self.pad(image))})
         return symbols.latent_to_symbols(latent[0])
+
+    def decode_received(self, meta: dict, received: np.ndarray, hop: int, node: str) -> np.ndarray:
+        """The uint8 image of a symbol PDU (``meta``, ``received``) that hop ``hop`` brought
+        to ``node`` (a relay or the destination, named in errors): ValueError when the
+        metadata names another model or hop, or the count does not fit its image_shape."""
+        sender = meta.get(keys.MODEL_ID)
+        if sender is not None and sender != self.model_id:
+            raise ValueError(f"symbols come from model {sender}, {node} is {self.model_id}'s")
+        sent_hop = meta.get(keys.HOP)
+        if sent_hop is not None and int(sent_hop) != hop:
+            raise ValueError(f"symbols of hop {int(sent_hop)} reached {node}, which decodes hop {hop} of {self.model_id}")
+        height, width = self.decoded_size(meta.get(keys.IMAGE_SHAPE))
+        expected = self.n_symbols(height, width)
+        if received.size != expected:
+            raise ValueError(f"{received.size} symbols received, model {self.model_id} sends "
+                             f"{expected} for a {height}x{width} image")
+        return self.decode(received, height, width, hop)
 
     def decode(self, received: np.ndarray, height: int, width: int, hop: int | None = None) -> np.ndarray:
         """(n_symbols,) complex64 received on hop ``hop`` (default the last: the destination's

@@ -35,15 +35,6 @@ class jscc_decoder(gr.basic_block):
     @pdus.guarded
     def handle_symbols(self, msg):
         meta, received = pdus.parse_symbols(msg)
-        sender = meta.get(keys.MODEL_ID)
-        if sender is not None and sender != self.bundle.model_id:
-            raise ValueError(f"symbols come from model {sender}, this decoder is {self.bundle.model_id}")
-        pdus.check_hop(meta, self.last_hop, f"the destination of {self.bundle.model_id}")
-        height, width = self.bundle.decoded_size(meta.get(keys.IMAGE_SHAPE))
-        expected = self.bundle.n_symbols(height, width)
-        if received.size != expected:
-            raise ValueError(f"{received.size} symbols received, model {self.bundle.model_id} sends "
-                             f"{expected} for a {height}x{width} image")
-        image = self.bundle.decode(received, height, width)
+        image = self.bundle.decode_received(meta, received, self.last_hop, "this decoder")
         meta[keys.DECODER_MODEL] = self.bundle.model_id
         self.message_port_pub(pmt.intern("image"), pdus.image_pdu(meta, image))

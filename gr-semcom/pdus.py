@@ -74,14 +74,6 @@ def parse_symbols(msg) -> tuple[dict, np.ndarray]:
     return meta, received
 
 
-def check_hop(meta: dict, hop: int, who: str) -> None:
-    """ValueError unless the metadata's ``hop`` (when present) is ``hop``, the hop whose
-    symbols ``who`` (a relay or destination, for the message) decodes."""
-    sent = meta.get(keys.HOP)
-    if sent is not None and int(sent) != hop:
-        raise ValueError(f"symbols of hop {int(sent)} reached {who}, which decodes hop {hop}")
-
-
 def parse_bits(msg) -> tuple[dict, np.ndarray]:
     """(metadata, uint8 bits) of a bit PDU: a non-empty u8vector of 0/1 values."""
     meta, data = split(msg)

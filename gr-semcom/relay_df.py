@@ -43,16 +43,7 @@ class relay_df(gr.basic_block):
     @pdus.guarded
     def handle_symbols(self, msg):
         meta, received = pdus.parse_symbols(msg)
-        sender = meta.get(keys.MODEL_ID)
-        if sender is not None and sender != self.bundle.model_id:
-            raise ValueError(f"symbols come from model {sender}, this relay is {self.bundle.model_id}'s")
-        pdus.check_hop(meta, self.relay - 1, f"relay {self.relay} of {self.bundle.model_id}")
-        height, width = self.bundle.decoded_size(meta.get(keys.IMAGE_SHAPE))
-        expected = self.bundle.n_symbols(height, width)
-        if received.size != expected:
-            raise ValueError(f"{received.size} symbols received, model {self.bundle.model_id} sends "
-                             f"{expected} for a {height}x{width} image")
-        image = self.bundle.decode(received, height, width, hop=self.relay - 1)
+        image = self.bundle.decode_received(meta, received, self.relay - 1, f"relay {self.relay}")
         sent = self.bundle.encode(image, hop=self.relay)
         self.message_port_pub(pmt.intern("image"), pdus.image_pdu({**meta, keys.HOP: self.relay}, image))
         meta.update({keys.HOP: self.relay, keys.N_SYMBOLS: int(sent.size), keys.MODEL_ID: self.bundle.model_id})

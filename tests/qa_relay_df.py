@@ -84,8 +84,8 @@ def test_wrong_hop_other_model_and_bad_symbols_are_logged_and_dropped(df_model, 
                     expected=1, settle=0.2)
     assert [pdus.parse_symbols(m)[0][keys.IMAGE_ID] for m in out] == ["good"]
     log = logged(capfd)
-    assert "image hop: symbols of hop 1 reached relay 1 of df2_tiny, which decodes hop 0" in log
-    assert "image other: symbols come from model deepjscc_cifar10_r6, this relay is df2_tiny's" in log
+    assert "image hop: symbols of hop 1 reached relay 1, which decodes hop 0 of df2_tiny" in log
+    assert "image other: symbols come from model deepjscc_cifar10_r6, relay 1 is df2_tiny's" in log
     assert "image short: 509 symbols received, model df2_tiny sends 512 for a 32x32 image" in log
     assert "image nan: symbol PDU holds 512 NaN or Inf symbols of 512" in log
 
@@ -98,7 +98,7 @@ def test_destination_refuses_symbols_that_skipped_a_relay(df_model, capfd):
     last = pdus.make({**meta, keys.IMAGE_ID: "last", keys.HOP: 2}, runtime.encode(photo(), 2))
     out = run_block(jscc_decoder(str(df_model)), "symbols", [skipped, last], "image", expected=1, settle=0.2)
     assert [pdus.parse_image(m)[0][keys.IMAGE_ID] for m in out] == ["last"]
-    assert "image skip: symbols of hop 1 reached the destination of df2_tiny, which decodes hop 2" in logged(capfd)
+    assert "image skip: symbols of hop 1 reached this decoder, which decodes hop 2 of df2_tiny" in logged(capfd)
 
 
 def test_impossible_relays_are_refused_at_construction(df_model, cifar_model):
