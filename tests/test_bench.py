@@ -29,3 +29,14 @@ def test_digital_link_benchmark_reports_every_stage(tmp_path):
                                          "webp decode", "sum")]
     assert all(row["ms/image"] > 0 for row in rows)
     assert (tmp_path / "digital_link.md").is_file() and (tmp_path / "digital_link.png").stat().st_size > 0
+
+
+def test_relay_benchmark_times_df_and_every_qf_rate(df_model, tmp_path):
+    spec = importlib.util.spec_from_file_location("relays", ROOT / "bench" / "relays.py")
+    relays = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(relays)
+    rows = relays.main(["--df-model", str(df_model), "--images", "2", "--repeats", "1", "--out", str(tmp_path)])
+    assert [row["relay"].split(" ")[0] for row in rows] == ["DF"] + ["QF"] * 5  # the shipped model's five rates
+    assert [row["bits per pixel"] for row in rows[1:]] == ["0.75", "1", "1.25", "1.5", "2"]
+    assert all(row["ms/image"] > 0 for row in rows) and rows[0]["vs DF"] == 1.0
+    assert (tmp_path / "relays.md").read_text().count("QF (deepjscc_cifar10_r6)") == 5
