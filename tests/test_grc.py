@@ -14,6 +14,7 @@ import os
 import pathlib
 import re
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -328,5 +329,36 @@ def test_df_example_is_the_multi_hop_flowgraph(df_model, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     match = re.search(r"4 of 4 images: mean PSNR ([\d.]+) dB", result.stdout)
     assert match, result.stdout + result.stderr
+    rows = flowgraphs.analog_point_to_point(str(df_model), "samples", snr_db=5.0, seed=1).run_images(60)
+    assert float(match.group(1)) == pytest.approx(sum(r["psnr_db"] for r in rows) / len(rows), abs=0.01)
+
+
+@needs_grcc
+def test_node_examples_run_as_four_processes_like_one_flowgraph(df_model, tmp_path):
+    """examples/relay_node_{tx,relay,rx}.grc over ZMQ on loopback: transmitter, relay 1,
+    relay 2 and receiver as four processes give the mean PSNR of the single flowgraph."""
+    for role in ("tx", "relay", "rx"):
+        result = grcc(ROOT / "examples" / f"relay_node_{role}.grc", tmp_path / "gen")
+        assert result.returncode == 0, f"grcc failed:\n{result.stdout}\n{result.stderr}"
+    ports = []
+    for _ in range(3):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(f"tcp://127.0.0.1:{probe.getsockname()[1]}")
+    model = ["-m", str(df_model)]
+    script = lambda role: [sys.executable, str(tmp_path / "gen" / f"relay_node_{role}.py"), *model]  # noqa: E731
+    others = [subprocess.Popen(script("relay") + ["-s", "5", "-r", str(k), "-n", ports[k - 1], "-o", ports[k]],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for k in (1, 2)]
+    others.append(subprocess.Popen(script("tx") + ["-o", ports[0]], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL))
+    try:
+        result = subprocess.run(script("rx") + ["-s", "5", "-n", ports[2], "-o", str(tmp_path / "out")],
+                                capture_output=True, text=True, timeout=120)
+    finally:
+        for process in others:
+            process.terminate()
+            process.wait(10)
+    match = re.search(r"4 of 4 images: mean PSNR ([\d.]+) dB", result.stdout)
+    assert result.returncode == 0 and match, result.stdout + result.stderr
     rows = flowgraphs.analog_point_to_point(str(df_model), "samples", snr_db=5.0, seed=1).run_images(60)
     assert float(match.group(1)) == pytest.approx(sum(r["psnr_db"] for r in rows) / len(rows), abs=0.01)
