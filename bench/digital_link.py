@@ -36,7 +36,7 @@ from gnuradio.semcom import bundle, codecs, demapping, flowgraphs, ldpc, modulat
 from gnuradio.semcom.bit_mapper import make_bits
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # the sibling benchmark's helpers
-from throughput import FULL_SIZE, RESULTS, awgn_numpy, bench_images, best_seconds  # noqa: E402
+from throughput import FULL_SIZE, RESULTS, bench_images, best_seconds  # noqa: E402
 
 SHIPPED = ["bitsemcom_cifar10", "bitsemcom_bsds"]
 CONSTELLATIONS = ["qpsk", "16qam_gray", "64qam_gray"]
@@ -62,7 +62,7 @@ def bitsemcom_rows(model: bundle.BitSemComBundle, pictures, constellation: str, 
     probs = [model.encode_probs(p) for p in pictures]
     bits = [make_bits(p, rng) for p in probs]
     symbols = [demapping.map_bits(b, table) for b in bits]
-    received = [awgn_numpy(s, rng, snr_db) for s in symbols]
+    received = [flowgraphs.awgn(s, snr_db, rng) for s in symbols]
     llrs = [demapping.llrs(r, table, n0)[:b.size] for r, b in zip(received, bits)]
     height, width = pictures[0].shape[:2]
     stages = {
@@ -127,7 +127,7 @@ def separation_rows(model: bundle.BitSemComBundle, pictures, constellation: str,
     pictures, streams = [p for p, _ in fitting], [data for _, data in fitting]
     info = [codecs.to_bits(s, budget).reshape(-1, code.k) for s in streams]
     words = [code.encode(i).reshape(-1) for i in info]
-    received = [awgn_numpy(demapping.map_bits(w, table), rng, snr_db) for w in words]
+    received = [flowgraphs.awgn(demapping.map_bits(w, table), snr_db, rng) for w in words]
     llrs = [demapping.llrs(r, table, n0)[:w.size] for r, w in zip(received, words)]
     stages = {
         f"{CODEC} search": per_image(lambda p: codec.encode(p, budget), pictures, repeats),

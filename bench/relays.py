@@ -20,11 +20,11 @@ import sys
 
 import numpy as np
 
-from gnuradio.semcom import bundle, quantization
+from gnuradio.semcom import bundle, flowgraphs, quantization
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # the sibling benchmarks' helpers
 from digital_link import per_image  # noqa: E402
-from throughput import RESULTS, awgn_numpy, bench_images  # noqa: E402
+from throughput import RESULTS, bench_images  # noqa: E402
 
 COLUMNS = ("relay", "rate", "bits per pixel", "ms/image", "vs DF")
 
@@ -34,10 +34,10 @@ def measure(df_model: bundle.DeepJSCCBundle, qf_model: bundle.DeepJSCCBundle, n_
     pictures, origin = bench_images(df_model.image_size, n_images)
     rng = np.random.default_rng(0)
     height, width = df_model.image_size
-    received = [awgn_numpy(df_model.encode(p), rng, snr_db) for p in pictures]
+    received = [flowgraphs.awgn(df_model.encode(p), snr_db, rng) for p in pictures]
     df_ms = per_image(lambda r: df_model.encode(df_model.decode(r, height, width, hop=0), hop=1), received, repeats)
     rows = [{"relay": f"DF ({df_model.model_id}, relay 1)", "rate": "-", "bits per pixel": "-", "ms/image": df_ms}]
-    qf_received = [awgn_numpy(qf_model.encode(p), rng, snr_db) for p in pictures]
+    qf_received = [flowgraphs.awgn(qf_model.encode(p), snr_db, rng) for p in pictures]
     for dimension, bits in qf_model.card["qf_codebooks"]["rates"]:
         codebook = quantization.load_codebook(qf_model, dimension, bits)
         ms = per_image(codebook.quantize, qf_received, repeats)

@@ -86,16 +86,10 @@ def best_seconds(prepare, repeats: int) -> float:
     return best
 
 
-def awgn_numpy(sent: np.ndarray, rng: np.random.Generator, snr_db: float = SNR_DB) -> np.ndarray:
-    """``sent`` (complex64) plus complex Gaussian noise of power 10^(-snr_db/10), as noise_source_c adds it."""
-    noise = rng.standard_normal((sent.size, 2), dtype=np.float32).view(np.complex64)[:, 0]
-    return sent + noise * np.float32(flowgraphs.noise_amplitude(snr_db) / math.sqrt(2.0))
-
-
 def onnx_round_trip(encoder: bundle.Bundle, decoder: bundle.Bundle, image: np.ndarray,
                     rng: np.random.Generator) -> np.ndarray:
     """Bundle.encode, numpy AWGN, Bundle.decode: one image through the link without GNU Radio."""
-    return decoder.decode(awgn_numpy(encoder.encode(image), rng), *image.shape[:2])
+    return decoder.decode(flowgraphs.awgn(encoder.encode(image), SNR_DB, rng), *image.shape[:2])
 
 
 def time_flowgraph(model: bundle.Bundle, pictures, threads: int, repeats: int) -> float:

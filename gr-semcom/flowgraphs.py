@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from gnuradio import analog, blocks, gr, pdu
 
 from gnuradio.semcom import bundle, codecs, demapping, ldpc, modulations, quantization
@@ -70,6 +71,13 @@ def noise_amplitude(snr_db: float) -> float:
 def noise_variance(snr_db: float) -> float:
     """N0 = E|n|^2 = amplitude^2 for ``snr_db`` at unit signal power."""
     return 10.0 ** (-snr_db / 10.0)
+
+
+def awgn(sent: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """``sent`` (complex64) plus complex Gaussian noise of power 10^(-snr_db/10), in numpy:
+    the channel of ``awgn_hop`` where no flowgraph runs (codebook fitting, benchmarks)."""
+    noise = rng.standard_normal((sent.size, 2), dtype=np.float32).view(np.complex64)[:, 0]
+    return sent + noise * np.float32(noise_amplitude(snr_db) / math.sqrt(2.0))
 
 
 def burst_buffer(n_symbols: int) -> int:

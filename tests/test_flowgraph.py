@@ -110,3 +110,12 @@ def test_analog_link_over_rayleigh_fading_equalises_with_the_known_gain(cifar_mo
     assert graph.equalizer.noise_var == pytest.approx(10 ** -0.3)
     with pytest.raises(ValueError, match=r"channel must be one of \('awgn', 'rayleigh'\), got 'rician'"):
         flowgraphs.analog_point_to_point(cifar_model, channel="rician")
+
+
+def test_numpy_awgn_has_the_noise_power_of_the_flowgraphs_channel():
+    rng = np.random.default_rng(0)
+    sent = np.zeros(200_000, np.complex64)
+    noise = flowgraphs.awgn(sent, 7.0, rng)
+    assert noise.dtype == np.complex64
+    assert np.mean(np.abs(noise) ** 2) == pytest.approx(flowgraphs.noise_variance(7.0), rel=0.01)
+    assert np.mean(noise.real ** 2) == pytest.approx(np.mean(noise.imag ** 2), rel=0.02)

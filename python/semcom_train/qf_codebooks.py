@@ -30,11 +30,8 @@ FILE = "qf_codebooks.npz"
 
 def channel_outputs(model: bundle.DeepJSCCBundle, pictures: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
     """Received complex symbols of every picture (N, H, W, 3) uint8 through AWGN at ``snr_db``, concatenated."""
-    rng = np.random.default_rng(seed)
     sent = np.concatenate([model.encode(p) for p in pictures])
-    noise = (rng.standard_normal(sent.size) + 1j * rng.standard_normal(sent.size)) * np.sqrt(
-        flowgraphs.noise_variance(snr_db) / 2)
-    return (sent + noise).astype(np.complex64)
+    return flowgraphs.awgn(sent, snr_db, np.random.default_rng(seed))
 
 
 def fit(received: np.ndarray, dimension: int, bits: float, seed: int) -> Codebook:
