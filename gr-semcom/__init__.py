@@ -3,10 +3,10 @@
 Blocks (one per module): image_source, jscc_encoder, jscc_decoder,
 image_sink, metrics_sink, qam_mapper, soft_demapper, block_fading, equalizer,
 ldpc_encoder, ldpc_decoder, bitsemcom_encoder, bit_mapper, bitsemcom_decoder,
-codec_encoder, codec_decoder, relay_qf, qf_dequantizer, relay_df.
+codec_encoder, codec_decoder, relay_qf, qf_dequantizer, relay_df, burst_tx, burst_rx.
 Shared pieces: bundle (model bundles), images, metrics, symbols, demapping
 (bit mapping and soft demapping), modulations (constellations by name), ldpc
-(LDPC codes), quantization (quantize-and-forward codebooks), lpips (LPIPS),
+(LDPC codes), framing (over-the-air bursts), quantization (quantize-and-forward codebooks), lpips (LPIPS),
 codecs (image codecs and link budgets of the separation baseline), keys (PDU
 metadata), pdus.
 """
@@ -29,3 +29,5 @@ from .codec_decoder import codec_decoder
 from .relay_qf import relay_qf
 from .qf_dequantizer import qf_dequantizer
 from .relay_df import relay_df
+from .burst_tx import burst_tx
+from .burst_rx import burst_rx

@@ -57,6 +57,18 @@ key                     value                      set by
 ``ldpc_iterations``     s32 vector, one per frame  ldpc_decoder: belief-propagation iterations used
 ======================  =========================  ===============================================
 
+Bursts over the air (burst_tx, burst_rx; see ``framing``):
+
+======================  =========================  ===============================================
+key                     value                      set by
+======================  =========================  ===============================================
+``burst_cfo``           float, cycles per sample   burst_rx: the frequency offset it corrected
+``burst_start``         float, stream sample       burst_rx: where the burst's preamble starts
+======================  =========================  ===============================================
+
+burst_rx also sets image_id, image_shape, n_symbols and bits_per_symbol from the burst's
+header, snr_db and noise_var from its estimates, and equalized_gain (the gain it removed).
+
 Separation baseline (codec_encoder, codec_decoder; see ``codecs``):
 
 ======================  =========================  ===============================================
@@ -107,3 +119,5 @@ CODEC = "codec"
 CODEC_QUALITY = "codec_quality"
 CODEC_BYTES = "codec_bytes"
 DECODE_FAILED = "decode_failed"
+BURST_CFO = "burst_cfo"
+BURST_START = "burst_start"

@@ -22,7 +22,7 @@ import numpy as np
 import pmt
 import pytest
 import yaml
-from gnuradio import gr
+from gnuradio import blocks, gr
 from PIL import Image
 
 from gnuradio import semcom
@@ -34,7 +34,7 @@ EXAMPLE = ROOT / "examples" / "awgn_point_to_point.grc"
 BLOCKS = ("image_source", "jscc_encoder", "jscc_decoder", "image_sink", "metrics_sink",
           "qam_mapper", "soft_demapper", "block_fading", "equalizer", "ldpc_encoder", "ldpc_decoder",
           "bitsemcom_encoder", "bit_mapper", "bitsemcom_decoder", "codec_encoder", "codec_decoder",
-          "relay_qf", "qf_dequantizer", "relay_df")
+          "relay_qf", "qf_dequantizer", "relay_df", "burst_tx", "burst_rx")
 GRCC = shutil.which("grcc")
 STRING_DTYPES = {"string", "file_open", "file_save", "dir_select", "_multiline"}
 needs_grcc = pytest.mark.skipif(GRCC is None, reason="grcc (GNU Radio Companion compiler) is not installed")
@@ -93,7 +93,7 @@ def test_block_yaml_matches_the_python_class(path):
     name, arguments = make_class(data)
     assert f"semcom_{name}" == data["id"]
     cls = getattr(semcom, name, None)
-    assert inspect.isclass(cls) and issubclass(cls, gr.basic_block), f"gnuradio.semcom exports no block {name}"
+    assert inspect.isclass(cls) and issubclass(cls, (gr.basic_block, gr.hier_block2)), f"gnuradio.semcom exports no block {name}"
 
     # every ${param} of make is a parameter of the block, every keyword one of the class
     param_ids = [p["id"] for p in data.get("parameters", [])]
@@ -158,6 +158,15 @@ def test_make_with_defaults_builds_a_block_with_the_yaml_ports(path, request):
 
     declared = {direction: {p["id"] for p in data.get(direction, []) if p.get("domain") == "message"}
                 for direction in ("inputs", "outputs")}
+    if isinstance(block, gr.hier_block2):  # no port listing: each declared port must connect, others not
+        top, debug = gr.top_block(), blocks.message_debug()
+        for port in declared["inputs"]:
+            top.msg_connect(debug, "print", block, port)
+        for port in declared["outputs"]:
+            top.msg_connect(block, port, debug, "store")
+        with pytest.raises(ValueError, match="invalid msg port"):
+            top.msg_connect(debug, "print", block, "no_such_port")
+        return
     assert ports(block.message_ports_in()) == declared["inputs"]
     assert ports(block.message_ports_out()) == declared["outputs"]
 

@@ -1,0 +1,156 @@
+"""burst_rx: a received sample stream -> equalised symbol PDUs of the bursts in it."""
+from __future__ import annotations
+
+import numpy as np
+import pmt
+from gnuradio import filter as grfilter
+from gnuradio import gr
+
+from gnuradio.semcom import framing, keys, pdus
+
+_MARGIN = 16  # samples past a frame's last symbol the fractional interpolator reads
+
+
+class burst_receiver(gr.sync_block):
+    """Matched-filtered samples in -> symbol PDUs out (port ``symbols``), one per burst
+    whose header decodes (``framing``): detection, frequency offset, timing, gain and
+    noise from the preamble, pilot tracking through the body. Counts ``detections``,
+    ``header_errors`` and ``bursts``."""
+
+    def __init__(self, sps=4, pilot_spacing=32, threshold=0.3, model=""):
+        gr.sync_block.__init__(self, name="semcom_burst_receiver", in_sig=[np.complex64], out_sig=None)
+        self.sps, self.pilot_spacing, self.threshold = int(sps), int(pilot_spacing), float(threshold)
+        self.model, self.model_hash = model, framing.model_hash(model) if model else None
+        self.buffer = np.zeros(0, np.complex64)
+        self.consumed = 0  # stream index of buffer[0]
+        self.searched = 0  # buffer index up to which preambles have been looked for
+        self.pending: framing.Detection | None = None
+        self.header: framing.Header | None = None
+        self.detections = self.header_errors = self.bursts = 0
+        self.message_port_register_out(pmt.intern("symbols"))
+
+    @property
+    def _preamble(self) -> int:
+        return framing.PREAMBLE.size * self.sps
+
+    def work(self, input_items, output_items):
+        self.buffer = np.concatenate([self.buffer, input_items[0]])
+        while True:
+            try:
+                if not self._step():
+                    break
+            except ValueError as error:  # a burst that cannot be read must not stop the stream
+                self.logger.error(f"burst at sample {self.consumed + self.pending.start:.0f} dropped: {error}")
+                self._skip(self.pending.start + self._preamble)
+        return len(input_items[0])
+
+    def _step(self) -> bool:
+        """Advance by one stage (detect, read the header, take the burst); False: need more samples."""
+        if self.pending is None:
+            return self._search()
+        if self.header is None:
+            return self._read_header()
+        return self._take_burst()
+
+    def _search(self) -> bool:
+        # a preamble wholly inside the buffer, with room for the timing search around it
+        room = self._preamble + framing.PREAMBLE_HALF * self.sps + _MARGIN
+        start = max(0, self.searched - 2 * room)
+        if self.buffer.size - start < 2 * room:
+            return False
+        found = [d for d in framing.detect(self.buffer[start:], self.sps, self.threshold)
+                 if start + d.start + room <= self.buffer.size]
+        if not found:
+            self.searched = self.buffer.size - room
+            self._drop(max(0, self.searched - 2 * room))
+            return False
+        first = found[0]
+        first.start += start
+        self.pending, self.detections = first, self.detections + 1
+        return True
+
+    def _read_header(self) -> bool:
+        length = framing.header_length()
+        with_pilots = length + framing.pilot_count(length, self.pilot_spacing)
+        if self.pending.start + (framing.PREAMBLE.size + with_pilots) * self.sps + _MARGIN > self.buffer.size:
+            return False
+        body = framing.symbols_at(self.buffer, self.pending, framing.PREAMBLE.size, with_pilots, self.sps)
+        symbols, _ = framing.track(body, length, self.pilot_spacing)
+        try:
+            self.header = framing.read_header(symbols, self._noise_var())
+        except ValueError as error:
+            self.header_errors += 1
+            self.logger.warn(f"burst at sample {self.consumed + self.pending.start:.0f} dropped: {error}")
+            self._skip(self.pending.start + self._preamble)
+        return True
+
+    def _take_burst(self) -> bool:
+        header, found = self.header, self.pending
+        n_body = framing.header_length() + header.n_symbols
+        length = framing.body_length(header.n_symbols, self.pilot_spacing)
+        if found.start + (framing.PREAMBLE.size + length) * self.sps + _MARGIN > self.buffer.size:
+            return False
+        body = framing.symbols_at(self.buffer, found, framing.PREAMBLE.size, length, self.sps)
+        symbols, _ = framing.track(body, n_body, self.pilot_spacing)
+        noise_var, start = self._noise_var(), float(self.consumed + found.start)
+        self._skip(found.start + (framing.PREAMBLE.size + length) * self.sps)
+        if self.model_hash is not None and header.model not in (0, self.model_hash):
+            self.logger.error(f"burst {header.image_id!r} dropped: it carries another model's symbols "
+                              f"than {self.model}'s")
+            return True
+        self.bursts += 1
+        meta = {keys.IMAGE_ID: header.image_id, keys.N_SYMBOLS: header.n_symbols, keys.SNR_DB: found.snr_db,
+                keys.NOISE_VAR: noise_var, keys.EQUALIZED_GAIN: complex(found.gain),
+                keys.BURST_CFO: found.cfo, keys.BURST_START: start}
+        if header.height and header.width:
+            meta[keys.IMAGE_SHAPE] = np.array([header.height, header.width, 3], np.int32)
+        if header.kind:
+            meta[keys.BITS_PER_SYMBOL] = header.kind
+        if self.model_hash is not None:
+            meta[keys.MODEL_ID] = self.model
+        self.message_port_pub(pmt.intern("symbols"), pdus.make(meta, symbols[framing.header_length():]))
+        return True
+
+    def _noise_var(self) -> float:
+        """N0 of the equalised symbols (unit signal power), from the preamble."""
+        return self.pending.noise_var / max(abs(self.pending.gain) ** 2, 1e-12)
+
+    def _skip(self, until: float) -> None:
+        """Forget the pending burst and the samples before buffer index ``until``."""
+        self.pending = self.header = None
+        self._drop(int(until))
+        self.searched = 0
+
+    def _drop(self, count: int) -> None:
+        if count > 0:
+            self.buffer = self.buffer[count:]
+            self.consumed += count
+            self.searched = max(0, self.searched - count)
+
+
+class burst_rx(gr.hier_block2):
+    """A complex sample stream at ``sps`` samples per symbol (an SDR source, or burst_tx
+    through a channel) in; the equalised payload of every burst whose header decodes out on
+    message port ``symbols`` as a symbol PDU for the JSCC decoder or the soft demapper.
+
+    The matched filter is the root-raised cosine of ``rolloff``; ``burst_receiver`` does the
+    rest (``framing``): detection above ``threshold`` (normalised preamble correlation,
+    0..1), frequency offset, fractional timing, gain and noise from the preamble, pilot
+    tracking. Metadata: image_id, image_shape, n_symbols, bits_per_symbol (QAM) from the
+    header; snr_db and noise_var (N0 of the equalised symbols) estimated; equalized_gain
+    (the preamble's complex gain, removed); burst_cfo (cycles per sample), burst_start
+    (the stream sample of the preamble). model: when given, bursts of another model are
+    dropped and model_id is set.
+    """
+
+    def __init__(self, sps=4, rolloff=0.35, pilot_spacing=32, threshold=0.3, model=""):
+        gr.hier_block2.__init__(self, "semcom_burst_rx", gr.io_signature(1, 1, gr.sizeof_gr_complex),
+                                gr.io_signature(0, 0, 0))
+        if int(sps) < 2 or not 0 < rolloff <= 1 or int(pilot_spacing) < 1 or not 0 < threshold < 1:
+            raise ValueError(f"burst_rx needs sps >= 2, 0 < rolloff <= 1, pilot_spacing >= 1 and 0 < threshold < 1, "
+                             f"got {sps}, {rolloff}, {pilot_spacing}, {threshold}")
+        self.matched = grfilter.fir_filter_ccf(1, framing.rrc_taps(int(sps), float(rolloff)).tolist())
+        self.receiver = burst_receiver(sps, pilot_spacing, threshold, model)
+        self.message_port_register_hier_out("symbols")
+        self.connect(self, self.matched, self.receiver)
+        self.msg_connect(self.receiver, "symbols", self, "symbols")

@@ -1,0 +1,68 @@
+"""burst_tx: symbol PDU -> pulse-shaped burst samples (preamble, header, pilots, payload)."""
+from __future__ import annotations
+
+import numpy as np
+import pmt
+from gnuradio import filter as grfilter
+from gnuradio import gr, pdu
+
+from gnuradio.semcom import flowgraphs, framing, keys, pdus
+
+
+class burst_framer(gr.basic_block):
+    """Symbol PDU (port ``symbols``) -> frame PDU (port ``frame``): ``framing.frame`` with
+    the header from the metadata, then ``tail`` zero symbols (the pulse-shaping filter's
+    flush and the gap before the next burst)."""
+
+    def __init__(self, pilot_spacing=32, tail=64):
+        gr.basic_block.__init__(self, name="semcom_burst_framer", in_sig=None, out_sig=None)
+        self.pilot_spacing, self.tail = int(pilot_spacing), int(tail)
+        self.message_port_register_in(pmt.intern("symbols"))
+        self.message_port_register_out(pmt.intern("frame"))
+        self.set_msg_handler(pmt.intern("symbols"), self.handle_symbols)
+
+    @pdus.guarded
+    def handle_symbols(self, msg):
+        meta, payload = pdus.parse_symbols(msg)
+        shape = meta.get(keys.IMAGE_SHAPE)
+        height, width = (int(shape[0]), int(shape[1])) if shape is not None else (0, 0)
+        model = meta.get(keys.MODEL_ID)
+        header = framing.Header(int(meta.get(keys.BITS_PER_SYMBOL, 0)), int(payload.size), height, width,
+                                framing.model_hash(model) if model else 0, str(meta.get(keys.IMAGE_ID, "")))
+        samples = np.concatenate([framing.frame(payload, header, self.pilot_spacing),
+                                  np.zeros(self.tail, np.complex64)])
+        self.message_port_pub(pmt.intern("frame"), pdus.make({keys.IMAGE_ID: header.image_id}, samples))
+
+
+class burst_tx(gr.hier_block2):
+    """Symbol PDUs (message port ``symbols``: analog JSCC symbols from jscc_encoder, or QAM
+    symbols from qam_mapper) to a complex sample stream of bursts, ``sps`` samples per
+    symbol, root-raised-cosine shaped (``rolloff``), ready for an SDR sink.
+
+    Each burst: the preamble, the LDPC-protected header (image id, image shape, model,
+    payload length and kind from the metadata: ``bits_per_symbol``, 0 for analog), the
+    payload with a pilot before every ``pilot_spacing`` symbols (``framing``), then
+    ``gap`` zero symbols. ``amplitude`` scales the samples: their average power is
+    amplitude^2 (keep the peaks under an SDR's full scale, e.g. 0.3). The stream carries
+    ``packet_len`` tags (one per burst) for burst-mode sinks. max_symbols: the longest
+    payload, for the stream buffer a whole burst must fit in.
+    """
+
+    def __init__(self, sps=4, rolloff=0.35, pilot_spacing=32, gap=64, amplitude=1.0, max_symbols=131072):
+        gr.hier_block2.__init__(self, "semcom_burst_tx", gr.io_signature(0, 0, 0),
+                                gr.io_signature(1, 1, gr.sizeof_gr_complex))
+        if int(sps) < 2 or not 0 < rolloff <= 1 or int(pilot_spacing) < 1 or int(gap) < 0 or amplitude <= 0:
+            raise ValueError(f"burst_tx needs sps >= 2, 0 < rolloff <= 1, pilot_spacing >= 1, gap >= 0 and "
+                             f"amplitude > 0, got {sps}, {rolloff}, {pilot_spacing}, {gap}, {amplitude}")
+        self.sps, self.rolloff, self.pilot_spacing = int(sps), float(rolloff), int(pilot_spacing)
+        taps = framing.rrc_taps(self.sps, self.rolloff)
+        # the filter's tail of ceil(len(taps) / sps) symbols comes out before the gap
+        self.framer = burst_framer(pilot_spacing, -(-taps.size // self.sps) + int(gap))
+        self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, "packet_len")
+        longest = framing.PREAMBLE.size + framing.body_length(int(max_symbols), self.pilot_spacing) + self.framer.tail
+        self.to_stream.set_min_output_buffer(flowgraphs.burst_buffer(longest))
+        self.shaper = grfilter.interp_fir_filter_ccf(self.sps, (taps * np.sqrt(self.sps) * amplitude).tolist())
+        self.message_port_register_hier_in("symbols")
+        self.msg_connect(self, "symbols", self.framer, "symbols")
+        self.msg_connect(self.framer, "frame", self.to_stream, "pdus")
+        self.connect(self.to_stream, self.shaper, self)

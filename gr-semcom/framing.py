@@ -1,0 +1,292 @@
+"""Burst frames for over-the-air links: preamble, header, pilots and payload, in symbols.
+
+A frame, at one sample per symbol before pulse shaping (``burst_tx``), is::
+
+    preamble   2 x PREAMBLE_HALF symbols: a Zadoff-Chu sequence sent twice, for detection,
+               the frequency offset (the phase step between the halves, Schmidl-Cox),
+               timing, and the channel gain and noise (least squares on known symbols)
+    body       the header then the payload, with a known pilot symbol before every
+               ``pilot_spacing`` symbols, for the phase and gain through the burst:
+      header   HEADER_BYTES bytes + CRC-32 (``Header``: version, payload kind and length,
+               image shape, model and image id) in HEADER_FRAMES codewords of the rate-1/4
+               LDPC code n512_r14, BPSK
+      payload  the PDU's symbols (analog JSCC symbols or QAM)
+
+Everything here is numpy on symbols; the blocks add pulse shaping, the stream and the
+synchronisation. Bits are MSB first.
+"""
+from __future__ import annotations
+
+import dataclasses
+import struct
+import zlib
+
+import numpy as np
+
+VERSION = 1
+PREAMBLE_HALF = 63  # a prime length: the Zadoff-Chu sequence has ideal periodic autocorrelation
+PILOT = np.complex64(1.0)
+ID_BYTES = 20
+HEADER_CODE = "n512_r14"
+_FIELDS = struct.Struct(f">BBIHHI{ID_BYTES}s")  # version, kind, n_symbols, height, width, model hash, image id
+HEADER_BYTES = _FIELDS.size
+HEADER_BITS = 8 * (HEADER_BYTES + 4)  # with the CRC-32
+HEADER_FRAMES = 3  # codewords of HEADER_CODE (k = 128) that hold HEADER_BITS, zero-padded
+
+
+def zadoff_chu(length: int = PREAMBLE_HALF, root: int = 1) -> np.ndarray:
+    """Constant-amplitude sequence x[n] = exp(-j pi u n (n + 1) / N), N odd, as complex64."""
+    n = np.arange(length)
+    return np.exp(-1j * np.pi * root * n * (n + 1) / length).astype(np.complex64)
+
+
+PREAMBLE = np.concatenate([zadoff_chu(), zadoff_chu()])
+
+
+def model_hash(model_id: str) -> int:
+    """The 32-bit hash of a model id that the header carries (CRC-32 of its UTF-8)."""
+    return zlib.crc32(model_id.encode())
+
+
+@dataclasses.dataclass(frozen=True)
+class Header:
+    """What a burst says about itself.
+
+    kind: 0 for analog JSCC symbols, else the bits per QAM symbol. n_symbols: payload
+    symbols (pilots not counted). height, width: the image's (0 when unknown). model:
+    ``model_hash`` of the sender's model id (0 when unknown). image_id: at most ID_BYTES
+    bytes of UTF-8.
+    """
+    kind: int
+    n_symbols: int
+    height: int = 0
+    width: int = 0
+    model: int = 0
+    image_id: str = ""
+
+    def __post_init__(self):
+        if not 0 <= self.kind < 256 or not 0 < self.n_symbols < 2 ** 32:
+            raise ValueError(f"header kind must be 0..255 and n_symbols 1..2^32-1, got {self.kind}, {self.n_symbols}")
+        if not (0 <= self.height < 2 ** 16 and 0 <= self.width < 2 ** 16):
+            raise ValueError(f"image size {self.height}x{self.width} does not fit the header's 16-bit fields")
+        if len(self.image_id.encode()) > ID_BYTES:
+            raise ValueError(f"image id {self.image_id!r} is longer than the header's {ID_BYTES} bytes")
+
+    def to_bits(self) -> np.ndarray:
+        """(HEADER_BITS,) uint8: the fields and their CRC-32."""
+        body = _FIELDS.pack(VERSION, self.kind, self.n_symbols, self.height, self.width, self.model,
+                            self.image_id.encode())
+        data = body + struct.pack(">I", zlib.crc32(body))
+        return np.unpackbits(np.frombuffer(data, np.uint8))
+
+    @classmethod
+    def from_bits(cls, bits: np.ndarray) -> "Header":
+        """The header of HEADER_BITS hard bits; ValueError when the CRC or the version is wrong."""
+        data = np.packbits(np.asarray(bits, np.uint8)[:HEADER_BITS]).tobytes()
+        body, (crc,) = data[:HEADER_BYTES], struct.unpack(">I", data[HEADER_BYTES:])
+        if zlib.crc32(body) != crc:
+            raise ValueError("header CRC does not match")
+        version, kind, n_symbols, height, width, model, image_id = _FIELDS.unpack(body)
+        if version != VERSION:
+            raise ValueError(f"header version {version}, this receiver reads version {VERSION}")
+        return cls(kind, n_symbols, height, width, model, image_id.rstrip(b"\0").decode(errors="replace"))
+
+
+def _header_code():
+    from gnuradio.semcom import ldpc
+    return ldpc.load(HEADER_CODE)
+
+
+def header_symbols(header: Header) -> np.ndarray:
+    """The header's LDPC codewords as BPSK (bit 0 -> +1, 1 -> -1), complex64."""
+    code = _header_code()
+    info = np.zeros(HEADER_FRAMES * code.k, np.uint8)
+    info[:HEADER_BITS] = header.to_bits()
+    return (1.0 - 2.0 * code.encode(info).reshape(-1)).astype(np.complex64)
+
+
+def header_length() -> int:
+    return HEADER_FRAMES * _header_code().n
+
+
+def read_header(equalised: np.ndarray, noise_var: float) -> Header:
+    """The header from its ``header_length()`` equalised symbols with noise N0 = ``noise_var``;
+    ValueError when the code or the CRC does not check."""
+    code = _header_code()
+    llr = -4.0 * equalised.real / max(noise_var, 1e-6)  # log P(b=1)/P(b=0) of BPSK with 0 -> +1
+    bits, ok, _ = code.decode(llr.reshape(HEADER_FRAMES, code.n))
+    if not ok.all():
+        raise ValueError(f"header: {int((~ok).sum())} of {HEADER_FRAMES} LDPC codewords do not decode")
+    return Header.from_bits(bits.reshape(-1)[:HEADER_BITS])
+
+
+def with_pilots(payload: np.ndarray, spacing: int) -> np.ndarray:
+    """``payload`` with PILOT before every ``spacing`` symbols (and none after the last)."""
+    n = payload.size
+    out = np.empty(n + pilot_count(n, spacing), np.complex64)
+    pilot_at = pilot_positions(n, spacing)
+    mask = np.ones(out.size, bool)
+    mask[pilot_at] = False
+    out[pilot_at] = PILOT
+    out[mask] = payload
+    return out
+
+
+def pilot_count(n_symbols: int, spacing: int) -> int:
+    return -(-n_symbols // spacing)
+
+
+def pilot_positions(n_symbols: int, spacing: int) -> np.ndarray:
+    """Indices of the pilots in the payload of ``n_symbols`` with pilots: 0, spacing + 1, ..."""
+    return np.arange(pilot_count(n_symbols, spacing)) * (spacing + 1)
+
+
+def frame(payload: np.ndarray, header: Header, pilot_spacing: int) -> np.ndarray:
+    """The frame's symbols: preamble, then header and payload with pilots."""
+    if header.n_symbols != payload.size:
+        raise ValueError(f"header says {header.n_symbols} payload symbols, the payload has {payload.size}")
+    body = np.concatenate([header_symbols(header), np.asarray(payload, np.complex64)])
+    return np.concatenate([PREAMBLE, with_pilots(body, pilot_spacing)])
+
+
+def body_length(n_symbols: int, pilot_spacing: int) -> int:
+    """Symbols after the preamble of a frame with ``n_symbols`` payload symbols."""
+    n = header_length() + n_symbols
+    return n + pilot_count(n, pilot_spacing)
+
+
+def track(received: np.ndarray, n_symbols: int, spacing: int, smoothing: int = 9) -> tuple[np.ndarray, np.ndarray]:
+    """(symbols, gain): the ``n_symbols`` data symbols of ``received`` (data with pilots, as
+    ``with_pilots`` lays them out) divided by the gain they saw, and that gain.
+
+    The gain comes from the pilots: a residual frequency offset from the mean phase step
+    between neighbouring pilots (no unwrapping of single noisy pilots), then the pilots with
+    that rotation removed, averaged over ``smoothing`` neighbours, interpolated linearly."""
+    positions = pilot_positions(n_symbols, spacing)
+    at_pilots = received[positions].astype(np.complex128) / PILOT
+    step = np.angle(np.sum(at_pilots[1:] * np.conj(at_pilots[:-1]))) / (spacing + 1) if positions.size > 1 else 0.0
+    still = at_pilots * np.exp(-1j * step * positions)
+    width = min(smoothing, still.size)
+    kernel = np.ones(width)
+    smoothed = np.convolve(still, kernel, "same") / np.convolve(np.ones(still.size), kernel, "same")
+    mask = np.ones(received.size, bool)
+    mask[positions] = False
+    data = np.flatnonzero(mask)
+    gain = (np.interp(data, positions, smoothed.real) + 1j * np.interp(data, positions, smoothed.imag)) * \
+        np.exp(1j * step * data)
+    return (received[data] / gain).astype(np.complex64), gain.astype(np.complex64)
+
+
+# -- pulse shaping and synchronisation (sample level) ---------------------------------------
+def rrc_taps(sps: int, rolloff: float = 0.35, span: int = 11) -> np.ndarray:
+    """Root-raised-cosine taps (float32), ``span`` symbols long, unit energy: the transmit
+    filter (interpolating by ``sps``) and the receiver's matched filter (GNU Radio's firdes)."""
+    from gnuradio.filter import firdes
+    taps = np.asarray(firdes.root_raised_cosine(1.0, sps, 1.0, rolloff, span * sps + 1), np.float64)
+    return (taps / np.sqrt(np.sum(taps ** 2))).astype(np.float32)
+
+
+def fractional_samples(samples: np.ndarray, positions: np.ndarray, half_width: int = 8) -> np.ndarray:
+    """``samples`` at fractional ``positions`` by windowed-sinc interpolation (2 x half_width taps,
+    Blackman window); positions within half_width of the ends read zeros outside."""
+    base = np.floor(positions).astype(np.int64)
+    mu = positions - base
+    offsets = np.arange(-half_width + 1, half_width + 1)
+    index = base[:, None] + offsets[None]
+    x = mu[:, None] - offsets[None]
+    window = 0.42 + 0.5 * np.cos(np.pi * x / half_width) + 0.08 * np.cos(2 * np.pi * x / half_width)
+    kernel = np.sinc(x) * np.where(np.abs(x) < half_width, window, 0.0)
+    inside = (index >= 0) & (index < samples.size)
+    values = np.where(inside, samples[np.clip(index, 0, samples.size - 1)], 0)
+    return (values * kernel).sum(axis=1).astype(np.complex64)
+
+
+@dataclasses.dataclass
+class Detection:
+    """A preamble found at sample ``start`` (fractional) of the matched-filtered stream.
+
+    cfo: frequency offset in cycles per sample; gain: complex channel gain on the symbols;
+    noise_var: N0 per symbol (after the matched filter), from the preamble's residual;
+    metric: the normalised correlation with the preamble, 0..1."""
+    start: float
+    cfo: float
+    gain: complex
+    noise_var: float
+    metric: float
+
+    @property
+    def snr_db(self) -> float:
+        return float(10 * np.log10(abs(self.gain) ** 2 / max(self.noise_var, 1e-12)))
+
+
+def schmidl_cox(samples: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
+    """(metric, P) for every start d with two ``half``-sample halves in ``samples``:
+    P[d] = sum conj(y[d + m]) y[d + m + half], metric = |P|^2 / (E1 E2) in 0..1."""
+    product = np.conj(samples[:-half]) * samples[half:]
+    energy = np.abs(samples) ** 2
+    window = lambda v: np.convolve(v, np.ones(half), "valid")  # noqa: E731 - running sum over one half
+    p = window(product)
+    e1, e2 = window(energy[:-half]), window(energy[half:])
+    count = min(p.size, e1.size, e2.size)
+    metric = np.abs(p[:count]) ** 2 / np.maximum(e1[:count] * e2[:count], 1e-30)
+    return metric, p[:count]
+
+
+def detect(samples: np.ndarray, sps: int, threshold: float = 0.3, coarse: float = 0.15) -> list[Detection]:
+    """Preambles in matched-filtered ``samples`` (``sps`` samples per symbol): Schmidl-Cox
+    candidates above ``coarse``, the frequency offset from their phase step, then the
+    correlation with the known preamble (frequency corrected) above ``threshold`` with its
+    timing refined to a fraction of a sample. Detections are at least a preamble apart."""
+    half = PREAMBLE_HALF * sps
+    if samples.size < 2 * half + 2 * sps:
+        return []
+    metric, p = schmidl_cox(samples, half)
+    found: list[Detection] = []
+    order = np.argsort(metric)[::-1]
+    taken = np.zeros(metric.size, bool)
+    for d in order:
+        if metric[d] < coarse:
+            break
+        if taken[d]:
+            continue
+        taken[max(0, d - 2 * half):d + 2 * half] = True
+        cfo = float(np.angle(p[d]) / (2 * np.pi * half))
+        detection = _refine(samples, d, cfo, sps)
+        if detection is not None and detection.metric >= threshold:
+            found.append(detection)
+    return sorted(found, key=lambda det: det.start)
+
+
+def _refine(samples: np.ndarray, coarse_start: int, cfo: float, sps: int) -> Detection | None:
+    """Timing, gain and noise of the preamble near ``coarse_start`` (frequency corrected)."""
+    half = PREAMBLE_HALF * sps
+    lo, hi = max(0, coarse_start - half), min(samples.size - PREAMBLE.size * sps, coarse_start + half)
+    if hi <= lo:
+        return None
+    taus = np.arange(lo, hi)
+    symbol_times = taus[:, None] + sps * np.arange(PREAMBLE.size)[None]
+    rotation = np.exp(-2j * np.pi * cfo * symbol_times)
+    sampled = samples[symbol_times] * rotation
+    correlation = sampled @ np.conj(PREAMBLE)
+    energy = np.sum(np.abs(sampled) ** 2, axis=1)
+    score = np.abs(correlation) ** 2 / np.maximum(energy * PREAMBLE.size, 1e-30)
+    best = int(np.argmax(score))
+    fraction = 0.0
+    if 0 < best < score.size - 1:  # parabola through the peak and its neighbours
+        a, b, c = np.abs(correlation[best - 1:best + 2])
+        denominator = a - 2 * b + c
+        fraction = float(0.5 * (a - c) / denominator) if denominator < 0 else 0.0
+    start = taus[best] + float(np.clip(fraction, -0.5, 0.5))
+    times = start + sps * np.arange(PREAMBLE.size)
+    received = fractional_samples(samples, times) * np.exp(-2j * np.pi * cfo * times)
+    gain = complex(np.vdot(PREAMBLE, received) / PREAMBLE.size)
+    noise_var = float(np.mean(np.abs(received - gain * PREAMBLE) ** 2))
+    return Detection(start, cfo, gain, noise_var, float(score[best]))
+
+
+def symbols_at(samples: np.ndarray, detection: Detection, first: int, count: int, sps: int) -> np.ndarray:
+    """``count`` symbols of the burst from symbol ``first`` (0: the preamble's first),
+    frequency corrected and divided by the preamble's gain."""
+    times = detection.start + sps * np.arange(first, first + count)
+    return (fractional_samples(samples, times) * np.exp(-2j * np.pi * detection.cfo * times)
+            / detection.gain).astype(np.complex64)
