@@ -17,9 +17,10 @@ class burst_receiver(gr.sync_block):
     noise from the preamble, pilot tracking through the body. Counts ``detections``,
     ``header_errors`` and ``bursts``."""
 
-    def __init__(self, sps=4, pilot_spacing=32, threshold=0.3, model=""):
+    def __init__(self, sps=4, pilot_spacing=32, threshold=0.3, model="", equalizer_taps=1):
         gr.sync_block.__init__(self, name="semcom_burst_receiver", in_sig=[np.complex64], out_sig=None)
         self.sps, self.pilot_spacing, self.threshold = int(sps), int(pilot_spacing), float(threshold)
+        self.equalizer_taps = int(equalizer_taps)
         self.model, self.model_hash = model, framing.model_hash(model) if model else None
         self.buffer = np.zeros(0, np.complex64)
         self.consumed = 0  # stream index of buffer[0]
@@ -58,7 +59,8 @@ class burst_receiver(gr.sync_block):
         start = max(0, self.searched - 2 * room)
         if self.buffer.size - start < 2 * room:
             return False
-        found = [d for d in framing.detect(self.buffer[start:], self.sps, self.threshold)
+        found = [d for d in framing.detect(self.buffer[start:], self.sps, self.threshold,
+                                           equaliser_taps=self.equalizer_taps)
                  if start + d.start + room <= self.buffer.size]
         if not found:
             self.searched = self.buffer.size - room
@@ -113,7 +115,7 @@ class burst_receiver(gr.sync_block):
 
     def _noise_var(self) -> float:
         """N0 of the equalised symbols (unit signal power), from the preamble."""
-        return self.pending.noise_var / max(abs(self.pending.gain) ** 2, 1e-12)
+        return self.pending.noise_var
 
     def _skip(self, until: float) -> None:
         """Forget the pending burst and the samples before buffer index ``until``."""
@@ -136,21 +138,25 @@ class burst_rx(gr.hier_block2):
     The matched filter is the root-raised cosine of ``rolloff``; ``burst_receiver`` does the
     rest (``framing``): detection above ``threshold`` (normalised preamble correlation,
     0..1), frequency offset, fractional timing, gain and noise from the preamble, pilot
-    tracking. Metadata: image_id, image_shape, n_symbols, bits_per_symbol (QAM) from the
+    tracking. equalizer_taps: 1 removes one complex gain (flat channels); an odd number
+    above 1 fits a symbol-spaced least-squares equaliser of that many taps on the
+    preamble, for multipath. Metadata: image_id, image_shape, n_symbols, bits_per_symbol (QAM) from the
     header; snr_db and noise_var (N0 of the equalised symbols) estimated; equalized_gain
     (the preamble's complex gain, removed); burst_cfo (cycles per sample), burst_start
     (the stream sample of the preamble). model: when given, bursts of another model are
     dropped and model_id is set.
     """
 
-    def __init__(self, sps=4, rolloff=0.35, pilot_spacing=32, threshold=0.3, model=""):
+    def __init__(self, sps=4, rolloff=0.35, pilot_spacing=32, threshold=0.3, model="", equalizer_taps=1):
         gr.hier_block2.__init__(self, "semcom_burst_rx", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(0, 0, 0))
-        if int(sps) < 2 or not 0 < rolloff <= 1 or int(pilot_spacing) < 1 or not 0 < threshold < 1:
-            raise ValueError(f"burst_rx needs sps >= 2, 0 < rolloff <= 1, pilot_spacing >= 1 and 0 < threshold < 1, "
-                             f"got {sps}, {rolloff}, {pilot_spacing}, {threshold}")
+        if int(sps) < 2 or not 0 < rolloff <= 1 or int(pilot_spacing) < 1 or not 0 < threshold < 1 \
+                or int(equalizer_taps) < 1 or int(equalizer_taps) % 2 == 0:
+            raise ValueError(f"burst_rx needs sps >= 2, 0 < rolloff <= 1, pilot_spacing >= 1, 0 < threshold < 1 and "
+                             f"an odd equalizer_taps >= 1, got {sps}, {rolloff}, {pilot_spacing}, {threshold}, "
+                             f"{equalizer_taps}")
         self.matched = grfilter.fir_filter_ccf(1, framing.rrc_taps(int(sps), float(rolloff)).tolist())
-        self.receiver = burst_receiver(sps, pilot_spacing, threshold, model)
+        self.receiver = burst_receiver(sps, pilot_spacing, threshold, model, equalizer_taps)
         self.message_port_register_hier_out("symbols")
         self.connect(self, self.matched, self.receiver)
         self.msg_connect(self.receiver, "symbols", self, "symbols")

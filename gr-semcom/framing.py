@@ -155,7 +155,7 @@ def body_length(n_symbols: int, pilot_spacing: int) -> int:
     return n + pilot_count(n, pilot_spacing)
 
 
-def track(received: np.ndarray, n_symbols: int, spacing: int, smoothing: int = 9) -> tuple[np.ndarray, np.ndarray]:
+def track(received: np.ndarray, n_symbols: int, spacing: int, smoothing: int = 31) -> tuple[np.ndarray, np.ndarray]:
     """(symbols, gain): the ``n_symbols`` data symbols of ``received`` (data with pilots, as
     ``with_pilots`` lays them out) divided by the gain they saw, and that gain.
 
@@ -205,18 +205,22 @@ def fractional_samples(samples: np.ndarray, positions: np.ndarray, half_width: i
 class Detection:
     """A preamble found at sample ``start`` (fractional) of the matched-filtered stream.
 
-    cfo: frequency offset in cycles per sample; gain: complex channel gain on the symbols;
-    noise_var: N0 per symbol (after the matched filter), from the preamble's residual;
-    metric: the normalised correlation with the preamble, 0..1."""
+    cfo: frequency offset in cycles per sample; taps: the symbol-spaced least-squares
+    (MMSE) equaliser (odd length, centred) fitted on the preamble, which also removes the
+    gain (its small MMSE bias in amplitude goes with the pilot tracking);
+    gain: the single complex gain of the preamble (for the record); noise_var: N0 of the
+    equalised symbols at unit signal power, from the fit's residual; metric: the
+    normalised correlation with the preamble, 0..1."""
     start: float
     cfo: float
+    taps: np.ndarray
     gain: complex
     noise_var: float
     metric: float
 
     @property
     def snr_db(self) -> float:
-        return float(10 * np.log10(abs(self.gain) ** 2 / max(self.noise_var, 1e-12)))
+        return float(-10 * np.log10(max(self.noise_var, 1e-12)))
 
 
 def schmidl_cox(samples: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
@@ -232,11 +236,13 @@ def schmidl_cox(samples: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]
     return metric, p[:count]
 
 
-def detect(samples: np.ndarray, sps: int, threshold: float = 0.3, coarse: float = 0.15) -> list[Detection]:
+def detect(samples: np.ndarray, sps: int, threshold: float = 0.3, coarse: float = 0.15,
+           equaliser_taps: int = 1) -> list[Detection]:
     """Preambles in matched-filtered ``samples`` (``sps`` samples per symbol): Schmidl-Cox
     candidates above ``coarse``, the frequency offset from their phase step, then the
     correlation with the known preamble (frequency corrected) above ``threshold`` with its
-    timing refined to a fraction of a sample. Detections are at least a preamble apart."""
+    timing refined to a fraction of a sample, and an ``equaliser_taps``-tap equaliser
+    (1: a single gain) fitted on it. Detections are at least a preamble apart."""
     half = PREAMBLE_HALF * sps
     if samples.size < 2 * half + 2 * sps:
         return []
@@ -251,14 +257,14 @@ def detect(samples: np.ndarray, sps: int, threshold: float = 0.3, coarse: float 
             continue
         taken[max(0, d - 2 * half):d + 2 * half] = True
         cfo = float(np.angle(p[d]) / (2 * np.pi * half))
-        detection = _refine(samples, d, cfo, sps)
+        detection = _refine(samples, d, cfo, sps, equaliser_taps)
         if detection is not None and detection.metric >= threshold:
             found.append(detection)
     return sorted(found, key=lambda det: det.start)
 
 
-def _refine(samples: np.ndarray, coarse_start: int, cfo: float, sps: int) -> Detection | None:
-    """Timing, gain and noise of the preamble near ``coarse_start`` (frequency corrected)."""
+def _refine(samples: np.ndarray, coarse_start: int, cfo: float, sps: int, n_taps: int) -> Detection | None:
+    """Timing, equaliser and noise of the preamble near ``coarse_start`` (frequency corrected)."""
     half = PREAMBLE_HALF * sps
     lo, hi = max(0, coarse_start - half), min(samples.size - PREAMBLE.size * sps, coarse_start + half)
     if hi <= lo:
@@ -277,16 +283,27 @@ def _refine(samples: np.ndarray, coarse_start: int, cfo: float, sps: int) -> Det
         denominator = a - 2 * b + c
         fraction = float(0.5 * (a - c) / denominator) if denominator < 0 else 0.0
     start = taus[best] + float(np.clip(fraction, -0.5, 0.5))
-    times = start + sps * np.arange(PREAMBLE.size)
-    received = fractional_samples(samples, times) * np.exp(-2j * np.pi * cfo * times)
-    gain = complex(np.vdot(PREAMBLE, received) / PREAMBLE.size)
-    noise_var = float(np.mean(np.abs(received - gain * PREAMBLE) ** 2))
-    return Detection(start, cfo, gain, noise_var, float(score[best]))
+    context = n_taps // 2
+    around = _rotated(samples, start, cfo, -context, PREAMBLE.size + 2 * context, sps)
+    # rows: the n_taps received symbols around each preamble symbol
+    rows = np.lib.stride_tricks.sliding_window_view(around, n_taps)[:, ::-1]
+    taps, *_ = np.linalg.lstsq(rows, PREAMBLE.astype(np.complex128), rcond=None)
+    residual = np.sum(np.abs(rows @ taps - PREAMBLE) ** 2) / (PREAMBLE.size - n_taps)
+    # the fit is the MMSE equaliser: its error is N0 / (1 + N0) of the unbiased (gain-removed) symbols
+    noise_var = residual / max(1.0 - residual, 1e-6)
+    centre = around[context:context + PREAMBLE.size]
+    gain = complex(np.vdot(PREAMBLE, centre) / PREAMBLE.size)
+    return Detection(start, cfo, taps.astype(np.complex64), gain, float(noise_var), float(score[best]))
+
+
+def _rotated(samples: np.ndarray, start: float, cfo: float, first: int, count: int, sps: int) -> np.ndarray:
+    times = start + sps * np.arange(first, first + count)
+    return fractional_samples(samples, times) * np.exp(-2j * np.pi * cfo * times)
 
 
 def symbols_at(samples: np.ndarray, detection: Detection, first: int, count: int, sps: int) -> np.ndarray:
     """``count`` symbols of the burst from symbol ``first`` (0: the preamble's first),
-    frequency corrected and divided by the preamble's gain."""
-    times = detection.start + sps * np.arange(first, first + count)
-    return (fractional_samples(samples, times) * np.exp(-2j * np.pi * detection.cfo * times)
-            / detection.gain).astype(np.complex64)
+    frequency corrected and equalised."""
+    context = detection.taps.size // 2
+    around = _rotated(samples, detection.start, detection.cfo, first - context, count + 2 * context, sps)
+    return np.convolve(around, detection.taps, "valid").astype(np.complex64)

@@ -65,7 +65,7 @@ def test_a_burst_is_found_and_its_payload_recovered_near_the_channels_noise(snr_
     assert abs(found.cfo - cfo) < 1e-4 and found.snr_db == pytest.approx(snr_db, abs=1.0)
     body = framing.symbols_at(received, found, framing.PREAMBLE.size, framing.body_length(5000, SPACING), SPS)
     symbols, _ = framing.track(body, framing.header_length() + 5000, SPACING)
-    head = framing.read_header(symbols[:framing.header_length()], found.noise_var / abs(found.gain) ** 2)
+    head = framing.read_header(symbols[:framing.header_length()], found.noise_var)
     assert head == header
     error = np.mean(np.abs(symbols[framing.header_length():] - payload) ** 2)
     assert 10 * np.log10(error) < -snr_db + 1.0  # within 1 dB of the channel's noise
