@@ -17,7 +17,7 @@ class burst_receiver(gr.sync_block):
     noise from the preamble, pilot tracking through the body. Counts ``detections``,
     ``header_errors`` and ``bursts``."""
 
-    def __init__(self, sps=4, pilot_spacing=32, threshold=0.3, model="", equalizer_taps=1):
+    def __init__(self, sps=4, pilot_spacing=32, threshold=0.15, model="", equalizer_taps=1):
         gr.sync_block.__init__(self, name="semcom_burst_receiver", in_sig=[np.complex64], out_sig=None)
         self.sps, self.pilot_spacing, self.threshold = int(sps), int(pilot_spacing), float(threshold)
         self.equalizer_taps = int(equalizer_taps)
@@ -83,7 +83,7 @@ class burst_receiver(gr.sync_block):
         except ValueError as error:
             self.header_errors += 1
             self.logger.warn(f"burst at sample {self.consumed + self.pending.start:.0f} dropped: {error}")
-            self._skip(self.pending.start + self._preamble)
+            self._skip(self.pending.start + self._preamble // 2)  # a preamble just after is still found
         return True
 
     def _take_burst(self) -> bool:
@@ -108,6 +108,7 @@ class burst_receiver(gr.sync_block):
             meta[keys.IMAGE_SHAPE] = np.array([header.height, header.width, 3], np.int32)
         if header.kind:
             meta[keys.BITS_PER_SYMBOL] = header.kind
+            meta[keys.N_BITS] = header.n_symbols * header.kind - header.padding
         if self.model_hash is not None:
             meta[keys.MODEL_ID] = self.model
         self.message_port_pub(pmt.intern("symbols"), pdus.make(meta, symbols[framing.header_length():]))
@@ -147,7 +148,7 @@ class burst_rx(gr.hier_block2):
     dropped and model_id is set.
     """
 
-    def __init__(self, sps=4, rolloff=0.35, pilot_spacing=32, threshold=0.3, model="", equalizer_taps=1):
+    def __init__(self, sps=4, rolloff=0.35, pilot_spacing=32, threshold=0.15, model="", equalizer_taps=1):
         gr.hier_block2.__init__(self, "semcom_burst_rx", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(0, 0, 0))
         if int(sps) < 2 or not 0 < rolloff <= 1 or int(pilot_spacing) < 1 or not 0 < threshold < 1 \

@@ -6,7 +6,7 @@ import pmt
 from gnuradio import filter as grfilter
 from gnuradio import gr, pdu
 
-from gnuradio.semcom import flowgraphs, framing, keys, pdus
+from gnuradio.semcom import framing, keys, pdus
 
 
 class burst_framer(gr.basic_block):
@@ -27,7 +27,9 @@ class burst_framer(gr.basic_block):
         shape = meta.get(keys.IMAGE_SHAPE)
         height, width = (int(shape[0]), int(shape[1])) if shape is not None else (0, 0)
         model = meta.get(keys.MODEL_ID)
-        header = framing.Header(int(meta.get(keys.BITS_PER_SYMBOL, 0)), int(payload.size), height, width,
+        kind = int(meta.get(keys.BITS_PER_SYMBOL, 0))
+        padding = payload.size * kind - int(meta.get(keys.N_BITS, payload.size * kind)) if kind else 0
+        header = framing.Header(kind, int(payload.size), padding, height, width,
                                 framing.model_hash(model) if model else 0, str(meta.get(keys.IMAGE_ID, "")))
         samples = np.concatenate([framing.frame(payload, header, self.pilot_spacing),
                                   np.zeros(self.tail, np.complex64)])
@@ -40,7 +42,8 @@ class burst_tx(gr.hier_block2):
     symbol, root-raised-cosine shaped (``rolloff``), ready for an SDR sink.
 
     Each burst: the preamble, the LDPC-protected header (image id, image shape, model,
-    payload length and kind from the metadata: ``bits_per_symbol``, 0 for analog), the
+    payload length and kind from the metadata: ``bits_per_symbol``, 0 for analog, and the
+    QAM padding from ``n_bits``), the
     payload with a pilot before every ``pilot_spacing`` symbols (``framing``), then
     ``gap`` zero symbols. ``amplitude`` scales the samples: their average power is
     amplitude^2 (keep the peaks under an SDR's full scale, e.g. 0.3). The stream carries
@@ -60,7 +63,7 @@ class burst_tx(gr.hier_block2):
         self.framer = burst_framer(pilot_spacing, -(-taps.size // self.sps) + int(gap))
         self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, "packet_len")
         longest = framing.PREAMBLE.size + framing.body_length(int(max_symbols), self.pilot_spacing) + self.framer.tail
-        self.to_stream.set_min_output_buffer(flowgraphs.burst_buffer(longest))
+        self.to_stream.set_min_output_buffer(pdus.burst_buffer(longest))
         self.shaper = grfilter.interp_fir_filter_ccf(self.sps, (taps * np.sqrt(self.sps) * amplitude).tolist())
         self.message_port_register_hier_in("symbols")
         self.msg_connect(self, "symbols", self.framer, "symbols")

@@ -250,15 +250,21 @@ def capacity_rows(scheme: Scheme, spec: str, snrs, budget: Budget, folder=None, 
     return rows
 
 
+BURST_IDLE = 30.0  # seconds without a new image after which a burst link's missing images count as lost
+
+
 def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=False, seed=1,
         timeout=1800.0, modulation_names=("qpsk",), channels=("awgn",), ratio=None, size=None,
-        lpips=False, hash_model="", qf=()) -> list[dict]:
+        lpips=False, hash_model="", qf=(), burst_stats: list | None = None) -> list[dict]:
     """Every (model, image set, link, SNR) through its flowgraph (see ``links``);
     returns one row per image (keys ``COLUMNS``). ``models``: bundles and
     scheme specs; ``ratio``, ``size``: the schemes' budget (``reference_budget``);
     ``lpips``, ``hash_model``: also score LPIPS (the network must be installed) and
     hash agreement (not for the capacity references, which run no flowgraph);
-    ``qf``: ``QFLink`` relays each single-hop DeepJSCC bundle also runs behind."""
+    ``qf``: ``QFLink`` relays each single-hop DeepJSCC bundle also runs behind.
+    Over the burst channels (``flowgraphs.BURST_CHANNELS``) an image whose burst is not
+    received counts as the fallback image with decode_failed 1, and ``burst_stats``
+    (when given) gets one dict per link and SNR: sent, detected, header_errors, delivered."""
     scorer = perceptual.LPIPS(threads=1) if lpips else None
     for name in modulation_names:
         modulations.expression(name)  # KeyError naming the known ones
@@ -308,8 +314,18 @@ def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=F
                         print(f"note: {name} over {modulation}: {error}: skipped", file=sys.stderr)
                         break
                     relays = 1 if relay else len(getattr(graph, "relays", ()))
-                    for row in graph.run_images(timeout):
+                    bursts = channel in flowgraphs.BURST_CHANNELS
+                    graph_rows = graph.run_images(timeout, idle=BURST_IDLE if bursts else None)
+                    if bursts and burst_stats is not None:
+                        receiver = graph.hops[-1].rx.receiver
+                        burst_stats.append({"model": name, "images": spec, "modulation": modulation, "channel": channel,
+                                            "snr_db": snr_db, "sent": graph.source.count,
+                                            "detected": receiver.detections, "header_errors": receiver.header_errors,
+                                            "delivered": receiver.bursts})
+                    for row in graph_rows:
                         codec_bytes = row.get("codec_bytes", "")
+                        if bursts and row["decode_failed"] == "":
+                            row = {**row, "decode_failed": 0}  # delivered; a lost burst has 1
                         rows.append({**{k: row[k] for k in COLUMNS if k in row}, "model": name,
                                      "images": spec, "modulation": modulation, "channel": channel,
                                      "snr_db": snr_db, "channel_uses": row["n_symbols"],
@@ -317,6 +333,17 @@ def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=F
                                      "relays": relays,
                                      "bpp": round(graph.bits_per_pixel, 4) if relay else ""})
     return rows
+
+
+def burst_markdown(stats: list[dict]) -> str:
+    """The burst links' detection and header error rates as a Markdown table."""
+    lines = ["| model | images | modulation | channel | SNR (dB) | bursts | detected | header errors | delivered |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|"]
+    for s in stats:
+        lines.append(f"| {s['model']} | {s['images']} | {s['modulation']} | {s['channel']} | {s['snr_db']:g} "
+                     f"| {s['sent']} | {s['detected'] / s['sent']:.3f} | {s['header_errors']} "
+                     f"| {s['delivered'] / s['sent']:.3f} |")
+    return "\n".join(lines) + "\n"
 
 
 def summarize(rows: list[dict]) -> list[dict]:
@@ -337,7 +364,9 @@ def summarize(rows: list[dict]) -> list[dict]:
                         "psnr_db": statistics.fmean(r["psnr_db"] for r in g),
                         "ssim": statistics.fmean(r["ssim"] for r in g),
                         **{key: statistics.fmean(v) if v else None for key, v in extra.items()},
-                        "channel_uses": statistics.fmean(int(r["channel_uses"]) for r in g),
+                        # lost bursts have no channel uses of their own
+                        "channel_uses": statistics.fmean([int(r["channel_uses"]) for r in g
+                                                          if r.get("channel_uses", "") != ""] or [0]),
                         "decode_failed": statistics.fmean(failed) if failed else None})
     return summary
 
@@ -508,7 +537,9 @@ def main(argv=None) -> list[dict]:
                         help="constellations for BitSemCom models and separation schemes, default qpsk "
                              "(DeepJSCC models send analog symbols); with --merge: keep only these")
     parser.add_argument("--channel", nargs="+", choices=CHANNELS,
-                        help="awgn (default), or rayleigh block fading with CSI; with --merge: keep only these")
+                        help="awgn (default), rayleigh block fading with CSI, or bursts over a sample-level channel "
+                             "(burst_tx -> channel_model -> burst_rx: burst, burst_offsets, burst_multipath; "
+                             "flowgraphs.BURST_CHANNELS); with --merge: keep only these")
     parser.add_argument("--ratio", type=_ratio, default=None,
                         help="channel uses per real pixel value of the separation schemes, e.g. 1/16 "
                              "(default: the first DeepJSCC model's, else 1/16)")
@@ -555,10 +586,15 @@ def main(argv=None) -> list[dict]:
         summary = write(rows, out)
         print(markdown(summary), end="")
         return summary
+    burst_stats: list[dict] = []
     rows = run(args.models, args.images, args.snr, out, args.save_images, args.seed,
                modulation_names=args.modulation or ["qpsk"], channels=args.channel or ["awgn"], ratio=args.ratio,
-               size=tuple(args.size) if args.size else None, lpips=args.lpips, hash_model=args.hash_model, qf=qf)
+               size=tuple(args.size) if args.size else None, lpips=args.lpips, hash_model=args.hash_model, qf=qf,
+               burst_stats=burst_stats)
     summary = write(rows, out)
+    if burst_stats:
+        (out / "bursts.md").write_text(burst_markdown(burst_stats))
+        print(burst_markdown(burst_stats), end="")
     if args.update_card:
         command = "python -m gnuradio.semcom.evaluate " + " ".join(sys.argv[1:] if argv is None else argv)
         for path in update_cards(summary, args.models, args.update_card, command):

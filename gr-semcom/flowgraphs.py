@@ -36,13 +36,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from gnuradio import analog, blocks, gr, pdu
+from gnuradio import analog, blocks, channels, gr, pdu
 
-from gnuradio.semcom import bundle, codecs, demapping, ldpc, modulations, quantization
+from gnuradio.semcom import bundle, codecs, demapping, ldpc, modulations, pdus, quantization
 from gnuradio.semcom.bit_mapper import bit_mapper
 from gnuradio.semcom.bitsemcom_decoder import bitsemcom_decoder
 from gnuradio.semcom.bitsemcom_encoder import bitsemcom_encoder
 from gnuradio.semcom.block_fading import block_fading
+from gnuradio.semcom.burst_rx import burst_rx
+from gnuradio.semcom.burst_tx import burst_tx
 from gnuradio.semcom.codec_decoder import codec_decoder
 from gnuradio.semcom.codec_encoder import codec_encoder
 from gnuradio.semcom.equalizer import equalizer
@@ -60,7 +62,16 @@ from gnuradio.semcom.relay_df import relay_df
 from gnuradio.semcom.soft_demapper import soft_demapper
 
 LENGTH_TAG = "packet_len"
-CHANNELS = ("awgn", "rayleigh")
+# Bursts over a sample-level channel (burst_tx -> channel_model -> burst_rx, ``burst_hop``):
+# name -> (frequency offset in cycles per sample, sample-rate ratio, delay in samples,
+# multipath taps at the sample rate, burst_rx's equaliser taps)
+BURST_CHANNELS = {
+    "burst": (0.0, 1.0, 0, (1.0,), 1),
+    "burst_offsets": (4e-4, 1.0 + 2e-6, 1237, (1.0,), 1),
+    "burst_multipath": (2e-4, 1.0, 301, (1.0, 0.0, 0.45j, 0.0, -0.2), 7),
+}
+CHANNELS = ("awgn", "rayleigh", *BURST_CHANNELS)
+BURST_SPS = 4
 
 
 def noise_amplitude(snr_db: float) -> float:
@@ -78,12 +89,6 @@ def awgn(sent: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarra
     the channel of ``awgn_hop`` where no flowgraph runs (codebook fitting, benchmarks)."""
     noise = rng.standard_normal((sent.size, 2), dtype=np.float32).view(np.complex64)[:, 0]
     return sent + noise * np.float32(noise_amplitude(snr_db) / math.sqrt(2.0))
-
-
-def burst_buffer(n_symbols: int) -> int:
-    """Items a stream buffer needs so that tagged_stream_to_pdu sees a whole burst."""
-    # a circular buffer offers at most half its size to one call of work
-    return 1 << max(12, math.ceil(math.log2(2 * n_symbols)))
 
 
 def constellation_object(constellation):
@@ -108,7 +113,7 @@ class awgn_hop:
         # the adder asks for volk-aligned runs and would hold back the last item of a burst
         self.add.set_alignment(1)
         self.to_pdu = pdu.tagged_stream_to_pdu(gr.types.complex_t, LENGTH_TAG)
-        size = burst_buffer(max_symbols)
+        size = pdus.burst_buffer(max_symbols)
         for block in (self.to_stream, self.add):
             block.set_min_output_buffer(size)
 
@@ -122,6 +127,36 @@ class awgn_hop:
 
     def set_snr_db(self, snr_db: float) -> None:
         self.noise.set_amplitude(noise_amplitude(snr_db))
+
+
+class burst_hop:
+    """One hop over the air, simulated: burst_tx (pulse-shaped bursts, ``BURST_SPS`` samples
+    per symbol) -> delay -> GNU Radio's ``channels.channel_model`` (noise for Es/N0 =
+    snr_db after the matched filter, the frequency offset, sample-rate offset and multipath
+    of ``BURST_CHANNELS[channel]``) -> burst_rx (detection, synchronisation, equalisation;
+    its SNR and N0 estimates go into the metadata). The same interface as ``awgn_hop``."""
+
+    def __init__(self, channel: str, snr_db: float, seed: int, max_symbols: int):
+        frequency_offset, epsilon, delay, taps, equalizer_taps = BURST_CHANNELS[channel]
+        taps = np.asarray(taps, complex) / np.linalg.norm(taps)  # multipath keeps the signal power
+        self.tx = burst_tx(BURST_SPS, max_symbols=max_symbols)
+        self.delay = blocks.delay(gr.sizeof_gr_complex, delay)
+        self.channel = channels.channel_model(self.noise_voltage(snr_db), frequency_offset, epsilon, taps.tolist(),
+                                              seed if seed else int(np.random.default_rng().integers(1, 2 ** 31)))
+        self.rx = burst_rx(BURST_SPS, equalizer_taps=equalizer_taps)
+
+    @staticmethod
+    def noise_voltage(snr_db: float) -> float:
+        """channel_model's noise voltage for Es/N0 = ``snr_db`` (burst_tx's unit-power samples)."""
+        return math.sqrt(BURST_SPS * noise_variance(snr_db))
+
+    def connect(self, top: gr.top_block, previous) -> tuple:
+        top.msg_connect(previous, (self.tx, "symbols"))
+        top.connect(self.tx, self.delay, self.channel, self.rx)
+        return (self.rx, "symbols")
+
+    def set_snr_db(self, snr_db: float) -> None:
+        self.channel.set_noise_voltage(self.noise_voltage(snr_db))
 
 
 class point_to_point(gr.top_block):
@@ -155,7 +190,7 @@ class point_to_point(gr.top_block):
         seed + 2 (appended to ``self.fadings``) for Rayleigh."""
         if channel not in CHANNELS:
             raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
-        if channel == "awgn":
+        if channel != "rayleigh":
             return []
         self.fadings.append(block_fading(coherence_symbols, seed + 2 if seed else 0))
         return [(self.fadings[-1], "symbols", "symbols")]
@@ -175,7 +210,10 @@ class point_to_point(gr.top_block):
         previous = (self.source, "image")
         for index, chain in enumerate((transmitter, *relays, receiver)):
             if index:  # the hop into this chain
-                hop = awgn_hop(self.snr_db, hop_seed(self.seed, index - 1), self.max_symbols)
+                channel = getattr(self, "channel", "awgn")
+                hop = (burst_hop(channel, self.snr_db, hop_seed(self.seed, index - 1), self.max_symbols)
+                       if channel in BURST_CHANNELS else
+                       awgn_hop(self.snr_db, hop_seed(self.seed, index - 1), self.max_symbols))
                 self.hops.append(hop)
                 previous = hop.connect(self, previous)
             for block, port_in, port_out in chain:
@@ -192,23 +230,36 @@ class point_to_point(gr.top_block):
             hop.set_snr_db(snr_db)
         self.metrics.set_snr_db(snr_db)
 
-    def run_images(self, timeout: float = 600.0) -> list[dict]:
+    def run_images(self, timeout: float = 600.0, idle: float | None = None) -> list[dict]:
         """Start, wait until every image of one pass is scored, stop; returns the metric rows.
 
-        Raises TimeoutError naming how many images arrived when some did not.
+        Raises TimeoutError naming how many images arrived when some did not. With
+        ``idle`` (a link that may lose images, e.g. bursts that are not detected), it
+        stops once no image has arrived for ``idle`` seconds instead, and scores the lost
+        ones as the fallback image with decode_failed 1 (``metrics_sink.score_lost``).
         """
         expected = self.source.count
         self.start()
         try:
-            arrived = not self.score or self.metrics.arrivals.wait(expected, timeout)
+            if idle is not None and self.score:
+                while self.metrics.arrivals.count < expected and \
+                        self.metrics.arrivals.wait(self.metrics.arrivals.count + 1, idle):
+                    pass
+                arrived = True
+                saved = self.metrics.arrivals.count
+            else:
+                arrived = not self.score or self.metrics.arrivals.wait(expected, timeout)
+                saved = expected
             # image_sink handles its messages in its own thread: stopping now could drop the last PNG
-            arrived = arrived and self.image_sink.arrivals.wait(expected, timeout)
+            arrived = arrived and self.image_sink.arrivals.wait(saved, timeout)
         finally:
             self.stop()
             self.wait()
         if not arrived:
             done = (self.metrics if self.score else self.image_sink).arrivals.count
             raise TimeoutError(f"{done} of {expected} images arrived in {timeout} s")
+        if idle is not None and self.score:
+            self.metrics.score_lost()
         return self.metrics.rows
 
 
@@ -305,7 +356,9 @@ class digital_point_to_point(point_to_point):
         self.encoder = bitsemcom_encoder(str(model_bundle.path), provider, threads)
         self.bit_mapper = bit_mapper(seed + 1 if seed else 0, deterministic)
         self.mapper = qam_mapper(constellation)
-        self.demapper = soft_demapper(constellation, noise_variance(snr_db), method, "llr")
+        # over bursts the receiver's N0 estimate (metadata noise_var) is what a radio would have
+        self.demapper = soft_demapper(constellation, 0.0 if channel in BURST_CHANNELS else noise_variance(snr_db),
+                                      method, "llr")
         self.decoder = bitsemcom_decoder(str(model_bundle.path), provider, threads, input="llr")
         transmitter = [(self.encoder, "image", "probs"), (self.bit_mapper, "probs", "bits"),
                        (self.mapper, "bits", "symbols"), *self._fade(channel, coherence_symbols, seed)]
@@ -313,7 +366,8 @@ class digital_point_to_point(point_to_point):
 
     def set_snr_db(self, snr_db: float) -> None:
         super().set_snr_db(snr_db)
-        self.demapper.set_noise_var(noise_variance(snr_db))
+        if self.channel not in BURST_CHANNELS:
+            self.demapper.set_noise_var(noise_variance(snr_db))
 
 
 class quantize_and_forward(point_to_point):

@@ -28,7 +28,8 @@ PREAMBLE_HALF = 63  # a prime length: the Zadoff-Chu sequence has ideal periodic
 PILOT = np.complex64(1.0)
 ID_BYTES = 20
 HEADER_CODE = "n512_r14"
-_FIELDS = struct.Struct(f">BBIHHI{ID_BYTES}s")  # version, kind, n_symbols, height, width, model hash, image id
+# version, kind, padding, n_symbols, height, width, model hash, image id
+_FIELDS = struct.Struct(f">BBBIHHI{ID_BYTES}s")
 HEADER_BYTES = _FIELDS.size
 HEADER_BITS = 8 * (HEADER_BYTES + 4)  # with the CRC-32
 HEADER_FRAMES = 3  # codewords of HEADER_CODE (k = 128) that hold HEADER_BITS, zero-padded
@@ -53,20 +54,23 @@ class Header:
     """What a burst says about itself.
 
     kind: 0 for analog JSCC symbols, else the bits per QAM symbol. n_symbols: payload
-    symbols (pilots not counted). height, width: the image's (0 when unknown). model:
+    symbols (pilots not counted). padding: zero bits in the last QAM symbol (the payload
+    carries n_symbols x kind - padding bits). height, width: the image's (0 when unknown). model:
     ``model_hash`` of the sender's model id (0 when unknown). image_id: at most ID_BYTES
     bytes of UTF-8.
     """
     kind: int
     n_symbols: int
+    padding: int = 0
     height: int = 0
     width: int = 0
     model: int = 0
     image_id: str = ""
 
     def __post_init__(self):
-        if not 0 <= self.kind < 256 or not 0 < self.n_symbols < 2 ** 32:
-            raise ValueError(f"header kind must be 0..255 and n_symbols 1..2^32-1, got {self.kind}, {self.n_symbols}")
+        if not 0 <= self.kind < 256 or not 0 < self.n_symbols < 2 ** 32 or not 0 <= self.padding < max(self.kind, 1):
+            raise ValueError(f"header kind must be 0..255, n_symbols 1..2^32-1 and padding below kind, got "
+                             f"{self.kind}, {self.n_symbols}, {self.padding}")
         if not (0 <= self.height < 2 ** 16 and 0 <= self.width < 2 ** 16):
             raise ValueError(f"image size {self.height}x{self.width} does not fit the header's 16-bit fields")
         if len(self.image_id.encode()) > ID_BYTES:
@@ -74,7 +78,7 @@ class Header:
 
     def to_bits(self) -> np.ndarray:
         """(HEADER_BITS,) uint8: the fields and their CRC-32."""
-        body = _FIELDS.pack(VERSION, self.kind, self.n_symbols, self.height, self.width, self.model,
+        body = _FIELDS.pack(VERSION, self.kind, self.padding, self.n_symbols, self.height, self.width, self.model,
                             self.image_id.encode())
         data = body + struct.pack(">I", zlib.crc32(body))
         return np.unpackbits(np.frombuffer(data, np.uint8))
@@ -86,10 +90,10 @@ class Header:
         body, (crc,) = data[:HEADER_BYTES], struct.unpack(">I", data[HEADER_BYTES:])
         if zlib.crc32(body) != crc:
             raise ValueError("header CRC does not match")
-        version, kind, n_symbols, height, width, model, image_id = _FIELDS.unpack(body)
+        version, kind, padding, n_symbols, height, width, model, image_id = _FIELDS.unpack(body)
         if version != VERSION:
             raise ValueError(f"header version {version}, this receiver reads version {VERSION}")
-        return cls(kind, n_symbols, height, width, model, image_id.rstrip(b"\0").decode(errors="replace"))
+        return cls(kind, n_symbols, padding, height, width, model, image_id.rstrip(b"\0").decode(errors="replace"))
 
 
 def _header_code():
@@ -155,16 +159,31 @@ def body_length(n_symbols: int, pilot_spacing: int) -> int:
     return n + pilot_count(n, pilot_spacing)
 
 
+def _pilot_rotation(pilots: np.ndarray) -> float:
+    """Phase turned from one pilot to the next (radians): the peak of the pilots' periodogram
+    (the maximum-likelihood frequency of a tone in noise; it uses every pilot coherently,
+    where the phase steps between neighbours are as noisy as single pilots), refined
+    between its bins by a parabola."""
+    if pilots.size < 2:
+        return 0.0
+    size = max(1024, 8 * (1 << int(np.ceil(np.log2(pilots.size)))))
+    spectrum = np.abs(np.fft.fft(pilots, size))
+    peak = int(np.argmax(spectrum))
+    a, b, c = spectrum[peak - 1], spectrum[peak], spectrum[(peak + 1) % size]
+    offset = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c < 0 else 0.0
+    return float(np.angle(np.exp(2j * np.pi * (peak + offset) / size)))
+
+
 def track(received: np.ndarray, n_symbols: int, spacing: int, smoothing: int = 31) -> tuple[np.ndarray, np.ndarray]:
     """(symbols, gain): the ``n_symbols`` data symbols of ``received`` (data with pilots, as
     ``with_pilots`` lays them out) divided by the gain they saw, and that gain.
 
-    The gain comes from the pilots: a residual frequency offset from the mean phase step
-    between neighbouring pilots (no unwrapping of single noisy pilots), then the pilots with
-    that rotation removed, averaged over ``smoothing`` neighbours, interpolated linearly."""
+    The gain comes from the pilots: a residual frequency offset (``_pilot_rotation``), then
+    the pilots with that rotation removed, averaged over ``smoothing`` neighbours,
+    interpolated linearly."""
     positions = pilot_positions(n_symbols, spacing)
     at_pilots = received[positions].astype(np.complex128) / PILOT
-    step = np.angle(np.sum(at_pilots[1:] * np.conj(at_pilots[:-1]))) / (spacing + 1) if positions.size > 1 else 0.0
+    step = _pilot_rotation(at_pilots) / (spacing + 1)
     still = at_pilots * np.exp(-1j * step * positions)
     width = min(smoothing, still.size)
     kernel = np.ones(width)
@@ -236,7 +255,7 @@ def schmidl_cox(samples: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]
     return metric, p[:count]
 
 
-def detect(samples: np.ndarray, sps: int, threshold: float = 0.3, coarse: float = 0.15,
+def detect(samples: np.ndarray, sps: int, threshold: float = 0.15, coarse: float = 0.08,
            equaliser_taps: int = 1) -> list[Detection]:
     """Preambles in matched-filtered ``samples`` (``sps`` samples per symbol): Schmidl-Cox
     candidates above ``coarse``, the frequency offset from their phase step, then the
@@ -260,13 +279,19 @@ def detect(samples: np.ndarray, sps: int, threshold: float = 0.3, coarse: float 
         detection = _refine(samples, d, cfo, sps, equaliser_taps)
         if detection is not None and detection.metric >= threshold:
             found.append(detection)
-    return sorted(found, key=lambda det: det.start)
+    # candidates near one preamble can refine to overlapping starts: keep the best of those
+    kept: list[Detection] = []
+    for detection in sorted(found, key=lambda det: -det.metric):
+        if all(abs(detection.start - other.start) >= PREAMBLE.size * sps for other in kept):
+            kept.append(detection)
+    return sorted(kept, key=lambda det: det.start)
 
 
 def _refine(samples: np.ndarray, coarse_start: int, cfo: float, sps: int, n_taps: int) -> Detection | None:
     """Timing, equaliser and noise of the preamble near ``coarse_start`` (frequency corrected)."""
     half = PREAMBLE_HALF * sps
-    lo, hi = max(0, coarse_start - half), min(samples.size - PREAMBLE.size * sps, coarse_start + half)
+    # the Schmidl-Cox peak is within a quarter of a half of the start down to the lowest SNRs detected
+    lo, hi = max(0, coarse_start - half // 2), min(samples.size - PREAMBLE.size * sps, coarse_start + half // 2)
     if hi <= lo:
         return None
     taus = np.arange(lo, hi)

@@ -84,6 +84,15 @@ class metrics_sink(gr.basic_block):
                                                   else (partner[1], (meta, image)))
             self._score(reference, decoded_meta, decoded)
 
+    def score_lost(self, fallback: int = 128) -> int:
+        """Score every reference whose decoded image never came (a burst not received) as a
+        mid-grey ``fallback`` image with decode_failed 1; returns how many."""
+        with self._lock:
+            lost, self._waiting["reference"] = self._waiting["reference"], {}
+        for meta, reference in lost.values():
+            self._score(reference, {**meta, keys.DECODE_FAILED: 1, keys.N_SYMBOLS: ""}, np.full_like(reference, fallback))
+        return len(lost)
+
     def _score(self, reference, meta, image):
         row = {
             "image": meta[keys.IMAGE_ID],

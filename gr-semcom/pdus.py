@@ -6,6 +6,7 @@ a logged, dropped message so that a bad PDU never stops a flowgraph.
 from __future__ import annotations
 
 import functools
+import math
 import threading
 
 import numpy as np
@@ -157,3 +158,9 @@ def noise_var_of(meta: dict, setting: float) -> float:
     if keys.NOISE_VAR not in meta:
         raise ValueError(f"no noise variance: set the block's noise_var or send metadata {keys.NOISE_VAR!r}")
     return demapping.check_noise_var(meta[keys.NOISE_VAR], f"metadata {keys.NOISE_VAR!r}")
+
+
+def burst_buffer(n_symbols: int) -> int:
+    """Items a stream buffer needs so that tagged_stream_to_pdu sees a whole burst."""
+    # a circular buffer offers at most half its size to one call of work
+    return 1 << max(12, math.ceil(math.log2(2 * n_symbols)))

@@ -51,7 +51,7 @@ class Link(gr.top_block):
         self.add.set_alignment(1)
         self.to_pdu = pdu.tagged_stream_to_pdu(gr.types.complex_t, flowgraphs.LENGTH_TAG)
         for block in (self.to_stream, self.add):
-            block.set_min_output_buffer(flowgraphs.burst_buffer(max_symbols))
+            block.set_min_output_buffer(pdus.burst_buffer(max_symbols))
         self.demapper = soft_demapper(constellation, noise_var=10 ** (-snr_db / 10))
         tail = [self.demapper]
         if code is not None:

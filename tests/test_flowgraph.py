@@ -51,7 +51,7 @@ def test_channel_adds_exactly_the_requested_noise(cifar_model):
     to_pdu = pdu.tagged_stream_to_pdu(gr.types.complex_t, flowgraphs.LENGTH_TAG)
     debug = blocks.message_debug()
     for block in (to_stream, add):
-        block.set_min_output_buffer(flowgraphs.burst_buffer(100_000))
+        block.set_min_output_buffer(pdus.burst_buffer(100_000))
     top.connect(to_stream, (add, 0))
     top.connect(noise, (add, 1))
     top.connect(add, to_pdu)

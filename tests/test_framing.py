@@ -14,7 +14,7 @@ def gaussian(rng, n):
 
 
 def test_header_round_trip_and_crc():
-    header = framing.Header(0, 73728, 512, 768, framing.model_hash("deepjscc_bsds_r16"), "00003_kodim04")
+    header = framing.Header(0, 73728, 0, 512, 768, framing.model_hash("deepjscc_bsds_r16"), "00003_kodim04")
     bits = header.to_bits()
     assert bits.size == framing.HEADER_BITS and framing.Header.from_bits(bits) == header
     bits[17] ^= 1
@@ -23,7 +23,9 @@ def test_header_round_trip_and_crc():
     with pytest.raises(ValueError, match="longer than the header's 20 bytes"):
         framing.Header(0, 10, image_id="x" * 21)
     with pytest.raises(ValueError, match="16-bit"):
-        framing.Header(0, 10, 70000, 10)
+        framing.Header(0, 10, 0, 70000, 10)
+    with pytest.raises(ValueError, match="padding below kind"):
+        framing.Header(4, 10, 4)
 
 
 def test_pilots_sit_before_every_spacing_symbols_and_tracking_undoes_a_gain_and_a_rotation():
@@ -40,7 +42,7 @@ def test_pilots_sit_before_every_spacing_symbols_and_tracking_undoes_a_gain_and_
 
 def burst(rng, n, sps=SPS):
     payload = gaussian(rng, n)
-    header = framing.Header(0, n, 32, 32, framing.model_hash("m"), "00012_airplane_0003")
+    header = framing.Header(0, n, 0, 32, 32, framing.model_hash("m"), "00012_airplane_0003")
     symbols = framing.frame(payload, header, SPACING)
     upsampled = np.zeros(symbols.size * sps, np.complex64)
     upsampled[::sps] = symbols
