@@ -106,7 +106,7 @@ def test_every_burst_arrives_with_the_psnr_of_the_aligned_channel(impairment):
     rng = np.random.default_rng(0)
     ideal = statistics.fmean(metrics.psnr_db(p, model.decode(flowgraphs.awgn(model.encode(p), 10.0, rng), 32, 32))
                              for p, _ in sent)
-    # measured (8 images at 10 dB): 0.21, 0.30 and 1.07 dB below the aligned channel
+    # measured (8 images at 10 dB): 0.12, 0.22 and 0.93 dB below the aligned channel
     margin = 0.5 if impairment != "multipath" else 1.5
     assert over_the_air > ideal - margin, (over_the_air, ideal)
 
