@@ -50,3 +50,23 @@ def test_cards_state_data_snr_range_steps_time_and_measured_psnr(kodak_model, ci
         assert card["train_snr_db"] == [0.0, 20.0] and card["channel"] == "awgn"
         assert card["steps"] == 30000 and card["training_seconds"] > 0 and card["dataset"]
         assert set(card["measured"][key]["psnr_db"]) >= snrs
+
+
+# measured on 2026-12-01 through the flowgraph, seed 1, 20 CIFAR-10 test images (2 per class),
+# -5 dB on every hop: PSNR 17.25 dB, LPIPS 0.143
+DF_FLOOR_PSNR, DF_CEILING_LPIPS = 16.9, 0.16
+
+
+def test_decode_and_forward_model_over_its_three_hops():
+    model = "deepjscc_cifar10_r6_df2_m5_dhd"
+    try:
+        graph = flowgraphs.analog_point_to_point(model, "cifar10-test:2", snr_db=-5.0, seed=1, lpips=True)
+    except (FileNotFoundError, OSError) as error:  # the data set or the LPIPS network is missing
+        pytest.skip(str(error))
+    rows = graph.run_images(300)
+    assert len(rows) == 20 and len(graph.relays) == 2
+    assert np.mean([r["psnr_db"] for r in rows]) > DF_FLOOR_PSNR
+    assert np.mean([r["lpips"] for r in rows]) < DF_CEILING_LPIPS
+    card = bundle.Bundle(model).card
+    assert card["hops"] == 3 and card["train_snr_db"] == [-5.0, -5.0] and "cos(H(S), H(S_hat))" in card["loss"]
+    assert set(card["measured"]["cifar10_test_1000"]["analog/awgn"]["lpips"]) == {"-10", "-5", "0"}
