@@ -6,7 +6,7 @@
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN := gnuradio gnuradio-dev cmake g++
+DEBIAN := gnuradio gnuradio-dev cmake g++ python3-soapysdr
 # scikit-image's sample photos are the demo's images when ../shared/datasets/kodak is absent
 
 # Shipped models: `make -j2 models` retrains, exports and measures both (about 1 h on 2 cores).

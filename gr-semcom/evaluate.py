@@ -250,7 +250,7 @@ def capacity_rows(scheme: Scheme, spec: str, snrs, budget: Budget, folder=None, 
     return rows
 
 
-BURST_IDLE = 30.0  # seconds without a new image after which a burst link's missing images count as lost
+BURST_IDLE = 10.0  # seconds without a new image after which a burst link's missing images count as lost
 
 
 def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=False, seed=1,
