@@ -26,7 +26,7 @@ import numpy as np
 VERSION = 1
 PREAMBLE_HALF = 63  # a prime length: the Zadoff-Chu sequence has ideal periodic autocorrelation
 PILOT = np.complex64(1.0)
-ID_BYTES = 20
+ID_BYTES = 29  # fills HEADER_FRAMES codewords: 3 x 130 info bits hold 48 bytes
 HEADER_CODE = "n512_r14"
 # version, kind, padding, n_symbols, height, width, model hash, image id
 _FIELDS = struct.Struct(f">BBBIHHI{ID_BYTES}s")

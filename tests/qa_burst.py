@@ -142,7 +142,7 @@ def test_bursts_of_another_model_and_bad_symbols_are_dropped(capfd):
     assert graph.send([nan, long_id, good], 1, timeout=5) == []
     log = logged(capfd)
     assert "image nan: symbol PDU holds 512 NaN or Inf symbols of 512" in log
-    assert "longer than the header's 20 bytes" in log
+    assert "longer than the header's 29 bytes" in log
     assert "burst '00000_photo' dropped: it carries another model's symbols than deepjscc_bsds_r16's" in log
     assert graph.rx.receiver.bursts == 0 and graph.rx.receiver.detections == 1
 

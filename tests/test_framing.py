@@ -20,8 +20,8 @@ def test_header_round_trip_and_crc():
     bits[17] ^= 1
     with pytest.raises(ValueError, match="header CRC does not match"):
         framing.Header.from_bits(bits)
-    with pytest.raises(ValueError, match="longer than the header's 20 bytes"):
-        framing.Header(0, 10, image_id="x" * 21)
+    with pytest.raises(ValueError, match="longer than the header's 29 bytes"):
+        framing.Header(0, 10, image_id="x" * 30)
     with pytest.raises(ValueError, match="16-bit"):
         framing.Header(0, 10, 0, 70000, 10)
     with pytest.raises(ValueError, match="padding below kind"):
