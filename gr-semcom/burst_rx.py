@@ -17,9 +17,10 @@ class burst_receiver(gr.sync_block):
     noise from the preamble, pilot tracking through the body. Counts ``detections``,
     ``header_errors`` and ``bursts``."""
 
-    def __init__(self, sps=4, pilot_spacing=32, threshold=0.15, model="", equalizer_taps=1):
+    def __init__(self, sps=4, pilot_spacing=32, threshold=0.15, model="", equalizer_taps=1, rolloff=0.35):
         gr.sync_block.__init__(self, name="semcom_burst_receiver", in_sig=[np.complex64], out_sig=None)
         self.sps, self.pilot_spacing, self.threshold = int(sps), int(pilot_spacing), float(threshold)
+        self.rolloff = float(rolloff)
         self.equalizer_taps = int(equalizer_taps)
         self.model, self.model_hash = model, framing.model_hash(model) if model else None
         self.buffer = np.zeros(0, np.complex64)
@@ -90,12 +91,15 @@ class burst_receiver(gr.sync_block):
         header, found = self.header, self.pending
         n_body = framing.header_length() + header.n_symbols
         length = framing.body_length(header.n_symbols, self.pilot_spacing)
-        if found.start + (framing.PREAMBLE.size + length) * self.sps + _MARGIN > self.buffer.size:
+        span = (framing.PREAMBLE.size + length) * self.sps
+        # room for the timing to drift by a sample-rate offset of up to 100 ppm
+        if found.start + span * (1 + 1e-4) + _MARGIN > self.buffer.size:
             return False
-        body = framing.symbols_at(self.buffer, found, framing.PREAMBLE.size, length, self.sps)
+        drift = framing.timing_drift(self.buffer, found, n_body, self.pilot_spacing, self.sps, self.rolloff)
+        body = framing.symbols_at(self.buffer, found, framing.PREAMBLE.size, length, self.sps, drift)
         symbols, _ = framing.track(body, n_body, self.pilot_spacing)
         noise_var, start = self._noise_var(), float(self.consumed + found.start)
-        self._skip(found.start + (framing.PREAMBLE.size + length) * self.sps)
+        self._skip(found.start + (framing.PREAMBLE.size + length) * (self.sps + drift))
         if self.model_hash is not None and header.model not in (0, self.model_hash):
             self.logger.error(f"burst {header.image_id!r} dropped: it carries another model's symbols "
                               f"than {self.model}'s")
@@ -103,7 +107,8 @@ class burst_receiver(gr.sync_block):
         self.bursts += 1
         meta = {keys.IMAGE_ID: header.image_id, keys.N_SYMBOLS: header.n_symbols, keys.SNR_DB: found.snr_db,
                 keys.NOISE_VAR: noise_var, keys.EQUALIZED_GAIN: complex(found.gain),
-                keys.BURST_CFO: found.cfo, keys.BURST_START: start}
+                keys.BURST_CFO: found.cfo, keys.BURST_START: start,
+                keys.BURST_DRIFT: drift / self.sps}
         if header.height and header.width:
             meta[keys.IMAGE_SHAPE] = np.array([header.height, header.width, 3], np.int32)
         if header.kind:
@@ -139,12 +144,14 @@ class burst_rx(gr.hier_block2):
     The matched filter is the root-raised cosine of ``rolloff``; ``burst_receiver`` does the
     rest (``framing``): detection above ``threshold`` (normalised preamble correlation,
     0..1), frequency offset, fractional timing, gain and noise from the preamble, pilot
-    tracking. equalizer_taps: 1 removes one complex gain (flat channels); an odd number
+    tracking, and for bursts of 8,000 symbols and more the timing drift of a sample-rate
+    offset (``framing.timing_drift``). equalizer_taps: 1 removes one complex gain (flat channels); an odd number
     above 1 fits a symbol-spaced least-squares equaliser of that many taps on the
     preamble, for multipath. Metadata: image_id, image_shape, n_symbols, bits_per_symbol (QAM) from the
     header; snr_db and noise_var (N0 of the equalised symbols) estimated; equalized_gain
     (the preamble's complex gain, removed); burst_cfo (cycles per sample), burst_start
-    (the stream sample of the preamble). model: when given, bursts of another model are
+    (the stream sample of the preamble), burst_drift (the sample-rate offset found, as a
+    fraction: -1e-5 for a receiver clock 10 ppm fast). model: when given, bursts of another model are
     dropped and model_id is set.
     """
 
@@ -157,7 +164,7 @@ class burst_rx(gr.hier_block2):
                              f"an odd equalizer_taps >= 1, got {sps}, {rolloff}, {pilot_spacing}, {threshold}, "
                              f"{equalizer_taps}")
         self.matched = grfilter.fir_filter_ccf(1, framing.rrc_taps(int(sps), float(rolloff)).tolist())
-        self.receiver = burst_receiver(sps, pilot_spacing, threshold, model, equalizer_taps)
+        self.receiver = burst_receiver(sps, pilot_spacing, threshold, model, equalizer_taps, rolloff)
         self.message_port_register_hier_out("symbols")
         self.connect(self, self.matched, self.receiver)
         self.msg_connect(self.receiver, "symbols", self, "symbols")

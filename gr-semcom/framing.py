@@ -326,9 +326,52 @@ def _rotated(samples: np.ndarray, start: float, cfo: float, first: int, count: i
     return fractional_samples(samples, times) * np.exp(-2j * np.pi * cfo * times)
 
 
-def symbols_at(samples: np.ndarray, detection: Detection, first: int, count: int, sps: int) -> np.ndarray:
+def symbols_at(samples: np.ndarray, detection: Detection, first: int, count: int, sps: int,
+               drift: float = 0.0) -> np.ndarray:
     """``count`` symbols of the burst from symbol ``first`` (0: the preamble's first),
-    frequency corrected and equalised."""
+    frequency corrected and equalised; ``drift``: samples the timing moves per symbol
+    (a sample-rate offset, ``timing_drift``)."""
     context = detection.taps.size // 2
-    around = _rotated(samples, detection.start, detection.cfo, first - context, count + 2 * context, sps)
+    around = _rotated(samples, detection.start, detection.cfo, first - context, count + 2 * context, sps + drift)
     return np.convolve(around, detection.taps, "valid").astype(np.complex64)
+
+
+def _pulse_slope(sps: int, rolloff: float) -> float:
+    """d/dtau [g(tau + T/2) - g(tau - T/2)] at tau = 0 per sample, g the raised-cosine pulse of
+    the transmit and matched filters (peak 1): the early-late detector's gain."""
+    taps = rrc_taps(sps, rolloff).astype(np.float64)
+    pulse = np.convolve(taps, taps)
+    centre = (pulse.size - 1) / 2
+    g = lambda t: float(fractional_samples(pulse.astype(np.complex64), np.array([centre + t]))[0].real)  # noqa: E731
+    half, step = sps / 2, 0.05
+    return (g(step + half) - g(step - half) - g(-step + half) + g(-step - half)) / (2 * step)
+
+
+def timing_drift(samples: np.ndarray, detection: Detection, n_body: int, spacing: int, sps: int,
+                 rolloff: float = 0.35, block: int = 64) -> float:
+    """Samples the timing moves per symbol through a burst (a sample-rate offset), from the
+    pilots: an early-late detector (half a symbol either side; the unknown data around a
+    pilot average out) over blocks of ``block`` pilots, each block sampled where the drift
+    found so far puts it, and the drift the least-squares slope through the blocks' timing
+    (the preamble fixes the start). 0 for bursts of fewer than 4 blocks, where the estimate
+    would be noisier than the drift it could find."""
+    positions = PREAMBLE.size + pilot_positions(n_body, spacing)
+    if positions.size < 4 * block:
+        return 0.0
+    slope = _pulse_slope(sps, rolloff)
+    half = sps / 2
+    rotate = lambda t: np.exp(-2j * np.pi * detection.cfo * t)  # noqa: E731
+    drift, moment, weight = 0.0, 0.0, 0.0
+    for first in range(0, positions.size - block + 1, block):
+        m = positions[first:first + block].astype(np.float64)
+        t = detection.start + (sps + drift) * m
+        on, early, late = (fractional_samples(samples, t + shift) * rotate(t + shift) for shift in (0.0, -half, half))
+        # the pilots' mean gain as the reference: a single on-time sample shares data terms with early and late
+        reference = np.mean(on)
+        # how late the samples are against the pulses' peaks (early-late detector over its gain)
+        late_by = np.real(np.mean(late - early) * np.conj(reference)) / max(abs(reference) ** 2, 1e-30) / slope
+        centre = float(m.mean())
+        moment += centre * (drift * centre - late_by)  # where the peaks are there, against the start
+        weight += centre ** 2
+        drift = moment / weight
+    return float(drift)

@@ -64,6 +64,9 @@ key                     value                      set by
 ======================  =========================  ===============================================
 ``burst_cfo``           float, cycles per sample   burst_rx: the frequency offset it corrected
 ``burst_start``         float, stream sample       burst_rx: where the burst's preamble starts
+``burst_drift``         float                      burst_rx: the timing drift it corrected, samples
+                                                   per sample (the sample-rate offset; 0 for bursts
+                                                   too short to measure it)
 ======================  =========================  ===============================================
 
 burst_rx also sets image_id, image_shape, n_symbols and bits_per_symbol from the burst's
@@ -121,3 +124,4 @@ CODEC_BYTES = "codec_bytes"
 DECODE_FAILED = "decode_failed"
 BURST_CFO = "burst_cfo"
 BURST_START = "burst_start"
+BURST_DRIFT = "burst_drift"

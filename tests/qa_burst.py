@@ -111,13 +111,17 @@ def test_every_burst_arrives_with_the_psnr_of_the_aligned_channel(impairment):
     assert over_the_air > ideal - margin, (over_the_air, ideal)
 
 
-def test_a_full_kodak_burst_arrives(kodak_dir):
+@pytest.mark.parametrize("ppm", [0.0, 10.0])
+def test_a_full_kodak_burst_arrives_and_its_timing_drift_is_tracked(kodak_dir, ppm):
+    """A 768x512 image in one burst of 77,742 symbols; 10 ppm of sample-rate offset moves its
+    timing by 3 samples from the first symbol to the last."""
     model = bundle.DeepJSCCBundle("deepjscc_bsds_r16")
     picture = images.load_image(kodak_dir / "kodim23.png")[0]
     sent = symbol_pdus(model, [picture])
-    graph = link(12.0, 2e-4, model="deepjscc_bsds_r16")
+    graph = link(12.0, 2e-4, epsilon=1.0 + ppm * 1e-6, model="deepjscc_bsds_r16")
     (received,) = graph.send([sent[0][1]], 1, timeout=120)
     assert received[1].size == 73728 and list(received[0][keys.IMAGE_SHAPE]) == [512, 768, 3]
+    assert abs(abs(received[0][keys.BURST_DRIFT]) - ppm * 1e-6) < 1e-6
     rng = np.random.default_rng(0)
     ideal = metrics.psnr_db(picture, model.decode(flowgraphs.awgn(model.encode(picture), 12.0, rng), 512, 768))
     assert psnr_through(model, sent, [received]) > ideal - 0.5

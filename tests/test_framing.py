@@ -77,3 +77,22 @@ def test_noise_alone_gives_no_detection():
     rng = np.random.default_rng(3)
     noise = np.convolve(gaussian(rng, 400_000), framing.rrc_taps(SPS))
     assert framing.detect(noise, SPS) == []
+
+
+@pytest.mark.parametrize("ppm", [0.0, 10.0, -10.0])
+def test_the_timing_drift_of_a_sample_rate_offset_is_found_from_the_pilots(ppm):
+    rng = np.random.default_rng(4)
+    n = 20000
+    payload, header, samples = burst(rng, n)
+    padded = np.concatenate([np.zeros(137, np.complex64), samples, np.zeros(3000, np.complex64)])
+    ratio = 1 + ppm * 1e-6  # the receiver's sample k is the transmitter's k x ratio
+    resampled = framing.fractional_samples(padded, np.arange(int(padded.size / ratio) - 20) * ratio)
+    received = np.convolve(resampled + gaussian(rng, resampled.size) * np.sqrt(10 ** -1.5), framing.rrc_taps(SPS))
+    (found,) = framing.detect(received, SPS)
+    n_body = framing.header_length() + n
+    drift = framing.timing_drift(received, found, n_body, SPACING, SPS)
+    assert drift == pytest.approx(-SPS * ppm * 1e-6, abs=6e-6)  # samples per symbol: 0.12 samples over the burst
+    body = framing.symbols_at(received, found, framing.PREAMBLE.size, framing.body_length(n, SPACING), SPS, drift)
+    symbols, _ = framing.track(body, n_body, SPACING)
+    assert 10 * np.log10(np.mean(np.abs(symbols[framing.header_length():] - payload) ** 2)) < -15 + 1.0
+    assert framing.timing_drift(received, found, 4000, SPACING, SPS) == 0.0  # too short a burst to measure
