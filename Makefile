@@ -114,7 +114,7 @@ multihop-results: multihop-models lambda-sweep
 		--out out/results/multihop_qf_$(DF_TAG)
 	$(MULTIHOP_EVAL) --models $(DF_R0) $(foreach l,$(LAMBDAS),out/models/deepjscc_cifar10_r6_$(DF_TAG)_dhd$(l)) \
 		--snr -10 -5 0 --out out/results/multihop_lambda_$(DF_TAG)
-	for link in 1 2 3 4 6; do $(MULTIHOP_EVAL) --models $(DF_R0) --qf 2:2 --qf-link digital --modulation qpsk \
+	for link in 1 3 6; do $(MULTIHOP_EVAL) --models $(DF_R0) --qf 2:2 --qf-link digital --modulation qpsk \
 		--qf-link-snr $$link --snr $(DF_SNR) --out out/results/multihop_qf_digital_$(DF_TAG)_link$$link || exit 1; done
 
 # shipped from the runs above: the examples' model (2 relays, DHD), measured into its card
