@@ -10,12 +10,13 @@ images=${2:-samples}
 snr=${3:-0}
 out=${4:-out/relay_processes}
 python=${PYTHON:-.venv/bin/python}
-node() { "$python" -m gnuradio.semcom.nodes "$@" --model "$model"; }
+pids=()
+start() { "$python" -m gnuradio.semcom.nodes "$@" --model "$model" & pids+=($!); }  # $!: the node itself
 a=tcp://127.0.0.1:5550 b=tcp://127.0.0.1:5551 c=tcp://127.0.0.1:5552
 mkdir -p "$out"
-pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-node tx --images "$images" --out "$a" & pids+=($!)
-node relay --relay 1 --in "$a" --out "$b" --snr "$snr" & pids+=($!)
-node relay --relay 2 --in "$b" --out "$c" --snr "$snr" & pids+=($!)
-node rx --images "$images" --in "$c" --snr "$snr" --csv "$out/metrics.csv" --out-dir "$out" --timeout 300
+start tx --images "$images" --out "$a"
+start relay --relay 1 --in "$a" --out "$b" --snr "$snr"
+start relay --relay 2 --in "$b" --out "$c" --snr "$snr"
+"$python" -m gnuradio.semcom.nodes rx --model "$model" --images "$images" --in "$c" --snr "$snr" \
+    --csv "$out/metrics.csv" --out-dir "$out" --timeout 300

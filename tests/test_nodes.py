@@ -142,3 +142,14 @@ def test_nodes_refuse_missing_addresses_and_impossible_relays(df_model, capsys):
         nodes.main(["relay", "--model", str(df_model), "--relay", "3", "--in", "tcp://127.0.0.1:1",
                     "--out", "tcp://127.0.0.1:2"])
     assert "relay must be 1 .. 2" in capsys.readouterr().err
+
+
+def test_the_example_script_starts_the_four_processes_and_ends_them(df_model, tmp_path):
+    script = pathlib.Path(__file__).resolve().parent.parent / "examples" / "relay_processes.sh"
+    result = subprocess.run(["bash", str(script), str(df_model), "samples", "5", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHON": sys.executable})
+    assert result.returncode == 0 and "rx: 4 images, mean PSNR" in result.stdout, result.stdout + result.stderr
+    assert len(list((tmp_path / "out").glob("*.png"))) == 4
+    time.sleep(1)
+    leftover = subprocess.run(["pgrep", "-f", f"gnuradio.semcom.nodes .*{df_model}"], capture_output=True, text=True)
+    assert leftover.stdout == "", "the script left node processes running"
