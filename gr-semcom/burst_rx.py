@@ -6,7 +6,7 @@ import pmt
 from gnuradio import filter as grfilter
 from gnuradio import gr
 
-from gnuradio.semcom import framing, keys, pdus
+from gnuradio.semcom import bundle, framing, keys, pdus
 
 _MARGIN = 16  # samples past a frame's last symbol the fractional interpolator reads
 
@@ -22,7 +22,9 @@ class burst_receiver(gr.sync_block):
         self.sps, self.pilot_spacing, self.threshold = int(sps), int(pilot_spacing), float(threshold)
         self.rolloff = float(rolloff)
         self.equalizer_taps = int(equalizer_taps)
-        self.model, self.model_hash = model, framing.model_hash(model) if model else None
+        # a bundle folder or shipped name: its card's model id is what the header's hash is of
+        self.model = bundle.Bundle(model).model_id if model else ""
+        self.model_hash = framing.model_hash(self.model) if model else None
         self.buffer = np.zeros(0, np.complex64)
         self.consumed = 0  # stream index of buffer[0]
         self.searched = 0  # buffer index up to which preambles have been looked for
@@ -152,7 +154,7 @@ class burst_rx(gr.hier_block2):
     (the preamble's complex gain, removed); burst_cfo (cycles per sample), burst_start
     (the stream sample of the preamble), burst_drift (the sample-rate offset found, as a
     fraction: -1e-5 for a receiver clock 10 ppm fast). model: when given, bursts of another model are
-    dropped and model_id is set.
+    dropped and model_id is set (a bundle folder or shipped name).
     """
 
     def __init__(self, sps=4, rolloff=0.35, pilot_spacing=32, threshold=0.15, model="", equalizer_taps=1):

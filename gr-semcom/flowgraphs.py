@@ -70,7 +70,8 @@ BURST_CHANNELS = {
     "burst_offsets": (4e-4, 1.0 + 2e-6, 1237, (1.0,), 1),
     "burst_multipath": (2e-4, 1.0, 301, (1.0, 0.0, 0.45j, 0.0, -0.2), 7),
 }
-CHANNELS = ("awgn", "rayleigh", *BURST_CHANNELS)
+SYMBOL_CHANNELS = ("awgn", "rayleigh")  # on symbol PDUs (awgn_hop, block_fading)
+CHANNELS = (*SYMBOL_CHANNELS, *BURST_CHANNELS)
 BURST_SPS = 4
 
 
@@ -134,16 +135,17 @@ class burst_hop:
     per symbol) -> delay -> GNU Radio's ``channels.channel_model`` (noise for Es/N0 =
     snr_db after the matched filter, the frequency offset, sample-rate offset and multipath
     of ``BURST_CHANNELS[channel]``) -> burst_rx (detection, synchronisation, equalisation;
-    its SNR and N0 estimates go into the metadata). The same interface as ``awgn_hop``."""
+    its SNR and N0 estimates go into the metadata; ``model``: the link's bundle, whose id it
+    checks and sets). The same interface as ``awgn_hop``."""
 
-    def __init__(self, channel: str, snr_db: float, seed: int, max_symbols: int):
+    def __init__(self, channel: str, snr_db: float, seed: int, max_symbols: int, model: str = ""):
         frequency_offset, epsilon, delay, taps, equalizer_taps = BURST_CHANNELS[channel]
         taps = np.asarray(taps, complex) / np.linalg.norm(taps)  # multipath keeps the signal power
         self.tx = burst_tx(BURST_SPS, max_symbols=max_symbols)
         self.delay = blocks.delay(gr.sizeof_gr_complex, delay)
         self.channel = channels.channel_model(self.noise_voltage(snr_db), frequency_offset, epsilon, taps.tolist(),
                                               seed if seed else int(np.random.default_rng().integers(1, 2 ** 31)))
-        self.rx = burst_rx(BURST_SPS, equalizer_taps=equalizer_taps)
+        self.rx = burst_rx(BURST_SPS, model=model, equalizer_taps=equalizer_taps)
 
     @staticmethod
     def noise_voltage(snr_db: float) -> float:
@@ -211,7 +213,8 @@ class point_to_point(gr.top_block):
         for index, chain in enumerate((transmitter, *relays, receiver)):
             if index:  # the hop into this chain
                 channel = getattr(self, "channel", "awgn")
-                hop = (burst_hop(channel, self.snr_db, hop_seed(self.seed, index - 1), self.max_symbols)
+                hop = (burst_hop(channel, self.snr_db, hop_seed(self.seed, index - 1), self.max_symbols,
+                                 getattr(self, "model", ""))
                        if channel in BURST_CHANNELS else
                        awgn_hop(self.snr_db, hop_seed(self.seed, index - 1), self.max_symbols))
                 self.hops.append(hop)
@@ -293,7 +296,7 @@ class analog_point_to_point(point_to_point):
                          model_bundle.n_symbols(*source.max_shape()), out_dir, csv_path, score, lpips,
                          hash_model)
         self.channel, self.equalizers = channel, []
-        path = str(model_bundle.path)
+        path = self.model = str(model_bundle.path)
         self.encoder = jscc_encoder(path, provider, threads)
         self.relays = [relay_df(path, k, provider, threads) for k in range(1, model_bundle.hops)]
         self.decoder = jscc_decoder(path, provider, threads)
@@ -351,6 +354,7 @@ class digital_point_to_point(point_to_point):
         super().__init__("semcom digital point to point", source, snr_db, seed, channel_uses,
                          out_dir, csv_path, score, lpips, hash_model)
         self.bits_per_symbol, self.channel_uses, self.channel = bits_per_symbol, channel_uses, channel
+        self.model = str(model_bundle.path)
         if deterministic is None:
             deterministic = model_bundle.deterministic_bits
         self.encoder = bitsemcom_encoder(str(model_bundle.path), provider, threads)

@@ -156,3 +156,15 @@ def test_impossible_parameters_are_refused():
         burst_tx(1)
     with pytest.raises(ValueError, match="0 < threshold < 1"):
         burst_rx(4, threshold=1.5)
+
+
+@pytest.mark.parametrize("channel", list(flowgraphs.BURST_CHANNELS))
+def test_the_links_run_over_every_burst_channel(bitsemcom_model, photo_dir, channel):
+    digital = flowgraphs.digital_point_to_point(bitsemcom_model, str(photo_dir), "16qam", channel, snr_db=12.0, seed=3)
+    rows = digital.run_images(timeout=120)
+    assert len(rows) == 3 and all(r["model_id"] == "bitsemcom_cifar10" and r["n_symbols"] == 256 for r in rows)
+    analog = flowgraphs.analog_point_to_point(MODEL, str(photo_dir), snr_db=12.0, seed=3, channel=channel)
+    over_bursts = analog.run_images(timeout=120)
+    aligned = flowgraphs.analog_point_to_point(MODEL, str(photo_dir), snr_db=12.0, seed=3).run_images(timeout=120)
+    assert statistics.fmean(r["psnr_db"] for r in over_bursts) > statistics.fmean(r["psnr_db"] for r in aligned) - 1.5
+    assert isinstance(analog.hops[0], flowgraphs.burst_hop) and analog.hops[0].rx.receiver.header_errors == 0

@@ -22,7 +22,7 @@ def decoded(folder) -> dict:
     return {p.stem: np.asarray(Image.open(p)) for p in sorted(folder.glob("*.png"))}
 
 
-@pytest.mark.parametrize("channel", flowgraphs.CHANNELS)
+@pytest.mark.parametrize("channel", flowgraphs.SYMBOL_CHANNELS)
 @pytest.mark.parametrize("constellation,uses", [("qpsk", QPSK_USES), ("16qam", QAM16_USES)])
 def test_every_image_comes_out_with_n_bits_over_bits_per_symbol_channel_uses(bitsemcom_model, photo_dir, tmp_path,
                                                                              constellation, uses, channel):
@@ -117,7 +117,7 @@ def test_links_refuse_the_other_method_and_unknown_settings(bitsemcom_model, cif
         flowgraphs.digital_point_to_point(cifar_model)
     with pytest.raises(bundle.ModelError, match="bitsemcom_cifar10 is a bitsemcom model.*needs a deepjscc model"):
         flowgraphs.analog_point_to_point(bitsemcom_model)
-    with pytest.raises(ValueError, match=r"channel must be one of \('awgn', 'rayleigh'\), got 'rician'"):
+    with pytest.raises(ValueError, match=r"channel must be one of \('awgn', 'rayleigh', 'burst', .*\), got 'rician'"):
         flowgraphs.digital_point_to_point(bitsemcom_model, channel="rician")
     with pytest.raises(KeyError, match="unknown modulation '1024qam'; known: bpsk, qpsk"):
         flowgraphs.digital_point_to_point(bitsemcom_model, constellation="1024qam")

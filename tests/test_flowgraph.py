@@ -108,7 +108,7 @@ def test_analog_link_over_rayleigh_fading_equalises_with_the_known_gain(cifar_mo
                                              snr_db=10.0, score=False)
     graph.set_snr_db(3.0)
     assert graph.equalizer.noise_var == pytest.approx(10 ** -0.3)
-    with pytest.raises(ValueError, match=r"channel must be one of \('awgn', 'rayleigh'\), got 'rician'"):
+    with pytest.raises(ValueError, match=r"channel must be one of \('awgn', 'rayleigh', 'burst', .*\), got 'rician'"):
         flowgraphs.analog_point_to_point(cifar_model, channel="rician")
 
 

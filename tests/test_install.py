@@ -61,7 +61,7 @@ INSPECT = ISOLATE + textwrap.dedent("""
             problems.append(f"{path.name}: id {data.get('id')}")
         match = re.fullmatch(r"semcom\\.(\\w+)\\((.*)\\)", data["templates"]["make"].strip(), re.S)
         cls = getattr(semcom, match.group(1), None) if match else None
-        if not (inspect.isclass(cls) and issubclass(cls, gr.basic_block)):
+        if not (inspect.isclass(cls) and issubclass(cls, (gr.basic_block, gr.hier_block2))):
             problems.append(f"{path.name}: make {data['templates']['make']!r} names no block of gnuradio.semcom")
             continue
         for callback in data["templates"].get("callbacks", []):

@@ -41,7 +41,7 @@ def test_high_snr_delivers_exactly_the_codecs_image(photo_dir, tmp_path):
         assert (row["decode_failed"], row["codec_bytes"], row["n_symbols"]) == (0, len(data), 5400)
 
 
-@pytest.mark.parametrize("channel", flowgraphs.CHANNELS)
+@pytest.mark.parametrize("channel", flowgraphs.SYMBOL_CHANNELS)
 def test_very_low_snr_every_image_fails_and_gets_the_fallback(photo_dir, tmp_path, channel):
     graph = flowgraphs.separation_point_to_point("jpeg", "n1800_r12", str(photo_dir), "qpsk", channel, snr_db=-10.0,
                                                  bandwidth_ratio=1 / 6, size=SIZE, out_dir=str(tmp_path / "out"),
