@@ -44,8 +44,12 @@ class burst_receiver(gr.sync_block):
                 if not self._step():
                     break
             except ValueError as error:  # a burst that cannot be read must not stop the stream
-                self.logger.error(f"burst at sample {self.consumed + self.pending.start:.0f} dropped: {error}")
-                self._skip(self.pending.start + self._preamble)
+                if self.pending is None:  # nothing found to skip past: start afresh after these samples
+                    self.logger.error(f"search at sample {self.consumed} failed: {error}")
+                    self._skip(self.buffer.size)
+                else:
+                    self.logger.error(f"burst at sample {self.consumed + self.pending.start:.0f} dropped: {error}")
+                    self._skip(self.pending.start + self._preamble)
         return len(input_items[0])
 
     def _step(self) -> bool:
