@@ -40,3 +40,14 @@ def test_relay_benchmark_times_df_and_every_qf_rate(df_model, tmp_path):
     assert [row["bits per pixel"] for row in rows[1:]] == ["0.75", "1", "1.25", "1.5", "2"]
     assert all(row["ms/image"] > 0 for row in rows) and rows[0]["vs DF"] == 1.0
     assert (tmp_path / "relays.md").read_text().count("QF (deepjscc_cifar10_r6)") == 5
+
+
+def test_burst_benchmark_times_framing_receiving_and_the_search_rate(tmp_path):
+    spec = importlib.util.spec_from_file_location("bursts", ROOT / "bench" / "bursts.py")
+    bursts = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bursts)
+    result = bursts.main(["--repeats", "1", "--noise-samples", "200000", "--out", str(tmp_path)])
+    assert [(row["payload symbols"], row["stage"]) for row in result["rows"]] == [
+        (512, "frame"), (512, "receive"), (73728, "frame"), (73728, "receive")]
+    assert all(row["ms"] > 0 for row in result["rows"]) and result["search_rate"] > 0
+    assert "Msamples/s" in (tmp_path / "bursts.md").read_text()
