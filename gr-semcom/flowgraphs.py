@@ -168,13 +168,15 @@ class point_to_point(gr.top_block):
     A subclass makes its source and its transmitter and receiver chains, then
     calls ``_wire``. snr_db, seed: the noise. max_symbols: the longest burst,
     for the stream buffers. out_dir, csv_path, score, lpips, hash_model: as for
-    analog_point_to_point.
+    analog_point_to_point. channel: a name of ``CHANNELS``, which picks the hops'
+    kind (``awgn_hop``, or ``burst_hop`` for the burst channels; Rayleigh fading is the
+    subclasses' ``_fade``). model: the link's bundle, for the burst receiver's check.
     """
 
     def __init__(self, name, source, snr_db, seed, max_symbols, out_dir, csv_path, score, lpips=False,
-                 hash_model=""):
+                 hash_model="", channel="awgn", model=""):
         gr.top_block.__init__(self, name)
-        self.source = source
+        self.source, self.channel, self.model = source, channel, model
         self.image_sink = image_sink(out_dir)
         self.metrics = metrics_sink(snr_db, csv_path, lpips, hash_model)
         self.snr_db, self.seed, self.max_symbols = snr_db, seed, max_symbols
@@ -212,10 +214,9 @@ class point_to_point(gr.top_block):
         previous = (self.source, "image")
         for index, chain in enumerate((transmitter, *relays, receiver)):
             if index:  # the hop into this chain
-                channel = getattr(self, "channel", "awgn")
-                hop = (burst_hop(channel, self.snr_db, hop_seed(self.seed, index - 1), self.max_symbols,
-                                 getattr(self, "model", ""))
-                       if channel in BURST_CHANNELS else
+                hop = (burst_hop(self.channel, self.snr_db, hop_seed(self.seed, index - 1), self.max_symbols,
+                                 self.model)
+                       if self.channel in BURST_CHANNELS else
                        awgn_hop(self.snr_db, hop_seed(self.seed, index - 1), self.max_symbols))
                 self.hops.append(hop)
                 previous = hop.connect(self, previous)
@@ -292,11 +293,11 @@ class analog_point_to_point(point_to_point):
         model_bundle = bundle.DeepJSCCBundle(model, provider, threads)
         policy = policy or ("resize" if model_bundle.image_size else "full")
         source = image_source(images, model=str(model_bundle.path), policy=policy)
+        path = str(model_bundle.path)
         super().__init__("semcom analog point to point", source, snr_db, seed,
                          model_bundle.n_symbols(*source.max_shape()), out_dir, csv_path, score, lpips,
-                         hash_model)
-        self.channel, self.equalizers = channel, []
-        path = self.model = str(model_bundle.path)
+                         hash_model, channel, path)
+        self.equalizers = []
         self.encoder = jscc_encoder(path, provider, threads)
         self.relays = [relay_df(path, k, provider, threads) for k in range(1, model_bundle.hops)]
         self.decoder = jscc_decoder(path, provider, threads)
@@ -352,9 +353,8 @@ class digital_point_to_point(point_to_point):
         # the longest burst, for the stream buffers (fully convolutional: the largest image's)
         channel_uses = model_bundle.channel_uses(bits_per_symbol, *source.max_shape())
         super().__init__("semcom digital point to point", source, snr_db, seed, channel_uses,
-                         out_dir, csv_path, score, lpips, hash_model)
-        self.bits_per_symbol, self.channel_uses, self.channel = bits_per_symbol, channel_uses, channel
-        self.model = str(model_bundle.path)
+                         out_dir, csv_path, score, lpips, hash_model, channel, str(model_bundle.path))
+        self.bits_per_symbol, self.channel_uses = bits_per_symbol, channel_uses
         if deterministic is None:
             deterministic = model_bundle.deterministic_bits
         self.encoder = bitsemcom_encoder(str(model_bundle.path), provider, threads)
@@ -481,7 +481,7 @@ class separation_point_to_point(point_to_point):
             source = image_source(images, policy="full")
         else:
             source = image_source(images, policy=policy, size=size)
-        self.bits_per_symbol, self.code, self.channel = bits_per_symbol, encoder.code, channel
+        self.bits_per_symbol, self.code = bits_per_symbol, encoder.code
         self.encoder = encoder
         shapes = source.shapes()
         for height, width in sorted(set(shapes)):
@@ -493,7 +493,7 @@ class separation_point_to_point(point_to_point):
                     f"{self.code.n} bits (use a shorter code or more bits per symbol)")
         super().__init__("semcom separation point to point", source, snr_db, seed,
                          max(self.symbols(h, w) for h, w in shapes), out_dir, csv_path, score, lpips,
-                         hash_model)
+                         hash_model, channel)
         self.ldpc_encoder = ldpc_encoder(code)
         self.mapper = qam_mapper(constellation)
         self.demapper = soft_demapper(constellation, noise_variance(snr_db), method, "llr")
