@@ -142,3 +142,37 @@ $(foreach m,$(SHIPPED),models/$(m)/card.json): models/%/card.json: setup
 
 clean:
 	rm -rf build out .pytest_cache
+
+# Variational source-channel coding (VSCC paper): AE, VAE and VSCC on one network at -5, 5 and
+# 15 dB (m5 = -5), each 1,500 steps from deepjscc_cifar10_r6 over AWGN; `make -j2 vscc-models`
+# (about 30 min on 2 cores). Bundles go to out/models; the shipped one is copied by `make ship-vscc`.
+VSCC_BUNDLES := $(foreach o,ae vae vscc,$(foreach s,m5 5 15,out/models/vscc_cifar10_$(o)_$(s)))
+VSCC_TRAIN := --model vscc_cifar10_r6 --data cifar10 --batch-size 64 --steps 1500 --lr 5e-4 --threads 1 \
+	--init models/deepjscc_cifar10_r6/weights.pt
+snr_of = $(subst m,-,$1)
+vscc-models: $(addsuffix /card.json,$(VSCC_BUNDLES))
+out/models/vscc_cifar10_%/card.json: | setup
+	$(PY) -m semcom_train.train $(VSCC_TRAIN) --objective $(word 1,$(subst _, ,$*)) \
+		--snr-low $(call snr_of,$(word 2,$(subst _, ,$*))) --snr-high $(call snr_of,$(word 2,$(subst _, ,$*))) \
+		--val-snr $(call snr_of,$(word 2,$(subst _, ,$*))) --out runs/vscc_cifar10_$*
+	$(PY) -m semcom_train.export --checkpoint runs/vscc_cifar10_$*/checkpoint.pt --out out/models/vscc_cifar10_$* \
+		--model-id vscc_cifar10_$*
+
+# Contrastive JSCC (C-JSCC paper) at 10 dB: cjscc_cifar10_<channel>_l<lambda>[_t<tau>], lambda 0 the
+# D-JSCC baseline; the lambda sweep at tau 0.01, the tau sweep at lambda 0.01, and the D-JSCC /
+# C-JSCC pair over Rayleigh fading (zero-forcing, as analog_point_to_point equalises). Each 1,500
+# steps from deepjscc_cifar10_r6; `make -j2 cjscc-models` (about 35 min on 2 cores).
+CJSCC_BUNDLES := $(addprefix out/models/cjscc_cifar10_,awgn_l0 awgn_l0.01_t0.01 awgn_l0.1_t0.01 awgn_l0.5_t0.01 \
+	awgn_l0.01_t0.1 rayleigh_l0 rayleigh_l0.01_t0.01)
+CJSCC_TRAIN := --model cjscc_cifar10_r6 --data cifar10 --batch-size 64 --steps 1500 --lr 5e-4 --threads 1 \
+	--init models/deepjscc_cifar10_r6/weights.pt --snr-low 10 --snr-high 10 --val-snr 10
+cjscc_words = $(subst _, ,$1)
+cjscc_channel = $(if $(filter rayleigh,$(word 1,$(call cjscc_words,$1))),rayleigh_zf,awgn)
+cjscc_lambda = $(patsubst l%,%,$(word 2,$(call cjscc_words,$1)))
+cjscc_tau = $(if $(word 3,$(call cjscc_words,$1)),--temperature $(patsubst t%,%,$(word 3,$(call cjscc_words,$1))))
+cjscc-models: $(addsuffix /card.json,$(CJSCC_BUNDLES))
+out/models/cjscc_cifar10_%/card.json: | setup
+	$(PY) -m semcom_train.train $(CJSCC_TRAIN) --channel $(call cjscc_channel,$*) \
+		--scl-weight $(call cjscc_lambda,$*) $(call cjscc_tau,$*) --out runs/cjscc_cifar10_$*
+	$(PY) -m semcom_train.export --checkpoint runs/cjscc_cifar10_$*/checkpoint.pt --out out/models/cjscc_cifar10_$* \
+		--model-id cjscc_cifar10_$*

@@ -25,6 +25,13 @@ Card keys used at run time, every method::
                              relays, every hop its own encoder and decoder; the
                              files' roles are then "encoder_hop<k>" and
                              "decoder_hop<k>", k = 0 .. hops - 1 (``role``)
+    variance          bool   optional, default false: the encoder also outputs
+                             "variance" (N, C, H', W'), sigma^2 per real latent
+                             element (variational models, VSCC and VAE)
+    knowledge_base_variance  [C floats] >= 0, optional: the receiver's fixed
+                             variance per latent channel (test mode "knowledge_base")
+    classes           [str]  optional: the decoder also outputs "class_probs"
+                             (N, len(classes)), a classifier on the received latent
 
 "bitsemcom" (``BitSemComBundle``: image -> bit probabilities, bit posteriors ->
 image; the constellation is the link's, see ``semcom_train.export``)::
@@ -276,6 +283,8 @@ class DeepJSCCBundle(Bundle):
     required = {"downsampling": int, "latent_channels": int}
     pair_keys = ("image_size", "downsampling", "latent_channels", "hops")
 
+    RESAMPLING = ("auto", "off", "transmitted", "knowledge_base")
+
     def _check_card(self, card: dict, card_path: pathlib.Path) -> None:
         super()._check_card(card, card_path)
         if card["latent_channels"] % 2:
@@ -283,6 +292,39 @@ class DeepJSCCBundle(Bundle):
         hops = card.get("hops", 1)
         if not isinstance(hops, int) or isinstance(hops, bool) or hops < 1:
             raise ModelError(f"{card_path}: hops must be a whole number >= 1, got {hops!r}")
+        kb = card.get("knowledge_base_variance")
+        if kb is not None and not (isinstance(kb, list) and len(kb) == card["latent_channels"] and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in kb)):
+            raise ModelError(f"{card_path}: knowledge_base_variance must be {card['latent_channels']} variances >= 0 "
+                             f"(one per latent channel), got {kb!r}")
+        classes = card.get("classes")
+        if classes is not None and not (isinstance(classes, list) and classes and all(isinstance(c, str) for c in classes)):
+            raise ModelError(f"{card_path}: classes must be a list of class names, got {classes!r}")
+
+    @property
+    def variational(self) -> bool:
+        """Whether the encoder also gives a variance per latent element (VSCC, VAE)."""
+        return bool(self.card.get("variance", False))
+
+    @property
+    def classes(self) -> list[str] | None:
+        """The class names of the decoder's classifier, or None without one."""
+        return self.card.get("classes")
+
+    def resampling(self, mode: str) -> str:
+        """The receiver's resampling for ``mode`` (one of ``RESAMPLING``): "auto" is "knowledge_base"
+        for a variational model and "off" otherwise; ModelError when the model cannot do ``mode``."""
+        if mode not in self.RESAMPLING:
+            raise ModelError(f"resampling must be one of {', '.join(self.RESAMPLING)}, got {mode!r}")
+        if mode == "auto":
+            mode = "knowledge_base" if self.variational else "off"
+        if mode != "off" and not self.variational:
+            raise ModelError(f"resampling {mode!r} needs a variational model (card variance true); model "
+                             f"{self.model_id} was trained without a variance ({self.card.get('objective', 'mse')})")
+        if mode == "knowledge_base" and self.card.get("knowledge_base_variance") is None:
+            raise ModelError(f"model {self.model_id}: resampling 'knowledge_base' needs the card's "
+                             f"knowledge_base_variance, which is missing")
+        return mode
 
     @property
     def hops(self) -> int:
@@ -321,33 +363,94 @@ class DeepJSCCBundle(Bundle):
         Fully convolutional models pad the image (edge replication) up to a
         multiple of the downsampling; ``decode`` crops it back.
         """
+        return self.encode_latent(image, hop)[0]
+
+    def encode_latent(self, image: np.ndarray, hop: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
+        """(symbols as ``encode`` gives them, the variance (n_symbols,) complex64, i.e. sigma^2 of
+        each real latent element as real pairs in the same order, or None for a model without one)."""
         self.check_image(image)
-        (latent,) = self.session(self.role("encoder", hop)).run(None, {"image": _image_input(self.pad(image))})
-        return symbols.latent_to_symbols(latent[0])
+        names = ["latent", "variance"] if self.variational else ["latent"]
+        outputs = self.session(self.role("encoder", hop)).run(names, {"image": _image_input(self.pad(image))})
+        return (symbols.latent_to_symbols(outputs[0][0]),
+                symbols.latent_to_symbols(outputs[1][0]) if self.variational else None)
+
+    def _check_session(self, role: str, session, path: pathlib.Path) -> None:
+        outputs = [o.name for o in session.get_outputs()]
+        if role.startswith("encoder"):
+            expected = ["latent", "variance"] if self.variational else ["latent"]
+        else:
+            expected = ["image", "class_probs"] if self.classes else ["image"]
+        if outputs != expected:
+            raise ModelError(f"model {self.model_id}: {path} has outputs {outputs}, the card "
+                             f"(variance {self.variational}, classes {bool(self.classes)}) expects {expected}")
 
     def decode_received(self, meta: dict, received: np.ndarray, hop: int, node: str) -> np.ndarray:
         """The uint8 image of a symbol PDU (``meta``, ``received``) that hop ``hop`` brought
         to ``node`` (a relay or the destination, named in errors): ValueError when the
         metadata names another model or hop, or the count does not fit its image_shape."""
+        self.check_received(meta, hop, node)
+        height, width = self.decoded_size(meta.get(keys.IMAGE_SHAPE))
+        mean, _ = self.split_variance(meta, received, height, width)
+        return self.decode(mean, height, width, hop)
+
+    def check_received(self, meta: dict, hop: int, node: str) -> None:
+        """ValueError when a symbol PDU's metadata names another model than this one, or another
+        hop than ``hop``, the one ``node`` decodes."""
         sender = meta.get(keys.MODEL_ID)
         if sender is not None and sender != self.model_id:
             raise ValueError(f"symbols come from model {sender}, {node} is {self.model_id}'s")
         sent_hop = meta.get(keys.HOP)
         if sent_hop is not None and int(sent_hop) != hop:
             raise ValueError(f"symbols of hop {int(sent_hop)} reached {node}, which decodes hop {hop} of {self.model_id}")
-        height, width = self.decoded_size(meta.get(keys.IMAGE_SHAPE))
+
+    def split_variance(self, meta: dict, received: np.ndarray, height: int, width: int):
+        """(mean symbols, variance symbols or None) of a received PDU for an image of ``height``
+        x ``width``: the variance is the last ``variance_symbols`` of them when the metadata says
+        so. ValueError when the counts do not fit the image."""
         expected = self.n_symbols(height, width)
-        if received.size != expected:
-            raise ValueError(f"{received.size} symbols received, model {self.model_id} sends "
-                             f"{expected} for a {height}x{width} image")
-        return self.decode(received, height, width, hop)
+        sent_variance = int(meta.get(keys.VARIANCE_SYMBOLS, 0))
+        if sent_variance not in (0, expected) or received.size != expected + sent_variance:
+            raise ValueError(f"{received.size} symbols received ({keys.VARIANCE_SYMBOLS} {sent_variance}), model "
+                             f"{self.model_id} sends {expected} for a {height}x{width} image"
+                             f"{f' (and as many variances)' if self.variational else ''}")
+        return received[:expected], (received[expected:] if sent_variance else None)
+
+    def decode_samples(self, mean: np.ndarray, height: int, width: int, variance: np.ndarray | None,
+                       samples: int, rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray | None]:
+        """Decode ``samples`` draws y = mean + sqrt(variance) x eps, eps ~ N(0, 1) from ``rng``,
+        in one decoder run. mean: (n_symbols,) complex64 received; variance: the same shape
+        (complex64 of real variance pairs, negative values taken as 0) or a (C,) per-channel
+        float array; None decodes the mean itself (``samples`` must be 1).
+
+        Returns (uint8 (height, width, 3) images, float32 (samples, classes) class probabilities
+        or None for a model without a classifier)."""
+        if samples < 1 or (variance is None and samples != 1):
+            raise ValueError(f"samples must be >= 1 (1 without resampling), got {samples}")
+        shape = self.latent_shape(height, width)
+        latent = symbols.symbols_to_latent(mean, shape)[None]
+        if variance is not None:
+            if np.iscomplexobj(variance):
+                sigma2 = symbols.symbols_to_latent(variance, shape)
+            else:
+                sigma2 = np.asarray(variance, dtype=np.float32).reshape(-1, 1, 1)
+            std = np.sqrt(np.maximum(sigma2, 0.0)).astype(np.float32)
+            latent = latent + std * rng.standard_normal((samples, *shape), dtype=np.float32)
+        names = ["image", "class_probs"] if self.classes else ["image"]
+        outputs = self.session(self.role("decoder", self.hops - 1)).run(names, {"latent": latent})
+        images_out = [_to_pixels(image[:, :height, :width]) for image in outputs[0]]
+        return images_out, (outputs[1] if self.classes else None)
+
+    def knowledge_base_variance(self) -> np.ndarray:
+        """The card's knowledge_base_variance, float32 (C,) (ModelError when missing)."""
+        self.resampling("knowledge_base")
+        return np.asarray(self.card["knowledge_base_variance"], dtype=np.float32)
 
     def decode(self, received: np.ndarray, height: int, width: int, hop: int | None = None) -> np.ndarray:
         """(n_symbols,) complex64 received on hop ``hop`` (default the last: the destination's
         decoder) -> uint8 (height, width, 3) image."""
         hop = self.hops - 1 if hop is None else hop
         latent = symbols.symbols_to_latent(received, self.latent_shape(height, width))
-        (image,) = self.session(self.role("decoder", hop)).run(None, {"latent": latent[None]})
+        (image,) = self.session(self.role("decoder", hop)).run(["image"], {"latent": latent[None]})
         return _to_pixels(image[0, :, :height, :width])
 
 

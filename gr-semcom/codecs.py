@@ -219,3 +219,10 @@ def budget_bits(uses: int, bits_per_symbol: int, code=None) -> int:
 def capacity_bits(uses: int, snr_db: float) -> int:
     """floor(uses x log2(1 + SNR)): what ``uses`` complex AWGN channel uses carry at capacity."""
     return int(math.floor(uses * math.log2(1.0 + 10.0 ** (snr_db / 10.0))))
+
+
+def information_bottleneck_bits(uses: int, snr_db: float) -> int:
+    """floor(K/2 x log2(1 + SNR)) for K = ``uses`` channel symbols: the C-JSCC paper's
+    information-bottleneck measure (its eq. 1, the real-channel bound 1/2 log2(1 + SNR) per
+    symbol), half of ``capacity_bits``."""
+    return int(math.floor(uses / 2 * math.log2(1.0 + 10.0 ** (snr_db / 10.0))))

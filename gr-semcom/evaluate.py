@@ -24,6 +24,9 @@ run over ``flowgraphs.separation_point_to_point`` once per modulation and
 channel. ``<codec>@capacity`` is the ideal reference: the codec gets
 floor(channel uses x log2(1 + SNR)) bits and no channel errors; it is
 computed without a flowgraph, for AWGN only (modulation column "gaussian").
+``<codec>@ib`` is the same at the C-JSCC paper's information-bottleneck rate,
+floor(channel uses / 2 x log2(1 + SNR)) bits (``codecs.information_bottleneck_bits``):
+the codec at the bits per pixel that the ``ib_bpp`` column gives the JSCC rows.
 Both get the channel uses of the JSCC model they are compared with:
 floor(ratio x 3 x H x W) per image, ``--ratio`` (e.g. 1/16), by default the
 ratio of the first DeepJSCC model in ``--models`` (else 1/16), and its image
@@ -34,6 +37,12 @@ that does not fit its budget even at its lowest quality) is the fallback
 image (mid-grey 128): its PSNR and SSIM count in the means, and
 ``decode_failed`` is 1.
 
+Variational DeepJSCC models (VSCC, VAE) run once per ``--resampling`` mode, the
+model column ``<model>@<mode>`` ("transmitted": the encoder sends the variance,
+twice the channel uses; "knowledge_base": the card's fixed variance), each
+received image decoded ``--samples`` times. ``--accuracy`` also scores the
+classifier of models that have one (C-JSCC) on labelled images (``cifar10-test:N``).
+
 Writes ``<out>/metrics.csv`` (one row per image, link and SNR: model, images,
 image, modulation ("analog" for DeepJSCC, "gaussian" for capacity), channel,
 snr_db, psnr_db, ssim, lpips (with ``--lpips``, else empty), hash_cosine and
@@ -41,7 +50,11 @@ hash_hamming (with ``--hash-model``, see metrics_sink), channel_uses
 (complex symbols sent per image; for
 separation the coded bits of whole codewords, at most the budget's channel
 uses), height, width, decode_failed (0/1; empty for JSCC models, which always
-deliver an image), payload_bits (the codec stream's bits; empty for JSCC)),
+deliver an image), payload_bits (the codec stream's bits; empty for JSCC), relays, bpp (quantize-and-forward),
+samples, psnr_min, psnr_max, ssim_min, ssim_max (over the draws of one image; psnr_db and
+ssim are their means), accuracy (the fraction of draws classified right; empty without
+--accuracy), ib_bpp (K/2 log2(1 + SNR) / (H W) for K channel uses: the analog links'
+information-bottleneck rate, and the budget of the @ib rows)),
 ``<out>/summary.md`` (mean PSNR, SSIM and LPIPS, fallbacks included, and the failure
 rate per model, image set, modulation, channel and SNR),
 ``<out>/psnr_vs_snr.png``, ``<out>/ssim_vs_snr.png``, and with
@@ -72,43 +85,49 @@ from PIL import Image
 from gnuradio.semcom import bundle, codecs, flowgraphs, images, ldpc, metrics, modulations, quantization
 from gnuradio.semcom import lpips as perceptual
 from gnuradio.semcom.codec_decoder import FALLBACKS
+from gnuradio.semcom.image_source import image_source
 
 COLUMNS = ("model", "images", "image", "modulation", "channel", "snr_db", "psnr_db", "ssim", "lpips", "hash_cosine",
            "hash_hamming", "channel_uses",
-           "height", "width", "decode_failed", "payload_bits", "relays", "bpp")
-# metrics.csv files written before relays and bpp existed still merge
-_OLD_COLUMNS = COLUMNS[:-2]
+           "height", "width", "decode_failed", "payload_bits", "relays", "bpp", "samples", "psnr_min", "psnr_max",
+           "ssim_min", "ssim_max", "accuracy", "ib_bpp")
+# metrics.csv files written before relays and bpp, and before the draws' columns, existed still merge
+_OLD_COLUMNS = (COLUMNS[:-9], COLUMNS[:-7])
+SAMPLE_COLUMNS = ("psnr_min", "psnr_max", "ssim_min", "ssim_max")
 ANALOG = "analog"  # the modulation column of DeepJSCC rows
 GAUSSIAN = "gaussian"  # the modulation column of capacity rows
 CHANNELS = flowgraphs.CHANNELS
 CODE_ALIASES = {"ldpc12": "n1800_r12", "ldpc34": "n1200_r34", "ldpc23": "n4440_r23", "ldpc14": "n512_r14"}
 DEFAULT_RATIO = 1 / 16
-_SCHEME = re.compile(r"(?P<codec>[a-z0-9]+)(?:\+(?P<code>[a-z0-9_]+)|(?P<capacity>@capacity))")
+_SCHEME = re.compile(r"(?P<codec>[a-z0-9]+)(?:\+(?P<code>[a-z0-9_]+)|@(?P<ideal>capacity|ib))")
+IDEAL_BITS = {"capacity": codecs.capacity_bits, "ib": codecs.information_bottleneck_bits}
 
 
 @dataclasses.dataclass(frozen=True)
 class Scheme:
     """A separation scheme: ``codec`` + LDPC ``code`` through the flowgraph, or
-    ``codec`` at capacity (``code`` None)."""
+    ``codec`` error-free at an ``ideal`` rate, "capacity" or "ib" (``code`` None)."""
     name: str
     codec: str
     code: str | None
+    ideal: str | None = None
 
     @property
     def capacity(self) -> bool:
+        """Whether the scheme runs without a flowgraph, at an ideal rate."""
         return self.code is None
 
 
 def parse_scheme(spec: str) -> Scheme | None:
-    """The scheme ``spec`` names (``<codec>+<code>`` or ``<codec>@capacity``), or
+    """The scheme ``spec`` names (``<codec>+<code>``, ``<codec>@capacity`` or ``<codec>@ib``), or
     None when it is no scheme spec (a bundle). ValueError for an unknown codec
     or code in a scheme spec."""
     match = _SCHEME.fullmatch(str(spec))
     if match is None or pathlib.Path(str(spec)).exists():
         return None
     codecs.get(match["codec"])  # ValueError naming the known codecs
-    if match["capacity"]:
-        return Scheme(spec, match["codec"], None)
+    if match["ideal"]:
+        return Scheme(spec, match["codec"], None, match["ideal"])
     code = CODE_ALIASES.get(match["code"], match["code"])
     if code not in ldpc.CODES:
         raise ValueError(f"{spec}: unknown LDPC code {match['code']!r}; known: "
@@ -186,11 +205,21 @@ def links(model, modulation_names, channels, qf: QFLink | None = None) -> list[t
     return [(ANALOG, c) for c in channels]
 
 
+@dataclasses.dataclass(frozen=True)
+class Decoding:
+    """How an analog link's receiver decodes: a variational model's ``resampling`` mode and
+    ``samples`` draws per image (jscc_decoder), and whether its classifier is scored (``accuracy``)."""
+    resampling: str = "auto"
+    samples: int = 1
+    accuracy: bool = False
+
+
 def make_graph(model, spec: str, modulation: str, channel: str, snr_db: float, folder: str, seed: int,
-               budget: Budget | None = None, lpips: bool = False, hash_model: str = "", qf: QFLink | None = None):
+               budget: Budget | None = None, lpips: bool = False, hash_model: str = "", qf: QFLink | None = None,
+               decoding: Decoding = Decoding()):
     """The flowgraph of one link: quantize_and_forward with ``qf``, analog_point_to_point
-    for ANALOG (decode-and-forward for a multi-hop model), separation_point_to_point for
-    a Scheme, else digital_point_to_point."""
+    for ANALOG (decode-and-forward for a multi-hop model; ``decoding`` its receiver),
+    separation_point_to_point for a Scheme, else digital_point_to_point."""
     if qf is not None:
         return flowgraphs.quantize_and_forward(model, qf.dimension, qf.bits_per_real, spec, qf.pipeline,
                                                modulation, qf.code, snr_db, qf.snr_db, out_dir=folder, seed=seed,
@@ -202,15 +231,18 @@ def make_graph(model, spec: str, modulation: str, channel: str, snr_db: float, f
                                                     lpips=lpips, hash_model=hash_model)
     if modulation == ANALOG:
         return flowgraphs.analog_point_to_point(model, spec, snr_db=snr_db, out_dir=folder, seed=seed,
-                                                channel=channel, lpips=lpips, hash_model=hash_model)
+                                                channel=channel, lpips=lpips, hash_model=hash_model,
+                                                resampling=decoding.resampling, samples=decoding.samples,
+                                                accuracy=decoding.accuracy)
     return flowgraphs.digital_point_to_point(model, spec, constellation=modulation, channel=channel,
                                              snr_db=snr_db, out_dir=folder, seed=seed, lpips=lpips,
                                              hash_model=hash_model)
 
 
 def capacity_rows(scheme: Scheme, spec: str, snrs, budget: Budget, folder=None, scorer=None) -> list[dict]:
-    """``scheme`` at capacity, without a flowgraph: each image (fitted as
-    image_source fits it) gets floor(channel uses x log2(1 + SNR)) bits, the best
+    """``scheme`` at its ideal rate, without a flowgraph: each image (fitted as
+    image_source fits it) gets ``IDEAL_BITS[scheme.ideal]`` bits (capacity: floor(channel
+    uses x log2(1 + SNR)); ib: half of that), the best
     quality that fits is decoded error-free; when none fits, the fallback image
     with decode_failed 1. Rows as ``run`` makes them; ``folder(snr)`` (optional)
     is where to write the PNGs; ``scorer`` (an ``lpips.LPIPS``) adds LPIPS."""
@@ -230,8 +262,9 @@ def capacity_rows(scheme: Scheme, spec: str, snrs, budget: Budget, folder=None, 
         for image_id, picture in pictures:
             height, width = picture.shape[:2]
             uses = codecs.channel_uses(budget.ratio, height, width)
+            bits = IDEAL_BITS[scheme.ideal](uses, snr_db)
             try:
-                data = codec.encode(picture, codecs.capacity_bits(uses, snr_db))
+                data = codec.encode(picture, bits)
             except codecs.DoesNotFit:
                 data = b""
             decoded = codec.decode(data, picture.shape) if data else None
@@ -246,7 +279,8 @@ def capacity_rows(scheme: Scheme, spec: str, snrs, budget: Budget, folder=None, 
                          "ssim": metrics.ssim(picture, decoded), "channel_uses": uses, "height": height,
                          "lpips": (scorer.distance(picture, decoded)
                                    if scorer and min(height, width) >= perceptual.MIN_SIDE else ""),
-                         "width": width, "decode_failed": int(failed), "payload_bits": 8 * len(data)})
+                         "width": width, "decode_failed": int(failed), "payload_bits": 8 * len(data),
+                         "ib_bpp": round(bits / (height * width), 4) if scheme.ideal == "ib" else ""})
     return rows
 
 
@@ -255,7 +289,8 @@ BURST_IDLE = 10.0  # seconds without a new image after which a burst link's miss
 
 def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=False, seed=1,
         timeout=1800.0, modulation_names=("qpsk",), channels=("awgn",), ratio=None, size=None,
-        lpips=False, hash_model="", qf=(), burst_stats: list | None = None) -> list[dict]:
+        lpips=False, hash_model="", qf=(), burst_stats: list | None = None, resampling=("auto",), samples=1,
+        accuracy=False) -> list[dict]:
     """Every (model, image set, link, SNR) through its flowgraph (see ``links``);
     returns one row per image (keys ``COLUMNS``). ``models``: bundles and
     scheme specs; ``ratio``, ``size``: the schemes' budget (``reference_budget``);
@@ -264,7 +299,10 @@ def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=F
     ``qf``: ``QFLink`` relays each single-hop DeepJSCC bundle also runs behind.
     Over the burst channels (``flowgraphs.BURST_CHANNELS``) an image whose burst is not
     received counts as the fallback image with decode_failed 1, and ``burst_stats``
-    (when given) gets one dict per link and SNR: sent, detected, header_errors, delivered."""
+    (when given) gets one dict per link and SNR: sent, detected, header_errors, delivered.
+    ``resampling``: the modes each variational DeepJSCC bundle runs with (model column
+    ``<model>@<mode>``), ``samples`` draws per image; ``accuracy``: score the classifier of
+    the bundles that have one (ValueError when an image set is not labelled with its classes)."""
     scorer = perceptual.LPIPS(threads=1) if lpips else None
     for name in modulation_names:
         modulations.expression(name)  # KeyError naming the known ones
@@ -278,16 +316,28 @@ def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=F
         print(f"note: separation schemes get floor({budget.ratio:.6g} x 3 x H x W) channel uses per image "
               f"({budget.origin}), images {'resized to %dx%d' % tuple(budget.size) if budget.size else 'at full size'}",
               file=sys.stderr)
-    runs = []  # (parsed model, given spec, QFLink or None)
+    runs = []  # (parsed model, given spec, QFLink or None, Decoding)
     for model, given in zip(parsed, models):
-        runs.append((model, given, None))
-        if isinstance(model, bundle.DeepJSCCBundle) and model.hops == 1:
-            runs += [(model, given, link) for link in qf]
+        analog = isinstance(model, bundle.DeepJSCCBundle)
+        modes = [model.resampling(mode) for mode in resampling] if analog and model.variational else ["auto"]
+        scored = accuracy and analog and bool(model.classes)
+        if accuracy and analog and not scored:
+            print(f"note: {model.model_id} has no classifier: no accuracy", file=sys.stderr)
+        if scored:
+            for image_set in image_sets:
+                flowgraphs.check_labels(image_source(resolve_set(image_set), model=str(model.path), policy="resize",
+                                                     labels="file_prefix"), model)
+        runs += [(model, given, None, Decoding(mode, samples if analog and model.resampling(mode) != "off" else 1,
+                                               scored)) for mode in dict.fromkeys(modes)]
+        if analog and model.hops == 1:
+            runs += [(model, given, link, Decoding()) for link in qf]
     rows = []
-    for model, given, relay in runs:
+    for model, given, relay, decoding in runs:
         name = model.name if isinstance(model, Scheme) else model.model_id
         if relay is not None:
             name = relay.name(name)
+        if isinstance(model, bundle.DeepJSCCBundle) and model.variational:
+            name = f"{name}@{decoding.resampling}"
         model_links = links(model, modulation_names, channels, relay)
         skipped = sorted(set(channels) - {channel for _, channel in model_links})
         if skipped:
@@ -309,7 +359,7 @@ def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=F
                         folder = str(out.joinpath("images", _slug(name), _slug(spec), *link, f"snr{snr_db:g}"))
                     try:
                         graph = make_graph(model if isinstance(model, Scheme) else given, spec, modulation, channel,
-                                           snr_db, folder, seed, budget, lpips, hash_model, relay)
+                                           snr_db, folder, seed, budget, lpips, hash_model, relay, decoding)
                     except codecs.NoCodeword as error:
                         print(f"note: {name} over {modulation}: {error}: skipped", file=sys.stderr)
                         break
@@ -326,12 +376,17 @@ def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=F
                         codec_bytes = row.get("codec_bytes", "")
                         if bursts and row["decode_failed"] == "":
                             row = {**row, "decode_failed": 0}  # delivered; a lost burst has 1
+                        ib_bpp = ""
+                        if modulation == ANALOG and row["n_symbols"] != "":
+                            ib_bpp = round(codecs.information_bottleneck_bits(int(row["n_symbols"]), snr_db)
+                                           / (row["height"] * row["width"]), 4)
                         rows.append({**{k: row[k] for k in COLUMNS if k in row}, "model": name,
                                      "images": spec, "modulation": modulation, "channel": channel,
                                      "snr_db": snr_db, "channel_uses": row["n_symbols"],
                                      "payload_bits": 8 * codec_bytes if codec_bytes != "" else "",
                                      "relays": relays,
-                                     "bpp": round(graph.bits_per_pixel, 4) if relay else ""})
+                                     "bpp": round(graph.bits_per_pixel, 4) if relay else "",
+                                     "accuracy": row.get("correct", ""), "ib_bpp": ib_bpp})
     return rows
 
 
@@ -358,9 +413,10 @@ def summarize(rows: list[dict]) -> list[dict]:
     for (m, s, mod, ch, snr), g in groups.items():
         failed = [int(r["decode_failed"]) for r in g if r.get("decode_failed", "") != ""]
         extra = {key: [float(r[key]) for r in g if r.get(key, "") != ""]
-                 for key in ("lpips", "hash_cosine", "hash_hamming")}
+                 for key in ("lpips", "hash_cosine", "hash_hamming", "accuracy", "ib_bpp", *SAMPLE_COLUMNS)}
         summary.append({"model": m, "images": s, "modulation": mod, "channel": ch, "snr_db": snr, "n": len(g),
                         "relays": g[0].get("relays", ""), "bpp": g[0].get("bpp", ""),
+                        "samples": max(int(r.get("samples") or 1) for r in g),
                         "psnr_db": statistics.fmean(r["psnr_db"] for r in g),
                         "ssim": statistics.fmean(r["ssim"] for r in g),
                         **{key: statistics.fmean(v) if v else None for key, v in extra.items()},
@@ -372,21 +428,31 @@ def summarize(rows: list[dict]) -> list[dict]:
 
 
 def markdown(summary: list[dict]) -> str:
+    """The summary as a Markdown table; the draws' columns (PSNR and SSIM min - max, means over
+    images of each image's extremes) show for links decoded more than once."""
     lines = ["| model | images | modulation | channel | relays | bpp | SNR (dB) | n | PSNR (dB) | SSIM | LPIPS | "
-             "hash cos | hash Hamming | failed |", "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "hash cos | hash Hamming | failed | draws | PSNR min - max | SSIM min - max | accuracy | IB bpp |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in summary:
         failed = "-" if s.get("decode_failed") is None else f"{s['decode_failed']:.2f}"
         extra = " | ".join("-" if s.get(key) is None else f"{s[key]:{form}}"
                            for key, form in (("lpips", ".4f"), ("hash_cosine", ".4f"), ("hash_hamming", ".2f")))
         relays, bpp = (s.get(key) if s.get(key) not in (None, "") else "-" for key in ("relays", "bpp"))
+        samples = s.get("samples", 1)
+        spread = (f"{s['psnr_min']:.2f} - {s['psnr_max']:.2f} | {s['ssim_min']:.4f} - {s['ssim_max']:.4f}"
+                  if samples > 1 and s.get("psnr_min") is not None else "- | -")
+        tail = " | ".join("-" if s.get(key) is None else f"{s[key]:{form}}"
+                          for key, form in (("accuracy", ".3f"), ("ib_bpp", ".3f")))
         lines.append(f"| {s['model']} | {s['images']} | {s['modulation']} | {s['channel']} | {relays} | {bpp} "
                      f"| {s['snr_db']:g} "
-                     f"| {s['n']} | {s['psnr_db']:.2f} | {s['ssim']:.4f} | {extra} | {failed} |")
+                     f"| {s['n']} | {s['psnr_db']:.2f} | {s['ssim']:.4f} | {extra} | {failed} | {samples} | {spread} "
+                     f"| {tail} |")
     return "\n".join(lines) + "\n"
 
 
 def plot(summary: list[dict], path: pathlib.Path, metric: str = "psnr_db") -> None:
-    """``metric`` ("psnr_db" or "ssim") against SNR, one curve per model, image set and link."""
+    """``metric`` ("psnr_db", "ssim" or "accuracy") against SNR, one curve per model, image set and
+    link; shaded between the mean minimum and maximum over the draws of links decoded several times."""
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib import pyplot
@@ -395,14 +461,22 @@ def plot(summary: list[dict], path: pathlib.Path, metric: str = "psnr_db") -> No
     curves: dict[tuple, list] = {}
     for s in summary:
         link = {GAUSSIAN: (), ANALOG: (s["channel"],)}.get(s["modulation"], (s["modulation"], s["channel"]))
-        curves.setdefault((s["model"], s["images"], *link), []).append((s["snr_db"], s[metric]))
+        if s.get(metric) is None:
+            continue
+        low, high = (s.get(f"{metric.split('_')[0]}_{end}") for end in ("min", "max"))
+        spread = (low, high) if s.get("samples", 1) > 1 and low is not None else None
+        curves.setdefault((s["model"], s["images"], *link), []).append((s["snr_db"], s[metric], spread))
     for index, (label, points) in enumerate(curves.items()):
-        points.sort()
-        style = "--" if label[0].endswith("@capacity") else "-"
-        axis.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", color=colours[index % 20],
+        points.sort(key=lambda p: p[0])
+        style = "--" if re.search(r"@(capacity|ib)$", label[0]) else "-"
+        colour = colours[index % 20]
+        axis.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", color=colour,
                   label=" / ".join(label))
+        if all(p[2] for p in points):
+            axis.fill_between([p[0] for p in points], [p[2][0] for p in points], [p[2][1] for p in points],
+                              color=colour, alpha=0.2)
     axis.set_xlabel("SNR (dB)")
-    axis.set_ylabel({"psnr_db": "PSNR (dB)", "ssim": "SSIM"}[metric])
+    axis.set_ylabel({"psnr_db": "PSNR (dB)", "ssim": "SSIM", "accuracy": "classification accuracy"}[metric])
     axis.grid(True, alpha=0.3)
     axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
@@ -451,8 +525,9 @@ def plot_relays(summary: list[dict], path: pathlib.Path) -> bool:
 
 
 def write(rows: list[dict], out: pathlib.Path) -> list[dict]:
-    """metrics.csv, summary.md, psnr_vs_snr.png, ssim_vs_snr.png and, for relayed links,
-    relays.png (``plot_relays``) in ``out``; returns the summary."""
+    """metrics.csv, summary.md, psnr_vs_snr.png, ssim_vs_snr.png, accuracy_vs_snr.png (when a
+    link scored accuracy) and, for relayed links, relays.png (``plot_relays``) in ``out``;
+    returns the summary."""
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "metrics.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
@@ -463,28 +538,34 @@ def write(rows: list[dict], out: pathlib.Path) -> list[dict]:
     (out / "summary.md").write_text(markdown(summary))
     plot(summary, out / "psnr_vs_snr.png")
     plot(summary, out / "ssim_vs_snr.png", "ssim")
+    if any(s.get("accuracy") is not None for s in summary):
+        plot(summary, out / "accuracy_vs_snr.png", "accuracy")
     plot_relays(summary, out / "relays.png")
     return summary
 
 
 def update_cards(summary: list[dict], models, key: str, command: str) -> list[pathlib.Path]:
     """Store each bundle model's results in its card.json under ``measured.<key>``:
-    {"images", "command", "<modulation>/<channel>": {"psnr_db": {snr: dB}, "ssim": {snr: v},
-    "channel_uses": mean per image}}; schemes have no card. Returns the cards written."""
+    {"images", "command", "<modulation>/<channel>[/<resampling>]": {"psnr_db": {snr: dB},
+    "ssim": {snr: v}, "channel_uses": mean per image, and lpips, hash, accuracy and the draws'
+    extremes when measured}}; schemes have no card. Returns the cards written."""
     written = []
     for model in models:
         if parse_scheme(model) is not None:
             continue
         model_bundle = bundle.Bundle(model)
-        entries = [s for s in summary if s["model"] == model_bundle.model_id]
+        entries = [s for s in summary if s["model"].split("@")[0] == model_bundle.model_id
+                   and (s["model"] == model_bundle.model_id or getattr(model_bundle, "variational", False))]
         if not entries:
             continue
         record = {"images": sorted({s["images"] for s in entries}), "command": command}
         for s in entries:
-            link = record.setdefault(f"{s['modulation']}/{s['channel']}", {"psnr_db": {}, "ssim": {}})
+            mode = s["model"].partition("@")[2]
+            link = record.setdefault("/".join([s["modulation"], s["channel"]] + ([mode] if mode else [])),
+                                     {"psnr_db": {}, "ssim": {}})
             link["psnr_db"][f"{s['snr_db']:g}"] = round(s["psnr_db"], 2)
             link["ssim"][f"{s['snr_db']:g}"] = round(s["ssim"], 4)
-            for metric in ("lpips", "hash_cosine", "hash_hamming"):
+            for metric in ("lpips", "hash_cosine", "hash_hamming", "accuracy", *SAMPLE_COLUMNS):
                 if s[metric] is not None:
                     link.setdefault(metric, {})[f"{s['snr_db']:g}"] = round(s[metric], 4)
             link["channel_uses"] = round(s["channel_uses"], 1)
@@ -501,7 +582,7 @@ def read_rows(path: pathlib.Path) -> list[dict]:
     the file when its columns are not ``COLUMNS``)."""
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) not in (COLUMNS, _OLD_COLUMNS):
+        if tuple(reader.fieldnames or ()) not in (COLUMNS, *_OLD_COLUMNS):
             raise ValueError(f"{path} is not a metrics.csv of this harness: columns {reader.fieldnames}")
         rows = [{**dict.fromkeys(COLUMNS, ""), **row} for row in reader]
     for row in rows:
@@ -561,9 +642,22 @@ def main(argv=None) -> list[dict]:
     relay.add_argument("--qf-code", default="ldpc12", help="LDPC code of the digital QF link (default ldpc12)")
     relay.add_argument("--qf-link-snr", type=float, default=None,
                        help="SNR (dB) of the digital QF link (default: the first hop's, --snr)")
+    receiver = parser.add_argument_group("variational and classifying DeepJSCC models (VSCC, VAE, C-JSCC)")
+    receiver.add_argument("--resampling", nargs="+", choices=bundle.DeepJSCCBundle.RESAMPLING, default=["auto"],
+                          help="the variance variational models resample with, one link each (model column "
+                               "<model>@<mode>): transmitted (sent after the mean, twice the channel uses), "
+                               "knowledge_base (the card's), off (decode the mean); default auto: knowledge_base")
+    receiver.add_argument("--samples", type=int, default=1,
+                          help="draws per received image of a resampling receiver (the VSCC paper: 100); "
+                               "columns psnr_min, psnr_max, ssim_min, ssim_max")
+    receiver.add_argument("--accuracy", action="store_true",
+                          help="score the classifier of models that have one against the images' labels "
+                               "(labelled sets: cifar10-test:N), column accuracy")
     parser.add_argument("--update-card", metavar="KEY",
                         help="also store each model bundle's means in its card.json under measured.KEY")
     args = parser.parse_args(argv)
+    if args.samples < 1:
+        parser.error(f"--samples must be >= 1, got {args.samples}")
     if args.merge and args.update_card:
         parser.error("--update-card needs --models: --merge runs nothing")
     for model in args.models or ():
@@ -587,10 +681,14 @@ def main(argv=None) -> list[dict]:
         print(markdown(summary), end="")
         return summary
     burst_stats: list[dict] = []
-    rows = run(args.models, args.images, args.snr, out, args.save_images, args.seed,
-               modulation_names=args.modulation or ["qpsk"], channels=args.channel or ["awgn"], ratio=args.ratio,
-               size=tuple(args.size) if args.size else None, lpips=args.lpips, hash_model=args.hash_model, qf=qf,
-               burst_stats=burst_stats)
+    try:
+        rows = run(args.models, args.images, args.snr, out, args.save_images, args.seed,
+                   modulation_names=args.modulation or ["qpsk"], channels=args.channel or ["awgn"],
+                   ratio=args.ratio, size=tuple(args.size) if args.size else None, lpips=args.lpips,
+                   hash_model=args.hash_model, qf=qf, burst_stats=burst_stats, resampling=args.resampling,
+                   samples=args.samples, accuracy=args.accuracy)
+    except bundle.ModelError as error:  # a model that cannot do what the options ask
+        parser.error(str(error))
     summary = write(rows, out)
     if burst_stats:
         (out / "bursts.md").write_text(burst_markdown(burst_stats))

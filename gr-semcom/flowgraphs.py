@@ -97,6 +97,18 @@ def constellation_object(constellation):
     return modulations.make(constellation) if isinstance(constellation, str) else constellation
 
 
+def check_labels(source: image_source, model_bundle: bundle.DeepJSCCBundle) -> None:
+    """ValueError unless ``model_bundle`` classifies and every image of ``source`` has a label among
+    its classes (accuracy needs both)."""
+    if not model_bundle.classes:
+        raise ValueError(f"accuracy needs a model with a classifier (card classes); {model_bundle.model_id} has none")
+    unknown = sorted({str(source.label_of(p)) for p in source.paths} - set(model_bundle.classes))
+    if unknown:
+        raise ValueError(f"accuracy needs labelled images (<class>_<n> files, e.g. cifar10-test:N): labels "
+                         f"{', '.join(unknown[:5])} are not classes of {model_bundle.model_id} "
+                         f"({', '.join(model_bundle.classes)})")
+
+
 def hop_seed(seed: int, hop: int) -> int:
     """Noise seed of hop ``hop``: ``seed`` for the first, seed + 10 k after it (0: fresh noise)."""
     return seed + 10 * hop if seed else 0
@@ -174,11 +186,11 @@ class point_to_point(gr.top_block):
     """
 
     def __init__(self, name, source, snr_db, seed, max_symbols, out_dir, csv_path, score, lpips=False,
-                 hash_model="", channel="awgn", model=""):
+                 hash_model="", channel="awgn", model="", accuracy=False):
         gr.top_block.__init__(self, name)
         self.source, self.channel, self.model = source, channel, model
         self.image_sink = image_sink(out_dir)
-        self.metrics = metrics_sink(snr_db, csv_path, lpips, hash_model)
+        self.metrics = metrics_sink(snr_db, csv_path, lpips, hash_model, accuracy)
         self.snr_db, self.seed, self.max_symbols = snr_db, seed, max_symbols
         self.hops: list[awgn_hop] = []
         self.fadings: list = []
@@ -285,22 +297,31 @@ class analog_point_to_point(point_to_point):
     provider, threads: onnxruntime. score: connect metrics_sink (PSNR, SSIM);
     False leaves the bare link, for timing it (``run_images`` then returns no
     rows). lpips, hash_model: metrics_sink also scores LPIPS and hash agreement.
+    resampling, samples: a variational model's receiver (jscc_decoder); "transmitted"
+    also makes the encoder send the variance; the draws are seeded with seed + 3 (0:
+    fresh ones). accuracy: the images are labelled by their file name prefix
+    (image_source "file_prefix", the cifar10-test:N files) and metrics_sink scores the
+    classifier's accuracy (ValueError for a model without one, or a label it does not know).
     """
 
     def __init__(self, model, images="samples", policy=None, snr_db=10.0, out_dir="", csv_path="",
                  seed=1, provider="auto", threads=0, score=True, channel="awgn", coherence_symbols=0,
-                 equalization="zf", lpips=False, hash_model=""):
+                 equalization="zf", lpips=False, hash_model="", resampling="auto", samples=1, accuracy=False):
         model_bundle = bundle.DeepJSCCBundle(model, provider, threads)
         policy = policy or ("resize" if model_bundle.image_size else "full")
-        source = image_source(images, model=str(model_bundle.path), policy=policy)
+        source = image_source(images, model=str(model_bundle.path), policy=policy,
+                              labels="file_prefix" if accuracy else "none")
+        if accuracy:
+            check_labels(source, model_bundle)
         path = str(model_bundle.path)
+        send_variance = model_bundle.resampling(resampling) == "transmitted"
         super().__init__("semcom analog point to point", source, snr_db, seed,
-                         model_bundle.n_symbols(*source.max_shape()), out_dir, csv_path, score, lpips,
-                         hash_model, channel, path)
+                         model_bundle.n_symbols(*source.max_shape()) * (2 if send_variance else 1), out_dir,
+                         csv_path, score, lpips, hash_model, channel, path, accuracy)
         self.equalizers = []
-        self.encoder = jscc_encoder(path, provider, threads)
+        self.encoder = jscc_encoder(path, provider, threads, send_variance)
         self.relays = [relay_df(path, k, provider, threads) for k in range(1, model_bundle.hops)]
-        self.decoder = jscc_decoder(path, provider, threads)
+        self.decoder = jscc_decoder(path, provider, threads, resampling, samples, seed + 3 if seed else 0)
         chains = [[(self.encoder, "image", "symbols")], *([(relay, "symbols", "symbols")] for relay in self.relays),
                   [(self.decoder, "symbols", "image")]]
         for hop in range(model_bundle.hops):  # fading after each sender, equalisation before each receiver

@@ -12,7 +12,8 @@ from gnuradio.semcom import keys, pdus
 
 
 class image_sink(gr.basic_block):
-    """Take image PDUs on port ``image``; write ``<folder>/<image_id>.png``.
+    """Take image PDUs on port ``image``; write ``<folder>/<image_id>.png``
+    (``<image_id>#<sample>.png`` for the draws of an image decoded several times).
 
     folder: where to write ("" writes nothing). ``last_image`` holds the most
     recent image (uint8 (H, W, 3)) and ``last_id`` its id, for display;
@@ -37,6 +38,8 @@ class image_sink(gr.basic_block):
         if self.folder is not None:
             # an id is free text: keep it a single safe file name
             name = re.sub(r"[^A-Za-z0-9._#-]", "_", image_id)
+            if int(meta.get(keys.SAMPLES, 1)) > 1:
+                name += f"#{int(meta[keys.SAMPLE])}"
             Image.fromarray(image).save(self.folder / f"{name}.png")
         self.last_image, self.last_id = image, image_id
         self.arrivals.add()

@@ -1,6 +1,7 @@
 """image_source: images from files (or the embedded samples) as image PDUs."""
 from __future__ import annotations
 
+import pathlib
 import threading
 import time
 
@@ -25,12 +26,19 @@ class image_source(gr.basic_block):
     size: (height, width) when no model is given; ignored with "full".
     loop: start again after the last image.
     rate: images per second; 0 sends as fast as the flowgraph takes them.
+    labels: the class label of each image, for accuracy: "none", "file_prefix"
+        (the file name up to its first "_": the ``cifar10-test:N`` files are
+        ``<class>_<n>.png``) or "folder" (the name of the folder holding it).
 
     Each PDU: u8vector of H*W*3 RGB bytes; metadata image_id (unique:
-    running number and file stem), image_shape, source.
+    running number and file stem), image_shape, source, and label unless
+    labels is "none".
     """
 
-    def __init__(self, images="samples", model="", policy="full", size=(0, 0), loop=False, rate=0.0):
+    LABELS = ("none", "file_prefix", "folder")
+
+    def __init__(self, images="samples", model="", policy="full", size=(0, 0), loop=False, rate=0.0,
+                 labels="none"):
         gr.basic_block.__init__(self, name="semcom_image_source", in_sig=None, out_sig=None)
         if isinstance(images, str) and "," in images:
             images = [s.strip() for s in images.split(",") if s.strip()]
@@ -49,7 +57,9 @@ class image_source(gr.basic_block):
                 raise ValueError(f"size must be (height, width) > 0 for policy {policy!r}, got {size}")
         if policy not in imaging.FIT_POLICIES:
             raise ValueError(f"policy {policy!r} is not one of {imaging.FIT_POLICIES}")
-        self.policy, self.loop, self.rate = policy, bool(loop), float(rate)
+        if labels not in self.LABELS:
+            raise ValueError(f"labels {labels!r} is not one of {self.LABELS}")
+        self.policy, self.loop, self.rate, self.labels = policy, bool(loop), float(rate), labels
         self.message_port_register_out(pmt.intern("image"))
         self._stop = threading.Event()
         self._thread = None
@@ -59,6 +69,11 @@ class image_source(gr.basic_block):
     def count(self) -> int:
         """Images one pass emits (a looping source repeats them)."""
         return len(self.paths)
+
+    def label_of(self, path) -> str | None:
+        """The class label ``labels`` gives the file ``path`` (None for "none")."""
+        path = pathlib.Path(path)
+        return {"none": None, "file_prefix": path.stem.split("_", 1)[0], "folder": path.parent.name}[self.labels]
 
     def shapes(self) -> list[tuple[int, int]]:
         """(height, width) of each image one pass emits, read from file headers."""
@@ -105,6 +120,8 @@ class image_source(gr.basic_block):
                 if note:
                     self.logger.info(f"{path.name}: {note}")
                 meta = {keys.IMAGE_ID: f"{self.sent:05d}_{path.stem}", keys.SOURCE: str(path)}
+                if self.labels != "none":
+                    meta[keys.LABEL] = self.label_of(path)
                 self.message_port_pub(pmt.intern("image"), pdus.image_pdu(meta, np.ascontiguousarray(image)))
                 self.sent += 1
                 if period:

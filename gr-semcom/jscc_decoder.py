@@ -1,5 +1,7 @@
-"""jscc_decoder: received symbol PDU -> image PDU through a model's ONNX decoder."""
+"""jscc_decoder: received symbol PDU -> image PDU(s) through a model's ONNX decoder."""
 from __future__ import annotations
+
+import zlib
 
 import numpy as np
 import pmt
@@ -15,26 +17,69 @@ class jscc_decoder(gr.basic_block):
     (a DeepJSCC one). A multi-hop (decode-and-forward) model decodes with its
     last hop's decoder: the symbols of its last relay.
     provider, threads: as for jscc_encoder.
+    resampling: how a variational model's receiver draws the decoder's input
+    y = z + sigma x eps from the received mean z (the VSCC paper's test modes):
+    "transmitted" (sigma^2 sent after the mean, jscc_encoder send_variance),
+    "knowledge_base" (the card's fixed variance per latent channel), "off"
+    (decode z itself), "auto" (knowledge_base for a variational model, else
+    off). A mode the model cannot do fails at construction.
+    samples: draws per received PDU (>= 1; 1 when resampling is off), each sent
+    as its own image PDU with metadata sample and samples, decoded in one batch.
+    seed: the draws' seed; each image's generator is seeded with (seed, CRC-32 of
+    its image_id), so a run is reproducible whatever the order of the images;
+    0 draws fresh ones.
+
+    A model with a classifier (card ``classes``, C-JSCC) adds class_probs and
+    class_label (the most probable class) to each image's metadata.
 
     The metadata must give image_shape (a fixed-size model's own size is used
     when it is missing). Dropped with a logged error: a model_id other than
     this decoder's, symbols of another hop (metadata hop) than the model's last,
-    a symbol count that does not match the image size, NaN or
-    Inf symbols, a payload that is not c32.
+    a symbol count that does not match the image size, resampling
+    "transmitted" of a PDU without the variance, NaN or Inf symbols, a payload
+    that is not c32.
     """
 
-    def __init__(self, model, provider="auto", threads=0):
+    def __init__(self, model, provider="auto", threads=0, resampling="auto", samples=1, seed=0):
         gr.basic_block.__init__(self, name="semcom_jscc_decoder", in_sig=None, out_sig=None)
         self.bundle = bundle.DeepJSCCBundle(model, provider, threads)
         self.last_hop = self.bundle.hops - 1
+        self.resampling = self.bundle.resampling(resampling)
+        if isinstance(samples, bool) or int(samples) != samples or samples < 1:
+            raise ValueError(f"samples must be a whole number >= 1, got {samples!r}")
+        if samples > 1 and self.resampling == "off":
+            raise ValueError(f"samples {samples} needs resampling: with resampling off every draw is the same image")
+        self.samples, self.seed = int(samples), int(seed)
+        self.knowledge_base = (self.bundle.knowledge_base_variance() if self.resampling == "knowledge_base" else None)
         self.bundle.session(self.bundle.role("decoder", self.last_hop))  # load now, so a bad model fails at construction
         self.message_port_register_in(pmt.intern("symbols"))
         self.message_port_register_out(pmt.intern("image"))
         self.set_msg_handler(pmt.intern("symbols"), self.handle_symbols)
 
+    def rng(self, image_id) -> np.random.Generator:
+        """The generator of the draws for the image ``image_id``."""
+        if not self.seed:
+            return np.random.default_rng()
+        return np.random.default_rng([self.seed, zlib.crc32(str(image_id).encode())])
+
     @pdus.guarded
     def handle_symbols(self, msg):
         meta, received = pdus.parse_symbols(msg)
-        image = self.bundle.decode_received(meta, received, self.last_hop, "this decoder")
-        meta[keys.DECODER_MODEL] = self.bundle.model_id
-        self.message_port_pub(pmt.intern("image"), pdus.image_pdu(meta, image))
+        self.bundle.check_received(meta, self.last_hop, "this decoder")
+        height, width = self.bundle.decoded_size(meta.get(keys.IMAGE_SHAPE))
+        mean, sent_variance = self.bundle.split_variance(meta, received, height, width)
+        if self.resampling == "transmitted" and sent_variance is None:
+            raise ValueError(f"resampling 'transmitted' needs the variance in the PDU ({keys.VARIANCE_SYMBOLS}): "
+                             f"send it with jscc_encoder send_variance")
+        variance = {"transmitted": sent_variance, "knowledge_base": self.knowledge_base}.get(self.resampling)
+        decoded, probs = self.bundle.decode_samples(mean, height, width, variance, self.samples,
+                                                    self.rng(meta.get(keys.IMAGE_ID)))
+        meta.update({keys.DECODER_MODEL: self.bundle.model_id, keys.RESAMPLING: self.resampling,
+                     keys.SAMPLES: self.samples})
+        meta.pop(keys.VARIANCE_SYMBOLS, None)
+        for index, image in enumerate(decoded):
+            meta[keys.SAMPLE] = index
+            if probs is not None:
+                meta[keys.CLASS_PROBS] = probs[index].astype(np.float32)
+                meta[keys.CLASS_LABEL] = self.bundle.classes[int(np.argmax(probs[index]))]
+            self.message_port_pub(pmt.intern("image"), pdus.image_pdu(meta, image))

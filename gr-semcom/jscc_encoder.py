@@ -14,16 +14,24 @@ class jscc_encoder(gr.basic_block):
     model: bundle folder or shipped model name of a DeepJSCC model (another
     method's bundle, e.g. BitSemCom's, fails at construction). provider:
     "auto", "cpu", "cuda". threads: onnxruntime threads (0: its default).
+    send_variance: a variational model (VSCC, VAE) also sends its encoder's
+    variance after the mean (the "transmitted" test mode: twice the channel
+    uses); a model without a variance fails at construction.
 
     Output: c32vector of ``n_symbols`` complex symbols with unit average power
-    per image; metadata adds model_id, n_symbols, padded_shape and hop (0: a
-    multi-hop model's source encoder, whose symbols its first relay decodes). An image of
-    the wrong size, dtype or channel count is logged and dropped.
+    per image (the mean's; the variances are sent as they are); metadata adds
+    model_id, n_symbols, padded_shape, hop (0: a multi-hop model's source
+    encoder, whose symbols its first relay decodes) and, with send_variance,
+    variance_symbols. An image of the wrong size, dtype or channel count is
+    logged and dropped.
     """
 
-    def __init__(self, model, provider="auto", threads=0):
+    def __init__(self, model, provider="auto", threads=0, send_variance=False):
         gr.basic_block.__init__(self, name="semcom_jscc_encoder", in_sig=None, out_sig=None)
         self.bundle = bundle.DeepJSCCBundle(model, provider, threads)
+        self.send_variance = bool(send_variance)
+        if self.send_variance:
+            self.bundle.resampling("transmitted")  # ModelError for a model without a variance
         self.bundle.session(self.bundle.role("encoder", 0))  # load now, so a bad model fails at construction
         self.message_port_register_in(pmt.intern("image"))
         self.message_port_register_out(pmt.intern("symbols"))
@@ -32,7 +40,10 @@ class jscc_encoder(gr.basic_block):
     @pdus.guarded
     def handle_image(self, msg):
         meta, image = pdus.parse_image(msg)
-        sent = self.bundle.encode(image)
+        sent, variance = self.bundle.encode_latent(image)
+        if self.send_variance:
+            meta[keys.VARIANCE_SYMBOLS] = int(variance.size)
+            sent = np.concatenate([sent, variance])
         padded = self.bundle.padded_size(*image.shape[:2])
         meta.update({keys.MODEL_ID: self.bundle.model_id, keys.N_SYMBOLS: int(sent.size),
                      keys.PADDED_SHAPE: np.array(padded, dtype=np.int32), keys.HOP: 0})

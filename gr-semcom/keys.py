@@ -86,6 +86,26 @@ key                     value                      set by
                                                    the image is the fallback; metrics_sink records it
 ======================  =========================  ===============================================
 
+Variational and classifying models (jscc_encoder, jscc_decoder, image_source, metrics_sink):
+
+======================  =========================  ===============================================
+key                     value                      set by
+======================  =========================  ===============================================
+``variance_symbols``    int                        jscc_encoder sending the variance (VSCC test mode
+                                                   "transmitted"): the last this many of the
+                                                   n_symbols are the encoder's variances, as real
+                                                   pairs in the latent's order, after the mean's
+``resampling``          string                     jscc_decoder: "off", "transmitted" or
+                                                   "knowledge_base", the variance it sampled with
+``sample``, ``samples``  int, int                  jscc_decoder: this image is draw ``sample``
+                                                   (0 .. samples - 1) of ``samples`` of one
+                                                   received PDU; metrics_sink waits for all
+``label``               string, a class name       image_source (``labels``): the source's class
+``class_probs``         f32 vector                 jscc_decoder of a model with a classifier: the
+                                                   class probabilities (the card's ``classes``)
+``class_label``         string                     jscc_decoder: the most probable class
+======================  =========================  ===============================================
+
 Image PDUs carry a u8vector of H*W*3 bytes, row-major RGB. Symbol PDUs carry a
 c32vector of ``n_symbols`` complex symbols. Bit PDUs carry a u8vector of 0/1
 values, one bit per byte. Probability PDUs (bitsemcom_encoder) carry an
@@ -125,3 +145,10 @@ DECODE_FAILED = "decode_failed"
 BURST_CFO = "burst_cfo"
 BURST_START = "burst_start"
 BURST_DRIFT = "burst_drift"
+VARIANCE_SYMBOLS = "variance_symbols"
+RESAMPLING = "resampling"
+SAMPLE = "sample"
+SAMPLES = "samples"
+LABEL = "label"
+CLASS_PROBS = "class_probs"
+CLASS_LABEL = "class_label"

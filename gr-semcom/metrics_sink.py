@@ -1,6 +1,8 @@
-"""metrics_sink: PSNR, SSIM and optionally LPIPS and hash agreement of decoded images against their sources."""
+"""metrics_sink: PSNR, SSIM and optionally LPIPS, hash agreement and class accuracy of decoded images
+against their sources."""
 from __future__ import annotations
 
+import collections
 import csv
 import math
 import pathlib
@@ -14,7 +16,8 @@ from gnuradio.semcom import bundle, keys, metrics, pdus
 from gnuradio.semcom import lpips as perceptual
 
 COLUMNS = ("image", "snr_db", "psnr_db", "ssim", "lpips", "hash_cosine", "hash_hamming", "model_id", "n_symbols",
-           "height", "width", "decode_failed", "codec_bytes")
+           "height", "width", "decode_failed", "codec_bytes", "samples", "psnr_min", "psnr_max", "ssim_min",
+           "ssim_max", "label", "predicted", "correct")
 
 
 class metrics_sink(gr.basic_block):
@@ -32,19 +35,31 @@ class metrics_sink(gr.basic_block):
     columns hash_cosine (cosine of the continuous hashes of source and
     decoded image, 1 = aligned) and hash_hamming (bits whose signs differ);
     "" for images not of the hash model's size, or without a hash model.
+    Several draws of one image (metadata samples > 1, jscc_decoder resampling)
+    make one row once all have come: psnr_db, ssim, lpips and the hash columns
+    are their means, psnr_min / psnr_max and ssim_min / ssim_max their extremes,
+    samples their number (1 for a single image).
+    accuracy: score the decoder's class_label against the source's label
+    (image_source labels): columns label, predicted (the most frequent label
+    over the draws) and correct (the fraction of draws that are right). A
+    reference without a label, or a decoded image without a class_label, is
+    then logged and dropped. Off, and always when either is missing, the three
+    columns are "".
     ``rows`` holds every row as a dict, ``means()`` the running means.
     """
 
-    def __init__(self, snr_db=float("nan"), csv_path="", lpips=False, hash_model=""):
+    def __init__(self, snr_db=float("nan"), csv_path="", lpips=False, hash_model="", accuracy=False):
         gr.basic_block.__init__(self, name="semcom_metrics_sink", in_sig=None, out_sig=None)
         self.snr_db = float(snr_db)
+        self.accuracy = bool(accuracy)
         self.lpips = perceptual.LPIPS(threads=1) if lpips else None
         self.hasher = bundle.HashBundle(hash_model, threads=1) if hash_model else None
         if self.hasher is not None:
             self.hasher.session("hash")  # load now, so a bad model fails at construction
         self.rows = []
         self.arrivals = pdus.Arrivals()
-        self._waiting = {"reference": {}, "decoded": {}}  # image_id -> (metadata, image)
+        # image_id -> (metadata, image) for references, -> list of them (the draws) for decoded images
+        self._waiting = {"reference": {}, "decoded": {}}
         self._lock = threading.Lock()
         self._csv = None
         if csv_path:
@@ -69,20 +84,28 @@ class metrics_sink(gr.basic_block):
         self._match("decoded", msg)
 
     def _match(self, port, msg):
-        """Keep the image until its partner from the other port arrives, then score the pair."""
+        """Keep images until the reference and every draw of its decoded image have come, then score them."""
         meta, image = pdus.parse_image(msg)
         image_id = meta.get(keys.IMAGE_ID)
         if image_id is None:
             raise ValueError(f"{port} image has no {keys.IMAGE_ID}")
-        other = "decoded" if port == "reference" else "reference"
+        if self.accuracy and port == "reference" and keys.LABEL not in meta:
+            raise ValueError(f"reference image {image_id} has no {keys.LABEL}: accuracy needs labelled sources "
+                             f"(image_source labels)")
+        if self.accuracy and port == "decoded" and keys.CLASS_LABEL not in meta:
+            raise ValueError(f"decoded image {image_id} has no {keys.CLASS_LABEL}: accuracy needs a model with a "
+                             f"classifier")
         with self._lock:
-            partner = self._waiting[other].pop(image_id, None)
-            if partner is None:
-                self._waiting[port][image_id] = (meta, image)
-        if partner is not None:
-            reference, (decoded_meta, decoded) = ((image, partner) if port == "reference"
-                                                  else (partner[1], (meta, image)))
-            self._score(reference, decoded_meta, decoded)
+            if port == "reference":
+                self._waiting["reference"][image_id] = (meta, image)
+            else:
+                self._waiting["decoded"].setdefault(image_id, []).append((meta, image))
+            reference = self._waiting["reference"].get(image_id)
+            draws = self._waiting["decoded"].get(image_id, [])
+            if reference is None or not draws or len(draws) < int(draws[0][0].get(keys.SAMPLES, 1)):
+                return
+            del self._waiting["reference"][image_id], self._waiting["decoded"][image_id]
+        self._score(reference, draws)
 
     def score_lost(self, fallback: int = 128) -> int:
         """Score every reference whose decoded image never came (a burst not received) as a
@@ -90,30 +113,51 @@ class metrics_sink(gr.basic_block):
         with self._lock:
             lost, self._waiting["reference"] = self._waiting["reference"], {}
         for meta, reference in lost.values():
-            self._score(reference, {**meta, keys.DECODE_FAILED: 1, keys.N_SYMBOLS: ""}, np.full_like(reference, fallback))
+            failed = {**meta, keys.DECODE_FAILED: 1, keys.N_SYMBOLS: ""}
+            failed.pop(keys.LABEL, None)  # nothing was classified
+            self._score((meta, reference), [(failed, np.full_like(reference, fallback))])
         return len(lost)
 
-    def _score(self, reference, meta, image):
+    def _score(self, reference, draws):
+        """One row for ``reference`` (metadata, image) and the draws [(metadata, image), ...] of its decoding."""
+        reference_meta, reference = reference
+        meta, image = draws[0]
+        scores = [self._image_scores(reference, decoded) for _, decoded in draws]
+        psnrs, ssims = [s["psnr_db"] for s in scores], [s["ssim"] for s in scores]
         row = {
             "image": meta[keys.IMAGE_ID],
             "snr_db": float(meta.get(keys.SNR_DB, self.snr_db)),
-            "psnr_db": metrics.psnr_db(reference, image),
-            "ssim": metrics.ssim(reference, image),
-            "lpips": (self.lpips.distance(reference, image)
-                      if self.lpips and min(image.shape[:2]) >= perceptual.MIN_SIDE else ""),
-            **self._hash_agreement(reference, image),
+            **{key: _mean([s[key] for s in scores]) for key in ("psnr_db", "ssim", "lpips", "hash_cosine",
+                                                                  "hash_hamming")},
             "model_id": meta.get(keys.MODEL_ID, ""),
             "n_symbols": meta.get(keys.N_SYMBOLS, ""),
             "height": image.shape[0],
             "width": image.shape[1],
             "decode_failed": meta.get(keys.DECODE_FAILED, ""),
             "codec_bytes": meta.get(keys.CODEC_BYTES, ""),
+            "samples": len(draws),
+            "psnr_min": min(psnrs), "psnr_max": max(psnrs), "ssim_min": min(ssims), "ssim_max": max(ssims),
+            **self._accuracy(reference_meta, [m for m, _ in draws]),
         }
         self.rows.append(row)
         if self._csv is not None:
             self._csv.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
             self._csv_file.flush()
         self.arrivals.add()
+
+    def _image_scores(self, reference, image) -> dict:
+        return {"psnr_db": metrics.psnr_db(reference, image), "ssim": metrics.ssim(reference, image),
+                "lpips": (self.lpips.distance(reference, image)
+                          if self.lpips and min(image.shape[:2]) >= perceptual.MIN_SIDE else ""),
+                **self._hash_agreement(reference, image)}
+
+    def _accuracy(self, reference_meta: dict, draw_metas: list[dict]) -> dict:
+        label = reference_meta.get(keys.LABEL)
+        predicted = [m[keys.CLASS_LABEL] for m in draw_metas if keys.CLASS_LABEL in m]
+        if label is None or not predicted:
+            return {"label": "", "predicted": "", "correct": ""}
+        return {"label": label, "predicted": collections.Counter(predicted).most_common(1)[0][0],
+                "correct": sum(p == label for p in predicted) / len(predicted)}
 
     def _hash_agreement(self, reference, image) -> dict:
         if self.hasher is None or image.shape[:2] != self.hasher.image_size:
@@ -123,15 +167,21 @@ class metrics_sink(gr.basic_block):
         return {"hash_cosine": cosine, "hash_hamming": int(np.count_nonzero((source >= 0) != (decoded >= 0)))}
 
     def means(self) -> dict:
-        """{"psnr_db", "ssim", "lpips", "hash_cosine", "hash_hamming", "count"} over the rows
-        so far, each over the rows that have it (NaN when none)."""
-        def mean(key):
-            values = [r[key] for r in self.rows if r[key] != ""]
-            return sum(values) / len(values) if values else math.nan
-        return {**{key: mean(key) for key in ("psnr_db", "ssim", "lpips", "hash_cosine", "hash_hamming")},
-                "count": len(self.rows)}
+        """{"psnr_db", "ssim", "lpips", "hash_cosine", "hash_hamming", "psnr_min", "psnr_max", "ssim_min",
+        "ssim_max", "accuracy" (mean of correct), "count"} over the rows so far, each over the rows
+        that have it (NaN when none)."""
+        keys_ = ("psnr_db", "ssim", "lpips", "hash_cosine", "hash_hamming", "psnr_min", "psnr_max", "ssim_min",
+                 "ssim_max")
+        means = {key: _mean([r[key] for r in self.rows], math.nan) for key in keys_}
+        return {**means, "accuracy": _mean([r["correct"] for r in self.rows], math.nan), "count": len(self.rows)}
 
     def stop(self):
         if self._csv is not None:
             self._csv_file.flush()
         return True
+
+
+def _mean(values, empty=""):
+    """The mean of the values that are not "" (``empty`` when none are)."""
+    present = [v for v in values if v != ""]
+    return sum(present) / len(present) if present else empty

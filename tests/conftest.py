@@ -27,9 +27,9 @@ def cifar_model() -> pathlib.Path:
     return CIFAR_MODEL
 
 
-def tiny_bundle(base: pathlib.Path, model: str, *export_args: str) -> pathlib.Path:
+def tiny_bundle(base: pathlib.Path, model: str, *export_args: str, train_args=()) -> pathlib.Path:
     """Registered ``model`` trained for 2 steps (bit-level ones: QPSK over AWGN) on 32x32
-    crops of three photos, then exported to ``base / "bundle"`` with ``export_args``."""
+    crops of three photos with ``train_args``, then exported to ``base / "bundle"`` with ``export_args``."""
     from semcom_train import export, train
     for split in ("train", "val"):
         folder = base / "data" / "bsds500" / split
@@ -39,7 +39,7 @@ def tiny_bundle(base: pathlib.Path, model: str, *export_args: str) -> pathlib.Pa
             Image.fromarray(images.fit(picture, "crop", (64, 64))).save(folder / f"{path.stem}.png")
     train.main(["--model", model, "--data", "bsds", "--data-root", str(base / "data"),
                 "--out", str(base / "run"), "--crop", "32", "--batch-size", "2", "--steps", "2",
-                "--threads", "1"])
+                "--threads", "1", *train_args])
     return export.main(["--checkpoint", str(base / "run" / "checkpoint.pt"), "--out", str(base / "bundle"),
                         *export_args])
 
@@ -63,6 +63,13 @@ def df_model(tmp_path_factory) -> pathlib.Path:
     """A tiny decode-and-forward bundle over 2 relays (3 hops), ``deepjscc_cifar10_r6_df2``
     exported as ``df2_tiny``."""
     return tiny_bundle(tmp_path_factory.mktemp("df2"), "deepjscc_cifar10_r6_df2", "--model-id", "df2_tiny")
+
+
+@pytest.fixture(scope="session")
+def vscc_tiny(tmp_path_factory) -> pathlib.Path:
+    """A tiny VSCC bundle (``vscc_cifar10_r6`` trained 2 steps at 5 dB) exported as ``vscc_tiny``."""
+    return tiny_bundle(tmp_path_factory.mktemp("vscc"), "vscc_cifar10_r6", "--model-id", "vscc_tiny",
+                       train_args=("--objective", "vscc", "--snr-low", "5", "--snr-high", "5"))
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,12 @@ class Channel(abc.ABC):
         im = torch.randn(symbols.shape, generator=self.generator, device=symbols.device)
         return torch.complex(re * std, im * std)
 
+    def draw_gain(self, symbols: torch.Tensor) -> torch.Tensor:
+        """One Rayleigh coefficient h ~ CN(0, 1) per image: (N, 1) complex64."""
+        re = torch.randn(symbols.shape[0], 1, generator=self.generator, device=symbols.device)
+        im = torch.randn(symbols.shape[0], 1, generator=self.generator, device=symbols.device)
+        return torch.complex(re, im) / (2.0 ** 0.5)
+
     def __call__(self, latent: torch.Tensor) -> torch.Tensor:
         symbols = _as_complex(latent)
         snr_db = self.draw_snr_db(symbols.shape[0], latent.device)
@@ -66,14 +72,18 @@ class RayleighBlockFading(Channel):
     """y = h x + n with one h ~ CN(0, 1) per image; the receiver gets no CSI."""
 
     def transmit(self, symbols, snr_db):
-        n = symbols.shape[0]
-        re = torch.randn(n, 1, generator=self.generator, device=symbols.device)
-        im = torch.randn(n, 1, generator=self.generator, device=symbols.device)
-        h = torch.complex(re, im) / (2.0 ** 0.5)
-        return h * symbols + self.noise(symbols, snr_db)
+        return self.draw_gain(symbols) * symbols + self.noise(symbols, snr_db)
 
 
-CHANNELS = {"awgn": AWGN, "rayleigh": RayleighBlockFading}
+class RayleighZeroForcing(Channel):
+    """y = x + n / h: block fading, one h ~ CN(0, 1) per image, removed by a zero-forcing
+    equaliser that knows h (what ``flowgraphs.analog_point_to_point`` does over "rayleigh")."""
+
+    def transmit(self, symbols, snr_db):
+        return symbols + self.noise(symbols, snr_db) / self.draw_gain(symbols)
+
+
+CHANNELS = {"awgn": AWGN, "rayleigh": RayleighBlockFading, "rayleigh_zf": RayleighZeroForcing}
 
 
 def make_channel(name: str, snr_db, generator: torch.Generator | None = None) -> Channel:

@@ -53,18 +53,21 @@ def load_folder(folder: pathlib.Path) -> list[np.ndarray]:
 
 
 class ArrayBatches:
-    """Shuffled batches of a fixed-size uint8 image array, with random horizontal flips."""
+    """Shuffled batches of a fixed-size uint8 image array, with random horizontal flips:
+    float32 tensors (N, 3, H, W), or (that, int64 labels (N,)) when ``labels`` are given."""
 
-    def __init__(self, array: np.ndarray, batch_size: int, rng: np.random.Generator):
-        self.array, self.batch_size, self.rng = array, batch_size, rng
+    def __init__(self, array: np.ndarray, batch_size: int, rng: np.random.Generator,
+                 labels: np.ndarray | None = None):
+        self.array, self.batch_size, self.rng, self.labels = array, batch_size, rng, labels
 
     def __iter__(self):
         order = self.rng.permutation(len(self.array))
         for start in range(0, len(order) - self.batch_size + 1, self.batch_size):
-            batch = self.array[order[start:start + self.batch_size]]
+            chosen = order[start:start + self.batch_size]
+            batch = self.array[chosen]
             flip = self.rng.random(len(batch)) < 0.5
             batch[flip] = batch[flip, :, ::-1]
-            yield to_tensor(batch)
+            yield to_tensor(batch) if self.labels is None else (to_tensor(batch), torch.from_numpy(self.labels[chosen]))
 
     def __len__(self):
         return len(self.array) // self.batch_size

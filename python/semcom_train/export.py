@@ -49,10 +49,13 @@ import argparse
 import json
 import pathlib
 
+import numpy as np
 import onnx
 import torch
 
-from semcom_train import bitsemcom, models
+from gnuradio.semcom import images
+
+from semcom_train import bitsemcom, contrastive, data, models, variational
 
 CARD_VERSION = 1
 _DATASETS = {"cifar10": "CIFAR-10 train (JPEG q75 re-encoding), 50,000 images, random flips",
@@ -60,10 +63,14 @@ _DATASETS = {"cifar10": "CIFAR-10 train (JPEG q75 re-encoding), 50,000 images, r
 
 
 def _export(module: torch.nn.Module, example: torch.Tensor, path: pathlib.Path, input_name: str,
-            output_name: str, model_id: str, role: str, dynamic: dict | None = None) -> None:
+            output_name, model_id: str, role: str, dynamic: dict | None = None) -> None:
+    """``output_name``: a tensor name, or a tuple of names for a module with several outputs
+    (image-shaped ones get the height and width axes, others only the batch axis)."""
+    outputs = [output_name] if isinstance(output_name, str) else list(output_name)
     axes = {0: "batch", 2: "height", 3: "width"}
-    dynamic = dynamic or {input_name: axes, output_name: axes}
-    torch.onnx.export(module, (example,), str(path), input_names=[input_name], output_names=[output_name],
+    dynamic = dynamic or {input_name: axes, **{name: axes if name in ("image", "latent", "variance") else {0: "batch"}
+                                               for name in outputs}}
+    torch.onnx.export(module, (example,), str(path), input_names=[input_name], output_names=outputs,
                       dynamic_axes=dynamic, opset_version=17, dynamo=False)
     proto = onnx.load(str(path))
     for key, value in (("semcom.model_id", model_id), ("semcom.role", role)):
@@ -74,9 +81,8 @@ def _export(module: torch.nn.Module, example: torch.Tensor, path: pathlib.Path, 
 
 def card_for(name: str, model_id: str, train_args: dict, step: int, seconds: float) -> dict:
     config = models.REGISTRY[name]
-    hops = 1
-    if isinstance(config, models.MultiHopConfig):  # decode-and-forward: geometry of its hop
-        config, hops = config.hop, config.relays + 1
+    hops = config.relays + 1 if isinstance(config, models.MultiHopConfig) else 1
+    config = getattr(config, "hop", config)  # the DeepJSCC geometry of multi-hop, variational, contrastive models
     return {
         "model_id": model_id,
         "architecture": name,
@@ -137,20 +143,75 @@ def main(argv=None) -> pathlib.Path:
         return out
     image = torch.rand(1, 3, *(model.config.image_size or (64, 64)))
     card = card_for(name, model_id, state["args"], state["step"], state["seconds"])
+    encoder_outputs, decoder_outputs = "latent", "image"
     if isinstance(model, models.MultiHopDeepJSCC):  # every hop's pair, its role named by its hop
         pairs = {f"hop{hop}": pair for hop, pair in enumerate(zip(model.encoders, model.decoders))}
+    elif isinstance(model, variational.VariationalDeepJSCC):
+        card.update(_variational_fields(model, state["args"]))
+        encoder = model.encoder if card["variance"] else variational.MeanEncoder(model.encoder)
+        encoder_outputs = ("latent", "variance") if card["variance"] else "latent"
+        pairs = {"": (encoder, model.decoder)}
+    elif isinstance(model, contrastive.ContrastiveDeepJSCC):
+        card.update(_contrastive_fields(model, state["args"]))
+        pairs, decoder_outputs = {"": (model.encoder, contrastive.ReceiverHead(model))}, ("image", "class_probs")
     else:
         pairs = {"": (model.encoder, model.decoder)}
     for hop, (encoder, decoder) in pairs.items():
         roles = {kind: f"{kind}_{hop}" if hop else kind for kind in ("encoder", "decoder")}
         with torch.no_grad():
             latent = encoder(image)
-        _export(encoder, image, out / f"{roles['encoder']}.onnx", "image", "latent", model_id, roles["encoder"])
-        _export(decoder, latent, out / f"{roles['decoder']}.onnx", "latent", "image", model_id, roles["decoder"])
+        latent = latent[0] if isinstance(latent, tuple) else latent
+        _export(encoder, image, out / f"{roles['encoder']}.onnx", "image", encoder_outputs, model_id, roles["encoder"])
+        _export(decoder, latent, out / f"{roles['decoder']}.onnx", "latent", decoder_outputs, model_id,
+                roles["decoder"])
         card["files"].update({role: f"{role}.onnx" for role in roles.values()})
     torch.save(model.state_dict(), out / "weights.pt")
     _write_card(out, card)
     return out
+
+
+KNOWLEDGE_BASE_IMAGES = 10_000  # training images the knowledge-base variance is the mean over
+
+
+def _variational_fields(model: "variational.VariationalDeepJSCC", train_args: dict) -> dict:
+    """Card keys of a variational model: objective, whether the encoder gives a variance, and
+    for vae / vscc the knowledge-base variance (per latent channel, over training images)."""
+    objective = train_args["objective"]
+    fields = {"objective": objective, "variance": objective != "ae", "cmc": train_args.get("cmc"),
+              "kl_weight": train_args["kl_weight"],
+              "loss": {"ae": "mse", "vae": "mse + kl_weight x KL(N(mu, s1^2) || N(0, 1))",
+                       "vscc": "mse + kl_weight x KL(N(mu, s1^2 + s2^2) || N(0, s2^2 + cmc))"}[objective],
+              "variance_units": "per real latent element, signal power 0.5 per real element (unit per complex symbol)"}
+    if fields["variance"]:
+        pictures, described = _training_images(train_args)
+        fields["knowledge_base_variance"] = variational.knowledge_base_variance(model, pictures)
+        fields["knowledge_base"] = f"mean encoder variance per latent channel over {described}"
+    return fields
+
+
+def _training_images(train_args: dict) -> tuple[torch.Tensor, str]:
+    """(up to KNOWLEDGE_BASE_IMAGES images of the run's training set (N, 3, H, W), what they are)."""
+    root = pathlib.Path(train_args["data_root"]) if train_args.get("data_root") else None
+    if train_args["data"] == "cifar10":
+        train, _, _ = data.load_cifar10("train", root)
+        return data.to_tensor(train[:KNOWLEDGE_BASE_IMAGES]), \
+            f"the first {KNOWLEDGE_BASE_IMAGES} CIFAR-10 training images"
+    crop = train_args["crop"]
+    pictures = data.load_folder((root or images.dataset_root()) / "bsds500" / "train")[:KNOWLEDGE_BASE_IMAGES]
+    return data.to_tensor(np.stack([p[:crop, :crop] for p in pictures])), \
+        f"the top-left {crop}x{crop} crops of {len(pictures)} BSDS500 training photos"
+
+
+def _contrastive_fields(model: "contrastive.ContrastiveDeepJSCC", train_args: dict) -> dict:
+    """Card keys of a contrastive model: its classes (the decoder's class_probs order) and loss."""
+    _, _, classes = data.load_cifar10("test")
+    if tuple(classes) != model.config.classes:
+        raise ValueError(f"the data set's classes {classes} are not the model's {model.config.classes}")
+    weight, tau = train_args["scl_weight"], train_args["temperature"]
+    return {"classes": list(model.config.classes), "scl_weight": weight, "temperature": tau,
+            "loss": f"(1 - {weight:g}) mse + {weight:g} x supervised contrastive (tau {tau:g}) + classifier "
+                    f"cross-entropy (on the received latent, detached)" if weight else
+                    "mse + classifier cross-entropy (on the received latent, detached): D-JSCC"}
 
 
 def _write_card(out: pathlib.Path, card: dict) -> None:

@@ -199,6 +199,6 @@ def load_bundle(path) -> nn.Module:
 REGISTRY.update({f"deepjscc_cifar10_r6_df{relays}": MultiHopConfig(REGISTRY["deepjscc_cifar10_r6"], relays)
                  for relays in (1, 2, 3)})
 
-# The bit-level models register themselves in REGISTRY when their module loads;
-# importing it here makes every model name available from this module alone.
-from semcom_train import bitsemcom  # noqa: E402,F401
+# The bit-level, variational and contrastive models register themselves in REGISTRY when
+# their modules load; importing them here makes every model name available from this module alone.
+from semcom_train import bitsemcom, contrastive, variational  # noqa: E402,F401

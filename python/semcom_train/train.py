@@ -14,6 +14,13 @@ PSNR at ``--val-snr`` dB.
 
 ``--hash-model <DHD bundle>`` trains DeepJSCC-DHD: MSE + ``--hash-weight`` x
 (1 - cos(H(S), H(S_hat))) with the hash network H frozen (``semcom_train.dhd``).
+
+Variational models (``vscc_*``, ``semcom_train.variational``) train with ``--objective``
+ae, vae or vscc at one SNR (``--snr-low`` = ``--snr-high``, over AWGN), vscc with the channel
+matching constant ``--cmc`` (default per SNR, ``variational.DEFAULT_CMC``) and all with
+``--kl-weight``. Contrastive models (``cjscc_*``, ``semcom_train.contrastive``) train with
+``--scl-weight`` lambda and ``--temperature`` tau (lambda 0: the D-JSCC baseline); the log adds
+the classifier's validation accuracy.
 """
 from __future__ import annotations
 
@@ -27,18 +34,26 @@ import torch
 from tqdm import tqdm
 
 from gnuradio.semcom import images
-from semcom_train import bitsemcom, channels, data, dhd, models, runs
+from semcom_train import bitsemcom, channels, contrastive, data, dhd, models, runs, variational
 
-# options of bit-level models only, and their defaults
+# options of one model family only, and their defaults (None: set by parse_args)
 BIT_DEFAULTS = {"stage": "noisy", "modulation": "qpsk", "snr_per": "batch", "tau": 1.0, "tau_end": None}
+VARIATIONAL_DEFAULTS = {"objective": "vscc", "cmc": None, "kl_weight": variational.DEFAULT_KL_WEIGHT}
+CONTRASTIVE_DEFAULTS = {"scl_weight": 0.01, "temperature": 0.01}
+FAMILY_DEFAULTS = {bitsemcom.BitSemComConfig: BIT_DEFAULTS, variational.VariationalConfig: VARIATIONAL_DEFAULTS,
+                   contrastive.ContrastiveConfig: CONTRASTIVE_DEFAULTS}
 
 
 def make_batches(args, rng: np.random.Generator):
     """(training batch iterable, validation tensor) for ``args.data``."""
     root = pathlib.Path(args.data_root) if args.data_root else images.dataset_root()
     if args.data == "cifar10":
-        train, _, _ = data.load_cifar10("train", root)
-        test, _, _ = data.load_cifar10("test", root)
+        train, train_labels, _ = data.load_cifar10("train", root)
+        test, test_labels, _ = data.load_cifar10("test", root)
+        if isinstance(models.REGISTRY[args.model], contrastive.ContrastiveConfig):
+            # every tenth test image: 100 of each class (the zip's order is by class)
+            return (data.ArrayBatches(train, args.batch_size, rng, train_labels),
+                    (data.to_tensor(test[::10]), torch.from_numpy(test_labels[::10])))
         return data.ArrayBatches(train, args.batch_size, rng), data.to_tensor(test[:1000])
     if args.data == "bsds":
         pictures = data.load_folder(root / "bsds500" / "train")
@@ -54,6 +69,11 @@ def psnr_db(reference: torch.Tensor, estimate: torch.Tensor) -> float:
     est = torch.round(estimate.clamp(0, 1) * 255)
     mse = (ref - est).pow(2).flatten(1).mean(1)
     return float((10 * torch.log10(255.0 ** 2 / mse.clamp_min(1e-10))).mean())
+
+
+def noise_variance(snr_db: float) -> float:
+    """sigma2^2: the channel noise variance per real latent element at unit power per complex symbol."""
+    return 10 ** (-snr_db / 10) / 2
 
 
 def make_channel(args, model: torch.nn.Module, snr_db, generator: torch.Generator | None = None):
@@ -84,11 +104,31 @@ def initialise(model: torch.nn.Module, path, name: str) -> None:
 
 
 @torch.no_grad()
-def validate(model: torch.nn.Module, val: torch.Tensor, channel) -> float:
+def validate(model: torch.nn.Module, val, channel) -> dict:
+    """{"psnr_db"} of the validation images, and "accuracy" when ``val`` is (images, labels)."""
+    images, labels = val if isinstance(val, tuple) else (val, None)
     model.eval()
-    out = torch.cat([model(chunk, channel)["image_hat"] for chunk in val.split(250)])
+    outs = [model(chunk, channel) for chunk in images.split(250)]
     model.train()
-    return psnr_db(val, out)
+    result = {"psnr_db": psnr_db(images, torch.cat([out["image_hat"] for out in outs]))}
+    if labels is not None:
+        result["accuracy"] = float((torch.cat([out["logits"] for out in outs]).argmax(1) == labels).float().mean())
+    return result
+
+
+def training_loss(args, model: torch.nn.Module, batch, channel, hasher, generator: torch.Generator) -> torch.Tensor:
+    """The loss of one batch (images, or (images, labels) for contrastive models) sent over ``channel``."""
+    if isinstance(model, contrastive.ContrastiveDeepJSCC):
+        images, labels = batch
+        out = model(images, channel)
+        return contrastive.loss(model, out, images, labels, args.scl_weight, args.temperature, generator)["loss"]
+    out = model(batch, channel)
+    if isinstance(model, variational.VariationalDeepJSCC):
+        return variational.loss(out, batch, args.objective, noise_variance(args.snr_low), args.cmc, args.kl_weight)["loss"]
+    loss = torch.nn.functional.mse_loss(out["image_hat"], batch)
+    if hasher is not None:  # semantic alignment with the frozen hash network
+        loss = loss + args.hash_weight * dhd.self_distillation_loss(hasher(out["image_hat"]), hasher(batch))
+    return loss
 
 
 def parse_args(argv):
@@ -115,6 +155,16 @@ def parse_args(argv):
     parser.add_argument("--hash-model", help="a frozen DHD hash bundle (semcom_train.dhd): the loss adds "
                         "--hash-weight x (1 - cos(H(S), H(S_hat))), DeepJSCC-DHD")
     parser.add_argument("--hash-weight", type=float, default=0.06, help="lambda of the hash term (0.06)")
+    vscc = parser.add_argument_group("variational models (vscc_*)")
+    vscc.add_argument("--objective", choices=variational.OBJECTIVES, help="ae (MSE), vae (standard-normal KL) "
+                      "or vscc (channel-matching KL), default vscc")
+    vscc.add_argument("--cmc", type=float, help="vscc's channel matching constant d, a variance per real latent "
+                      "element (signal power 0.5); default by training SNR: " +
+                      ", ".join(f"{v:g} at {k:g} dB" for k, v in variational.DEFAULT_CMC.items()))
+    vscc.add_argument("--kl-weight", type=float, help=f"weight of the KL term ({variational.DEFAULT_KL_WEIGHT:g})")
+    scl = parser.add_argument_group("contrastive models (cjscc_*)")
+    scl.add_argument("--scl-weight", type=float, help="lambda of (1 - lambda) MSE + lambda SCL (0.01; 0: D-JSCC)")
+    scl.add_argument("--temperature", type=float, help="tau of the supervised contrastive loss (0.01)")
     bits = parser.add_argument_group("bit-level models (bitsemcom_*)")
     bits.add_argument("--stage", choices=bitsemcom.STAGES,
                       help="error_free: the decoder gets the bits (stage 1); noisy (default): --modulation over "
@@ -129,22 +179,41 @@ def parse_args(argv):
         parser.error("--steps and --batch-size must be positive")
     if args.hash_weight < 0:
         parser.error("--hash-weight must be >= 0")
-    if isinstance(models.REGISTRY[args.model], bitsemcom.BitSemComConfig):
-        for key, value in BIT_DEFAULTS.items():
-            if getattr(args, key) is None:
-                setattr(args, key, value)
+    family = type(models.REGISTRY[args.model])
+    foreign = [f"--{key.replace('_', '-')}" for kind, defaults in FAMILY_DEFAULTS.items() if kind is not family
+               for key in defaults if getattr(args, key) is not None]
+    if foreign:
+        parser.error(f"{', '.join(foreign)}: not options of {args.model}")
+    for key, value in FAMILY_DEFAULTS.get(family, {}).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if family is bitsemcom.BitSemComConfig:
         args.tau_end = args.tau if args.tau_end is None else args.tau_end
         if args.tau <= 0 or args.tau_end <= 0:
             parser.error("--tau and --tau-end must be positive")
-    else:
-        given = [f"--{key.replace('_', '-')}" for key in BIT_DEFAULTS if getattr(args, key) is not None]
-        if given:
-            parser.error(f"{', '.join(given)}: options of bit-level models, not of {args.model}")
+    if family is variational.VariationalConfig:
+        if args.snr_low != args.snr_high or args.channel != "awgn":
+            parser.error("variational models train over awgn at one SNR: give --snr-low = --snr-high")
+        if args.objective != "vscc" and args.cmc is not None:
+            parser.error(f"--cmc is vscc's constant, not {args.objective}'s")
+        if args.objective == "vscc" and args.cmc is None:
+            if args.snr_low not in variational.DEFAULT_CMC:
+                parser.error(f"no default --cmc for {args.snr_low:g} dB (defaults at "
+                             f"{', '.join(f'{k:g}' for k in variational.DEFAULT_CMC)} dB): give --cmc")
+            args.cmc = variational.DEFAULT_CMC[args.snr_low]
+        if (args.cmc or 0) < 0 or args.kl_weight < 0:
+            parser.error("--cmc and --kl-weight must be >= 0")
+    if family is contrastive.ContrastiveConfig:
+        if args.data != "cifar10":
+            parser.error(f"{args.model} needs labelled images: --data cifar10")
+        if not 0 <= args.scl_weight <= 1 or args.temperature <= 0:
+            parser.error("--scl-weight must be in [0, 1] and --temperature > 0")
     return args
 
 
 def main(argv=None) -> dict:
-    """Train; returns {"step", "val_psnr_db", "seconds"} of the final state."""
+    """Train; returns {"step", "val_psnr_db", "val_accuracy" (NaN but for contrastive models),
+    "seconds"} of the final state."""
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -161,37 +230,39 @@ def main(argv=None) -> dict:
     hasher = dhd.load_frozen(args.hash_model) if args.hash_model else None
     batches, val = make_batches(args, rng)
     channel = make_channel(args, model, (args.snr_low, args.snr_high))
+    if isinstance(model, variational.VariationalDeepJSCC):
+        model.objective = args.objective
+    generator = torch.Generator().manual_seed(args.seed + run.step)
     temperature = (bitsemcom.temperature_schedule(args.tau, args.tau_end, args.steps)
                    if isinstance(model, bitsemcom.BitSemCom) else None)
 
     log_new = not (out / "log.csv").exists()
-    val_psnr = float("nan")
+    val_psnr, val_accuracy = float("nan"), float("nan")
     with open(out / "log.csv", "a", newline="") as log_file, tqdm(total=args.steps, initial=run.step) as bar:
         log = csv.writer(log_file)
         if log_new:
-            log.writerow(["step", "seconds", "loss", "val_psnr_db"])
+            log.writerow(["step", "seconds", "loss", "val_psnr_db", "val_accuracy"])
         while run.step < args.steps:
             for batch in batches:
                 started = time.perf_counter()
                 if temperature:
                     model.temperature = temperature(run.step)
-                decoded = model(batch, channel)["image_hat"]
-                loss = torch.nn.functional.mse_loss(decoded, batch)
-                if hasher is not None:  # semantic alignment with the frozen hash network
-                    loss = loss + args.hash_weight * dhd.self_distillation_loss(hasher(decoded), hasher(batch))
+                loss = training_loss(args, model, batch, channel, hasher, generator)
                 run.advance(loss, time.perf_counter() - started)
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.5f}", val_psnr=f"{val_psnr:.2f}")
                 if run.step % args.val_every == 0 or run.step == args.steps:
-                    val_psnr = validate(model, val, make_channel(args, model, args.val_snr,
-                                                                 torch.Generator().manual_seed(args.seed)))
-                    log.writerow([run.step, f"{run.seconds:.1f}", f"{loss.item():.6f}", f"{val_psnr:.3f}"])
+                    scores = validate(model, val, make_channel(args, model, args.val_snr,
+                                                               torch.Generator().manual_seed(args.seed)))
+                    val_psnr, val_accuracy = scores["psnr_db"], scores.get("accuracy", float("nan"))
+                    log.writerow([run.step, f"{run.seconds:.1f}", f"{loss.item():.6f}", f"{val_psnr:.3f}",
+                                  f"{val_accuracy:.4f}"])
                     log_file.flush()
                 if run.step % args.checkpoint_every == 0 or run.step == args.steps:
                     run.save()
                 if run.step >= args.steps:
                     break
-    return {"step": run.step, "val_psnr_db": val_psnr, "seconds": run.seconds}
+    return {"step": run.step, "val_psnr_db": val_psnr, "val_accuracy": val_accuracy, "seconds": run.seconds}
 
 
 if __name__ == "__main__":
