@@ -43,8 +43,8 @@ class metrics_sink(gr.basic_block):
     (image_source labels): columns label, predicted (the most frequent label
     over the draws) and correct (the fraction of draws that are right). A
     reference without a label, or a decoded image without a class_label, is
-    then logged and dropped. Off, and always when either is missing, the three
-    columns are "".
+    then logged and dropped; a lost image (``score_lost``) counts as wrong. Off,
+    the three columns are "".
     ``rows`` holds every row as a dict, ``means()`` the running means.
     """
 
@@ -114,7 +114,6 @@ class metrics_sink(gr.basic_block):
             lost, self._waiting["reference"] = self._waiting["reference"], {}
         for meta, reference in lost.values():
             failed = {**meta, keys.DECODE_FAILED: 1, keys.N_SYMBOLS: ""}
-            failed.pop(keys.LABEL, None)  # nothing was classified
             self._score((meta, reference), [(failed, np.full_like(reference, fallback))])
         return len(lost)
 
@@ -154,8 +153,10 @@ class metrics_sink(gr.basic_block):
     def _accuracy(self, reference_meta: dict, draw_metas: list[dict]) -> dict:
         label = reference_meta.get(keys.LABEL)
         predicted = [m[keys.CLASS_LABEL] for m in draw_metas if keys.CLASS_LABEL in m]
-        if label is None or not predicted:
+        if not self.accuracy or label is None:
             return {"label": "", "predicted": "", "correct": ""}
+        if not predicted:  # lost (score_lost): nothing was classified
+            return {"label": label, "predicted": "", "correct": 0.0}
         return {"label": label, "predicted": collections.Counter(predicted).most_common(1)[0][0],
                 "correct": sum(p == label for p in predicted) / len(predicted)}
 

@@ -87,3 +87,19 @@ def test_impossible_parameters_raise(tmp_path, cifar_model, kodak_model):
     with pytest.raises(ValueError, match="size must be"):
         image_source("samples", policy="crop", size=(0, 8))
     assert image_source("samples", model=str(kodak_model)).count == len(images.sample_paths())
+
+
+def test_labels_from_the_file_name_prefix_or_the_folder(tmp_path):
+    folder = tmp_path / "ship"
+    folder.mkdir()
+    picture = np.full((8, 8, 3), 50, np.uint8)
+    for name in ("cat_0001.png", "dog_0002.png"):
+        Image.fromarray(picture).save(folder / name)
+    by_prefix = _collect(image_source(str(folder), policy="full", labels="file_prefix"), 2, settle=0.2)
+    assert [meta[keys.LABEL] for meta, _ in by_prefix] == ["cat", "dog"]
+    by_folder = _collect(image_source(str(folder), policy="full", labels="folder"), 2, settle=0.2)
+    assert [meta[keys.LABEL] for meta, _ in by_folder] == ["ship", "ship"]
+    unlabelled = _collect(image_source(str(folder), policy="full"), 2, settle=0.2)
+    assert all(keys.LABEL not in meta for meta, _ in unlabelled)
+    with pytest.raises(ValueError, match="labels 'name' is not one of"):
+        image_source(str(folder), policy="full", labels="name")

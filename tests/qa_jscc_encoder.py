@@ -54,3 +54,16 @@ def test_constructor_names_missing_and_corrupt_models(tmp_path, kodak_model):
     (broken / "encoder.onnx").write_bytes(b"\x08garbage" * 100)
     with pytest.raises(bundle.ModelError, match="not a loadable ONNX model"):
         jscc_encoder(str(broken))
+
+
+def test_sends_the_variance_after_the_mean_only_for_variational_models(vscc_tiny, cifar_model):
+    picture = np.random.default_rng(5).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    (out,) = run_block(jscc_encoder(str(vscc_tiny), send_variance=True), "image", [image_pdu(picture, "v")],
+                       "symbols", expected=1)
+    meta, sent = pdus.parse_symbols(out)
+    mean, variance = bundle.Bundle(vscc_tiny).encode_latent(picture)
+    assert meta[keys.VARIANCE_SYMBOLS] == mean.size and meta[keys.N_SYMBOLS] == sent.size == 2 * mean.size
+    np.testing.assert_array_equal(sent, np.concatenate([mean, variance]))
+    assert (variance.view(np.float32) > 0).all()
+    with pytest.raises(bundle.ModelError, match="trained without a variance"):
+        jscc_encoder(str(cifar_model), send_variance=True)

@@ -5,7 +5,7 @@ import pytest
 
 import numpy as np
 
-from conftest import image_pdu, run_block
+from conftest import image_pdu, logged, run_block
 from gnuradio.semcom import keys, metrics, metrics_sink, pdus
 
 
@@ -106,3 +106,64 @@ def test_hash_agreement_with_a_dhd_bundle(tmp_path):
     with pytest.raises(bundle.ModelError, match="is a deepjscc model, for jscc_encoder and jscc_decoder; this needs a "
                                                 "dhd model, for metrics_sink"):
         metrics_sink(hash_model="deepjscc_cifar10_r6")
+
+
+def _draw(image, image_id, sample, samples, **extra):
+    return pdus.image_pdu({keys.IMAGE_ID: image_id, keys.SAMPLE: sample, keys.SAMPLES: samples, **extra}, image)
+
+
+def test_draws_of_one_image_make_one_row_of_means_and_extremes(tmp_path):
+    rng = np.random.default_rng(4)
+    reference = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    draws = [np.clip(reference.astype(int) + rng.integers(-k, k + 1, reference.shape), 0, 255).astype(np.uint8)
+             for k in (3, 20, 60)]
+    sink = metrics_sink(csv_path=str(tmp_path / "m.csv"))
+    messages = [("decoded", _draw(draws[1], "a", 1, 3)), ("reference", image_pdu(reference, "a")),
+                ("decoded", _draw(draws[0], "a", 0, 3)), ("reference", image_pdu(reference, "b")),
+                ("decoded", _draw(reference, "b", 0, 1))]
+    run_block(sink, "decoded", messages, done=lambda: sink.arrivals.count >= 1, settle=0.2)
+    assert [row["image"] for row in sink.rows] == ["b"]  # "a" waits for its third draw
+    run_block(sink, "decoded", [("decoded", _draw(draws[2], "a", 2, 3))], done=lambda: sink.arrivals.count >= 2)
+    row = {r["image"]: r for r in sink.rows}["a"]
+    psnrs = [metrics.psnr_db(reference, d) for d in draws]
+    ssims = [metrics.ssim(reference, d) for d in draws]
+    assert row["samples"] == 3
+    assert row["psnr_db"] == pytest.approx(np.mean(psnrs)) and row["ssim"] == pytest.approx(np.mean(ssims))
+    assert (row["psnr_min"], row["psnr_max"], row["ssim_min"], row["ssim_max"]) == (
+        min(psnrs), max(psnrs), min(ssims), max(ssims))
+    # image "b" was decoded once: its extremes are its own PSNR
+    assert sink.means()["psnr_min"] == pytest.approx((min(psnrs) + sink.rows[0]["psnr_db"]) / 2)
+
+
+def test_accuracy_scores_the_class_label_against_the_source_label():
+    image = np.full((16, 16, 3), 100, np.uint8)
+    sink = metrics_sink(accuracy=True)
+    reference = lambda image_id, label: pdus.image_pdu({keys.IMAGE_ID: image_id, keys.LABEL: label}, image)  # noqa
+    messages = [("reference", reference("a", "cat")), ("reference", reference("b", "dog")),
+                ("decoded", _draw(image, "a", 0, 2, **{keys.CLASS_LABEL: "cat"})),
+                ("decoded", _draw(image, "a", 1, 2, **{keys.CLASS_LABEL: "dog"})),
+                ("decoded", _draw(image, "b", 0, 1, **{keys.CLASS_LABEL: "cat"}))]
+    run_block(sink, "decoded", messages, done=lambda: sink.arrivals.count >= 2)
+    rows = {r["image"]: r for r in sink.rows}
+    assert (rows["a"]["label"], rows["a"]["correct"]) == ("cat", 0.5)
+    assert (rows["b"]["label"], rows["b"]["predicted"], rows["b"]["correct"]) == ("dog", "cat", 0.0)
+    assert sink.means()["accuracy"] == 0.25
+
+
+def test_accuracy_without_labels_is_logged_and_the_sink_keeps_running(capfd):
+    image = np.full((16, 16, 3), 100, np.uint8)
+    sink = metrics_sink(accuracy=True)
+    messages = [("reference", image_pdu(image, "unlabelled")), ("decoded", image_pdu(image, "unlabelled")),
+                ("reference", pdus.image_pdu({keys.IMAGE_ID: "no class", keys.LABEL: "cat"}, image)),
+                ("decoded", image_pdu(image, "no class")),
+                ("reference", pdus.image_pdu({keys.IMAGE_ID: "good", keys.LABEL: "cat"}, image)),
+                ("decoded", pdus.image_pdu({keys.IMAGE_ID: "good", keys.CLASS_LABEL: "cat"}, image))]
+    run_block(sink, "decoded", messages, done=lambda: sink.arrivals.count >= 1, settle=0.2)
+    assert [r["image"] for r in sink.rows] == ["good"] and sink.rows[0]["correct"] == 1.0
+    text = logged(capfd)
+    assert "reference image unlabelled has no label" in text
+    assert "decoded image no class has no class_label" in text
+    # without accuracy the label columns stay empty
+    plain = metrics_sink()
+    run_block(plain, "decoded", messages[-2:], done=lambda: plain.arrivals.count >= 1)
+    assert plain.rows[0]["correct"] == ""
