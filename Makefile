@@ -176,3 +176,23 @@ out/models/cjscc_cifar10_%/card.json: | setup
 		--scl-weight $(call cjscc_lambda,$*) $(call cjscc_tau,$*) --out runs/cjscc_cifar10_$*
 	$(PY) -m semcom_train.export --checkpoint runs/cjscc_cifar10_$*/checkpoint.pt --out out/models/cjscc_cifar10_$* \
 		--model-id cjscc_cifar10_$*
+
+# The papers' comparisons, through the flowgraphs (`make -j2 vscc-results cjscc-results`, about
+# 20 min after the models): each bundle's own run in out/results/<model>, merged into
+# out/results/cifar10_vscc and out/results/cifar10_cjscc (summary.md and plots, copied to docs/results).
+VSCC_EVAL := --images cifar10-test:10 --snr -5 0 5 10 15 --samples 100 --resampling transmitted knowledge_base
+CJSCC_EVAL = --images cifar10-test:100 --snr 0 5 10 15 20 --accuracy \
+	--channel $(if $(findstring _rayleigh_,$1),rayleigh,awgn)
+out/results/vscc_%/metrics.csv: out/models/vscc_%/card.json
+	$(PY) -m gnuradio.semcom.evaluate --models out/models/vscc_$* $(VSCC_EVAL) --out out/results/vscc_$*
+out/results/cjscc_%/metrics.csv: out/models/cjscc_%/card.json
+	$(PY) -m gnuradio.semcom.evaluate --models out/models/cjscc_$* $(call CJSCC_EVAL,cjscc_$*) --out out/results/cjscc_$*
+# JPEG, WebP and AVIF at the information-bottleneck rate K/2 log2(1 + SNR) of the 512 channel uses
+out/results/codecs_ib/metrics.csv: | setup
+	$(PY) -m gnuradio.semcom.evaluate --models jpeg@ib webp@ib avif@ib --ratio 1/6 --size 32 32 \
+		--images cifar10-test:100 --snr 0 5 10 15 20 --out out/results/codecs_ib
+.PHONY: vscc-results cjscc-results
+vscc-results: $(foreach b,$(VSCC_BUNDLES),out/results/$(notdir $(b))/metrics.csv)
+	$(PY) -m gnuradio.semcom.evaluate --merge $^ --out out/results/cifar10_vscc
+cjscc-results: $(foreach b,$(CJSCC_BUNDLES),out/results/$(notdir $(b))/metrics.csv) out/results/codecs_ib/metrics.csv
+	$(PY) -m gnuradio.semcom.evaluate --merge $^ --out out/results/cifar10_cjscc

@@ -195,6 +195,7 @@ class point_to_point(gr.top_block):
         self.hops: list[awgn_hop] = []
         self.fadings: list = []
         self.score = score
+        self.samples = 1  # images the receiver makes of each one sent (a resampling decoder's draws)
 
     @property
     def noise(self):
@@ -262,10 +263,10 @@ class point_to_point(gr.top_block):
                         self.metrics.arrivals.wait(self.metrics.arrivals.count + 1, idle):
                     pass
                 arrived = True
-                saved = self.metrics.arrivals.count
+                saved = self.metrics.arrivals.count * self.samples
             else:
                 arrived = not self.score or self.metrics.arrivals.wait(expected, timeout)
-                saved = expected
+                saved = expected * self.samples
             # image_sink handles its messages in its own thread: stopping now could drop the last PNG
             arrived = arrived and self.image_sink.arrivals.wait(saved, timeout)
         finally:
@@ -322,6 +323,7 @@ class analog_point_to_point(point_to_point):
         self.encoder = jscc_encoder(path, provider, threads, send_variance)
         self.relays = [relay_df(path, k, provider, threads) for k in range(1, model_bundle.hops)]
         self.decoder = jscc_decoder(path, provider, threads, resampling, samples, seed + 3 if seed else 0)
+        self.samples = self.decoder.samples
         chains = [[(self.encoder, "image", "symbols")], *([(relay, "symbols", "symbols")] for relay in self.relays),
                   [(self.decoder, "symbols", "image")]]
         for hop in range(model_bundle.hops):  # fading after each sender, equalisation before each receiver
