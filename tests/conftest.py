@@ -73,6 +73,21 @@ def vscc_tiny(tmp_path_factory) -> pathlib.Path:
 
 
 @pytest.fixture(scope="session")
+def cjscc_tiny(tmp_path_factory) -> pathlib.Path:
+    """A tiny C-JSCC bundle (``cjscc_cifar10_r6`` trained 2 steps on CIFAR-10, lambda 0.5) exported
+    as ``cjscc_tiny``; skipped without the CIFAR-10 zip."""
+    from semcom_train import export, train
+    if not (images.dataset_root() / "cifar10-jpeg.zip").is_file():
+        pytest.skip("CIFAR-10 not found (set SEMCOM_DATA)")
+    base = tmp_path_factory.mktemp("cjscc")
+    train.main(["--model", "cjscc_cifar10_r6", "--data", "cifar10", "--out", str(base / "run"), "--batch-size", "4",
+                "--steps", "2", "--threads", "1", "--scl-weight", "0.5", "--temperature", "0.1",
+                "--snr-low", "10", "--snr-high", "10"])
+    return export.main(["--checkpoint", str(base / "run" / "checkpoint.pt"), "--out", str(base / "bundle"),
+                        "--model-id", "cjscc_tiny"])
+
+
+@pytest.fixture(scope="session")
 def kodak_dir() -> pathlib.Path:
     folder = images.dataset_root() / "kodak"
     if not folder.is_dir():

@@ -67,3 +67,18 @@ def test_sends_the_variance_after_the_mean_only_for_variational_models(vscc_tiny
     assert (variance.view(np.float32) > 0).all()
     with pytest.raises(bundle.ModelError, match="trained without a variance"):
         jscc_encoder(str(cifar_model), send_variance=True)
+
+
+def test_a_card_that_misstates_the_onnx_outputs_is_refused(vscc_tiny, tmp_path):
+    import json
+    import shutil
+    model = tmp_path / "misstated"
+    shutil.copytree(vscc_tiny, model)
+    card = json.loads((model / "card.json").read_text())
+    (model / "card.json").write_text(json.dumps({**card, "variance": False}))
+    with pytest.raises(bundle.ModelError, match=r"outputs \['latent', 'variance'\], the card .* expects \['latent'\]"):
+        jscc_encoder(str(model))
+    (model / "card.json").write_text(json.dumps({**card, "classes": ["cat", "dog"]}))
+    from gnuradio.semcom import jscc_decoder
+    with pytest.raises(bundle.ModelError, match=r"expects \['image', 'class_probs'\]"):
+        jscc_decoder(str(model))
