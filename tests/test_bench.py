@@ -51,3 +51,14 @@ def test_burst_benchmark_times_framing_receiving_and_the_search_rate(tmp_path):
         (512, "frame"), (512, "receive"), (73728, "frame"), (73728, "receive")]
     assert all(row["ms"] > 0 for row in result["rows"]) and result["search_rate"] > 0
     assert "Msamples/s" in (tmp_path / "bursts.md").read_text()
+
+
+def test_resampling_benchmark_times_every_draw_count(vscc_tiny, tmp_path):
+    spec = importlib.util.spec_from_file_location("resampling", ROOT / "bench" / "resampling.py")
+    resampling = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(resampling)
+    rows = resampling.main(["--model", str(vscc_tiny), "--draws", "1", "4", "--images", "2", "--repeats", "1",
+                            "--out", str(tmp_path)])
+    assert [row["draws"] for row in rows] == [1, 4]
+    assert all(row["batched decode ms/image"] > 0 and row["batch speed-up"] > 0 for row in rows)
+    assert "vscc_tiny" in (tmp_path / "resampling.md").read_text()
