@@ -410,9 +410,9 @@ class DeepJSCCBundle(Bundle):
         expected = self.n_symbols(height, width)
         sent_variance = int(meta.get(keys.VARIANCE_SYMBOLS, 0))
         if sent_variance not in (0, expected) or received.size != expected + sent_variance:
-            raise ValueError(f"{received.size} symbols received ({keys.VARIANCE_SYMBOLS} {sent_variance}), model "
-                             f"{self.model_id} sends {expected} for a {height}x{width} image"
-                             f"{f' (and as many variances)' if self.variational else ''}")
+            told = f" ({keys.VARIANCE_SYMBOLS} {sent_variance})" if sent_variance else ""
+            raise ValueError(f"{received.size} symbols received{told}, model {self.model_id} sends {expected} "
+                             f"for a {height}x{width} image{' (and as many variances)' if self.variational else ''}")
         return received[:expected], (received[expected:] if sent_variance else None)
 
     def decode_samples(self, mean: np.ndarray, height: int, width: int, variance: np.ndarray | None,

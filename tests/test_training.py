@@ -70,7 +70,7 @@ def test_training_runs_checkpoints_and_resumes(tiny_data, tmp_path):
     second = train.main(args + ["--steps", "5"])
     assert second["step"] == 5 and second["seconds"] > first["seconds"]
     log = (tmp_path / "run" / "log.csv").read_text().splitlines()
-    assert log[0] == "step,seconds,loss,val_psnr_db" and [l.split(",")[0] for l in log[1:]] == ["2", "3", "4", "5"]
+    assert log[0] == "step,seconds,loss,val_psnr_db,val_accuracy" and [l.split(",")[0] for l in log[1:]] == ["2", "3", "4", "5"]
 
 
 def _parity(folder, size):

@@ -9,8 +9,8 @@ with ``--modulation`` at SNRs in [--snr-low, --snr-high] (the paper: -3..6 dB).
 
 The checkpoint ``<out>/checkpoint.pt`` is written every ``--checkpoint-every``
 steps and at the end; running the same command again continues from it.
-``<out>/log.csv`` records step, elapsed seconds, training loss and validation
-PSNR at ``--val-snr`` dB.
+``<out>/log.csv`` records step, elapsed seconds, training loss, validation
+PSNR at ``--val-snr`` dB and (contrastive models; else nan) the classifier's validation accuracy.
 
 ``--hash-model <DHD bundle>`` trains DeepJSCC-DHD: MSE + ``--hash-weight`` x
 (1 - cos(H(S), H(S_hat))) with the hash network H frozen (``semcom_train.dhd``).
