@@ -431,3 +431,31 @@ def test_burst_zmq_examples_are_transmitter_and_receiver_processes(burst_scripts
         tx.terminate()
         tx.wait(10)
     assert result.returncode == 0 and "4 of 4 images: mean PSNR" in result.stdout, result.stdout + result.stderr
+
+
+VSCC_EXAMPLE = ROOT / "examples" / "vscc_resampling.grc"
+
+
+@needs_grcc
+@pytest.mark.parametrize("resampling", ["transmitted", "knowledge_base"])
+def test_vscc_example_is_the_resampling_flowgraph(vscc_tiny, resampling, tmp_path):
+    """examples/vscc_resampling.grc: the encoder sends the variance when the decoder resamples with
+    it, every draw of every sample photo is written, and the scores are those of
+    flowgraphs.analog_point_to_point with the same seeds."""
+    result = grcc(VSCC_EXAMPLE, tmp_path / "gen")
+    assert result.returncode == 0, f"grcc failed:\n{result.stdout}\n{result.stderr}"
+    script = tmp_path / "gen" / "vscc_resampling.py"
+    result = subprocess.run([sys.executable, str(script), "--model", str(vscc_tiny), "--resampling", resampling,
+                             "--samples", "3", "--snr-db", "5", "--out-dir", str(tmp_path / "out")], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    match = re.search(r"4 of 4 images, 3 draws each: mean PSNR ([\d.]+) dB \(min ([\d.]+), max ([\d.]+)\)",
+                      result.stdout)
+    assert match, result.stdout + result.stderr
+    assert len(list((tmp_path / "out").glob("*#*.png"))) == 12
+    graph = flowgraphs.analog_point_to_point(str(vscc_tiny), "samples", snr_db=5.0, seed=1, resampling=resampling,
+                                             samples=3)
+    graph.run_images(60)
+    means = graph.metrics.means()
+    assert [float(v) for v in match.groups()] == pytest.approx(
+        [means["psnr_db"], means["psnr_min"], means["psnr_max"]], abs=0.01)
