@@ -196,3 +196,19 @@ vscc-results: $(foreach b,$(VSCC_BUNDLES),out/results/$(notdir $(b))/metrics.csv
 	$(PY) -m gnuradio.semcom.evaluate --merge $^ --out out/results/cifar10_vscc
 cjscc-results: $(foreach b,$(CJSCC_BUNDLES),out/results/$(notdir $(b))/metrics.csv) out/results/codecs_ib/metrics.csv
 	$(PY) -m gnuradio.semcom.evaluate --merge $^ --out out/results/cifar10_cjscc
+
+# Shipped from the runs above under plain names, measured into their cards (`make ship-vscc-cjscc`)
+VSCC_SHIPPED_RUN := vscc_cifar10_vscc_5
+CJSCC_SHIPPED_RUN := cjscc_cifar10_awgn_l0.01_t0.01
+.PHONY: ship-vscc-cjscc
+ship-vscc-cjscc: models/vscc_cifar10/card.json models/cjscc_cifar10/card.json
+models/vscc_cifar10/card.json: out/models/$(VSCC_SHIPPED_RUN)/card.json
+	$(PY) -m semcom_train.export --checkpoint runs/$(VSCC_SHIPPED_RUN)/checkpoint.pt --out models/vscc_cifar10 \
+		--model-id vscc_cifar10
+	$(PY) -m gnuradio.semcom.evaluate --models models/vscc_cifar10 $(VSCC_EVAL) --update-card cifar10_test_100 \
+		--out out/measure/vscc_cifar10
+models/cjscc_cifar10/card.json: out/models/$(CJSCC_SHIPPED_RUN)/card.json
+	$(PY) -m semcom_train.export --checkpoint runs/$(CJSCC_SHIPPED_RUN)/checkpoint.pt --out models/cjscc_cifar10 \
+		--model-id cjscc_cifar10
+	$(PY) -m gnuradio.semcom.evaluate --models models/cjscc_cifar10 $(call CJSCC_EVAL,cjscc_cifar10) \
+		--update-card cifar10_test_1000 --out out/measure/cjscc_cifar10

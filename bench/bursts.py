@@ -27,7 +27,7 @@ from gnuradio.semcom import framing
 from gnuradio.semcom.burst_rx import burst_receiver, burst_rx
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # the sibling benchmarks' helpers
-from throughput import RESULTS, best_seconds  # noqa: E402
+from throughput import RESULTS, best_seconds, publish, table  # noqa: E402
 
 SPS, SPACING, SNR_DB = 4, 32, 10.0
 PAYLOADS = {"CIFAR-10 32x32, ratio 1/6": 512, "Kodak 768x512, ratio 1/16": 73728}
@@ -87,8 +87,7 @@ def markdown(rows: list[dict]) -> str:
         if column == "share":
             return f"{100 * value:.0f} %"
         return f"{value:.3g}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else value
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    return "\n".join(lines + ["| " + " | ".join(cell(c, row[c]) for c in COLUMNS) + " |" for row in rows])
+    return table(COLUMNS, rows, cell)
 
 
 def main(argv=None) -> dict:
@@ -105,14 +104,9 @@ def main(argv=None) -> dict:
     rate = search_rate(args.noise_samples)
     header = (f"Bursts at {SPS} samples per symbol, {SNR_DB:g} dB, one burst at a time, best of {args.repeats} "
               f"run(s), numpy on one thread ({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end).")
-    report = "\n\n".join([header, markdown(rows),
-                          f"burst_rx on noise alone (matched filter and preamble search): {rate / 1e6:.2f} Msamples/s "
-                          f"({rate / 1e6:.2f}x a radio at 1 Msample/s), {args.noise_samples:,} samples."])
-    print(report)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "bursts.md").write_text(report + "\n")
-        print(f"\nwrote {args.out}/bursts.md")
+    publish([header, markdown(rows),
+             f"burst_rx on noise alone (matched filter and preamble search): {rate / 1e6:.2f} Msamples/s "
+             f"({rate / 1e6:.2f}x a radio at 1 Msample/s), {args.noise_samples:,} samples."], args.out, "bursts.md")
     return {"rows": rows, "search_rate": rate}
 
 

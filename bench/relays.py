@@ -24,7 +24,7 @@ from gnuradio.semcom import bundle, flowgraphs, quantization
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # the sibling benchmarks' helpers
 from digital_link import per_image  # noqa: E402
-from throughput import RESULTS, bench_images  # noqa: E402
+from throughput import RESULTS, bench_images, publish, table  # noqa: E402
 
 COLUMNS = ("relay", "rate", "bits per pixel", "ms/image", "vs DF")
 
@@ -54,8 +54,7 @@ def markdown(rows: list[dict]) -> str:
         if column == "vs DF":
             return f"{value:.3f}x"
         return f"{value:.3g}" if isinstance(value, float) else str(value)
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    return "\n".join(lines + ["| " + " | ".join(cell(c, row[c]) for c in COLUMNS) + " |" for row in rows])
+    return table(COLUMNS, rows, cell)
 
 
 def main(argv=None) -> list[dict]:
@@ -85,12 +84,7 @@ def main(argv=None) -> list[dict]:
     header = (f"Relay work per image, {df_model.image_size[0]}x{df_model.image_size[1]} images, AWGN {args.snr:g} dB "
               f"before the relay, one thread, best of {args.repeats} pass(es) over {args.images} images "
               f"({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end).")
-    report = "\n\n".join([header, markdown(rows), f"- {origin}"])
-    print(report)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "relays.md").write_text(report + "\n")
-        print(f"\nwrote {args.out}/relays.md")
+    publish([header, markdown(rows), f"- {origin}"], args.out, "relays.md")
     return rows
 
 

@@ -23,7 +23,7 @@ from gnuradio.semcom import bundle, flowgraphs, metrics
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # the sibling benchmarks' helpers
 from digital_link import per_image  # noqa: E402
-from throughput import RESULTS, bench_images  # noqa: E402
+from throughput import RESULTS, bench_images, publish, table  # noqa: E402
 
 COLUMNS = ("draws", "batched decode ms/image", "one run per draw ms/image", "batch speed-up",
            "scoring ms/image (PSNR + SSIM of every draw)")
@@ -55,8 +55,7 @@ def markdown(rows: list[dict]) -> str:
         if column == "batch speed-up":
             return f"{value:.1f}x"
         return f"{value:.3g}" if isinstance(value, float) else str(value)
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    return "\n".join(lines + ["| " + " | ".join(cell(c, row[c]) for c in COLUMNS) + " |" for row in rows])
+    return table(COLUMNS, rows, cell)
 
 
 def main(argv=None) -> list[dict]:
@@ -82,12 +81,7 @@ def main(argv=None) -> list[dict]:
     header = (f"Resampling receiver per image, {model.model_id}, {model.image_size[0]}x{model.image_size[1]} images, "
               f"AWGN {args.snr:g} dB, knowledge-base variance, one thread, best of {args.repeats} pass(es) over "
               f"{args.images} images ({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end).")
-    report = "\n\n".join([header, markdown(rows), f"- {origin}"])
-    print(report)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "resampling.md").write_text(report + "\n")
-        print(f"\nwrote {args.out}/resampling.md")
+    publish([header, markdown(rows), f"- {origin}"], args.out, "resampling.md")
     return rows
 
 

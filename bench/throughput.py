@@ -195,10 +195,28 @@ def _cell(column: str, value) -> str:
     return _number(value) if isinstance(value, float) else str(value)
 
 
-def markdown(rows: list[dict]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(_cell(c, row[c]) for c in COLUMNS) + " |" for row in rows]
+def table(columns, rows: list[dict], cell) -> str:
+    """A Markdown table of ``rows`` (dicts) in ``columns``, each value shown by ``cell(column, value)``;
+    the benchmarks' shared report format."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(c, row[c]) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def markdown(rows: list[dict]) -> str:
+    return table(COLUMNS, rows, _cell)
+
+
+def publish(parts: list[str], out: pathlib.Path | None, name: str) -> str:
+    """Print the report made of ``parts`` (paragraphs) and, when ``out`` is a folder, write it
+    to ``out / name``; returns the report."""
+    report = "\n\n".join(parts)
+    print(report)
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(report + "\n")
+        print(f"\nwrote {out / name}")
+    return report
 
 
 def write_results(folder: pathlib.Path, report: str, rows: list[dict]) -> None:

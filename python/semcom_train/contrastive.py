@@ -45,14 +45,9 @@ class Classifier(nn.Module):
 
 
 @dataclasses.dataclass(frozen=True)
-class ContrastiveConfig:
+class ContrastiveConfig(models.HopConfig):
     """A DeepJSCC network of ``hop``'s shape with a classifier over ``classes``."""
-    hop: models.ModelConfig
     classes: tuple[str, ...]
-
-    @property
-    def image_size(self):
-        return self.hop.image_size
 
     def build(self) -> "ContrastiveDeepJSCC":
         return ContrastiveDeepJSCC(self)

@@ -82,7 +82,7 @@ def _export(module: torch.nn.Module, example: torch.Tensor, path: pathlib.Path, 
 def card_for(name: str, model_id: str, train_args: dict, step: int, seconds: float) -> dict:
     config = models.REGISTRY[name]
     hops = config.relays + 1 if isinstance(config, models.MultiHopConfig) else 1
-    config = getattr(config, "hop", config)  # the DeepJSCC geometry of multi-hop, variational, contrastive models
+    config = config.hop if isinstance(config, models.HopConfig) else config  # the DeepJSCC geometry
     return {
         "model_id": model_id,
         "architecture": name,

@@ -129,15 +129,20 @@ class DeepJSCC(nn.Module):
 
 
 @dataclasses.dataclass(frozen=True)
-class MultiHopConfig:
-    """Decode-and-forward over ``relays`` relays (``relays`` + 1 hops), each hop its own
-    DeepJSCC encoder and decoder of ``hop``'s shape (the multi-hop DeepJSCC paper)."""
+class HopConfig:
+    """Base of the configs of networks built from DeepJSCC encoders and decoders of ``hop``'s shape."""
     hop: ModelConfig
-    relays: int
 
     @property
     def image_size(self):
         return self.hop.image_size
+
+
+@dataclasses.dataclass(frozen=True)
+class MultiHopConfig(HopConfig):
+    """Decode-and-forward over ``relays`` relays (``relays`` + 1 hops), each hop its own
+    DeepJSCC encoder and decoder of ``hop``'s shape (the multi-hop DeepJSCC paper)."""
+    relays: int
 
     def build(self) -> "MultiHopDeepJSCC":
         return MultiHopDeepJSCC(self)

@@ -73,13 +73,8 @@ class MeanEncoder(nn.Module):
 
 
 @dataclasses.dataclass(frozen=True)
-class VariationalConfig:
+class VariationalConfig(models.HopConfig):
     """A DeepJSCC network of ``hop``'s shape with a variance head."""
-    hop: models.ModelConfig
-
-    @property
-    def image_size(self):
-        return self.hop.image_size
 
     def build(self) -> "VariationalDeepJSCC":
         return VariationalDeepJSCC(self)
