@@ -63,10 +63,12 @@ def test_lambda_zero_is_djscc_plus_the_probe():
     images, labels = torch.rand(4, 3, 32, 32), torch.tensor([0, 1, 0, 1])
     out = model(images, lambda latent: latent)
     terms = contrastive.loss(model, out, images, labels, 0.0, 0.1)
-    mse = torch.nn.functional.mse_loss(out["image_hat"], images)
-    torch.testing.assert_close(terms["loss"], mse + torch.nn.functional.cross_entropy(out["logits"], labels))
+    # the paper's eq. 3: squared error summed over an image's pixels, averaged over images
+    squared_error = 3 * 32 * 32 * torch.nn.functional.mse_loss(out["image_hat"], images)
+    torch.testing.assert_close(terms["loss"], squared_error + torch.nn.functional.cross_entropy(out["logits"], labels))
     weighted = contrastive.loss(model, out, images, labels, 0.3, 0.1, torch.Generator().manual_seed(0))
-    torch.testing.assert_close(weighted["loss"], 0.7 * weighted["mse"] + 0.3 * weighted["scl"] + weighted["ce"])
+    torch.testing.assert_close(weighted["loss"],
+                               0.7 * weighted["squared_error"] + 0.3 * weighted["scl"] + weighted["ce"])
     assert weighted["scl"] > 0
 
 

@@ -4,8 +4,12 @@ and a classifier on the received latent.
     image -> models.Encoder -> z (unit power) -> channel -> z_hat -> models.Decoder -> image
                                                              z_hat -> Classifier -> class logits
 
-Training loss (the paper's eq. 2): (1 - lambda) x MSE + lambda x L_scl + CE, where
+Training loss (the paper's eq. 2): (1 - lambda) x L_mse + lambda x L_scl + CE, where
 
+- L_mse is the paper's eq. 3: the squared error summed over an image's 3 H W pixel values
+  (in [0, 1]), averaged over the batch; per image, not per pixel, so that lambda weighs the
+  two terms as the paper's lambda does (a per-pixel mean would make the same lambda 3 H W
+  times stronger);
 - L_scl is the supervised contrastive loss (Khosla et al.; the paper's eq. 4) with
   temperature tau on the L2-normalised latents of the batch and of a label-preserving
   augmentation of it (``augment``: random 4-pixel shifts with reflection, flips and a
@@ -112,9 +116,9 @@ def augment(images: torch.Tensor, generator: torch.Generator | None = None, shif
 
 def loss(model: ContrastiveDeepJSCC, out: dict, image: torch.Tensor, labels: torch.Tensor, scl_weight: float,
          temperature: float, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-    """{"loss", "mse", "scl", "ce", "accuracy"} of forward pass ``out`` of ``image`` with ``labels``.
-    The augmented view goes through the encoder only (its latent is all L_scl needs)."""
-    mse = nn.functional.mse_loss(out["image_hat"], image)
+    """{"loss", "squared_error", "scl", "ce", "accuracy"} of forward pass ``out`` of ``image`` with
+    ``labels``. The augmented view goes through the encoder only (its latent is all L_scl needs)."""
+    squared_error = (out["image_hat"] - image).pow(2).flatten(1).sum(1).mean()
     ce = nn.functional.cross_entropy(out["logits"], labels)
     scl = image.new_zeros(())
     if scl_weight > 0:
@@ -122,8 +126,8 @@ def loss(model: ContrastiveDeepJSCC, out: dict, image: torch.Tensor, labels: tor
         features = nn.functional.normalize(torch.cat([out["latent"], views]).flatten(1), dim=1)
         scl = supervised_contrastive(features, torch.cat([labels, labels]), temperature)
     accuracy = (out["logits"].argmax(1) == labels).float().mean()
-    return {"loss": (1 - scl_weight) * mse + scl_weight * scl + ce, "mse": mse, "scl": scl, "ce": ce,
-            "accuracy": accuracy}
+    return {"loss": (1 - scl_weight) * squared_error + scl_weight * scl + ce, "squared_error": squared_error,
+            "scl": scl, "ce": ce, "accuracy": accuracy}
 
 
 REGISTRY = {"cjscc_cifar10_r6": ContrastiveConfig(models.REGISTRY["deepjscc_cifar10_r6"], CIFAR10_CLASSES)}

@@ -209,9 +209,9 @@ def _contrastive_fields(model: "contrastive.ContrastiveDeepJSCC", train_args: di
         raise ValueError(f"the data set's classes {classes} are not the model's {model.config.classes}")
     weight, tau = train_args["scl_weight"], train_args["temperature"]
     return {"classes": list(model.config.classes), "scl_weight": weight, "temperature": tau,
-            "loss": f"(1 - {weight:g}) mse + {weight:g} x supervised contrastive (tau {tau:g}) + classifier "
-                    f"cross-entropy (on the received latent, detached)" if weight else
-                    "mse + classifier cross-entropy (on the received latent, detached): D-JSCC"}
+            "loss": f"(1 - {weight:g}) x squared error per image + {weight:g} x supervised contrastive (tau {tau:g}) "
+                    f"+ classifier cross-entropy (on the received latent, detached)" if weight else
+                    "squared error per image + classifier cross-entropy (on the received latent, detached): D-JSCC"}
 
 
 def _write_card(out: pathlib.Path, card: dict) -> None:
