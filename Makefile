@@ -161,9 +161,9 @@ out/models/vscc_cifar10_%/card.json: | setup
 # Contrastive JSCC (C-JSCC paper) at 10 dB: cjscc_cifar10_<channel>_l<lambda>[_t<tau>], lambda 0 the
 # D-JSCC baseline; the lambda sweep at tau 0.01, the tau sweep at lambda 0.01 (the paper's setting),
 # and the D-JSCC / C-JSCC pair over Rayleigh fading (zero-forcing, as analog_point_to_point
-# equalises). Each 2,000 steps from deepjscc_cifar10_r6; `make -j2 cjscc-models` (about 45 min on 2 cores).
-CJSCC_BUNDLES := $(addprefix out/models/cjscc_cifar10_,awgn_l0 awgn_l0.001_t0.01 awgn_l0.01_t0.01 awgn_l0.1_t0.01 \
-	awgn_l0.01_t0.1 rayleigh_l0 rayleigh_l0.01_t0.01)
+# equalises). Each 2,000 steps from deepjscc_cifar10_r6; `make -j2 cjscc-models` (about 55 min on 2 cores).
+CJSCC_BUNDLES := $(addprefix out/models/cjscc_cifar10_,awgn_l0 awgn_l0.0001_t0.01 awgn_l0.001_t0.01 awgn_l0.01_t0.01 \
+	awgn_l0.1_t0.01 awgn_l0.01_t0.1 awgn_l0.01_t0.25 rayleigh_l0 rayleigh_l0.01_t0.01)
 CJSCC_TRAIN := --model cjscc_cifar10_r6 --data cifar10 --batch-size 64 --steps 2000 --lr 5e-4 --threads 1 \
 	--init models/deepjscc_cifar10_r6/weights.pt --snr-low 10 --snr-high 10 --val-snr 10
 cjscc_words = $(subst _, ,$1)
