@@ -388,10 +388,15 @@ class DeepJSCCBundle(Bundle):
         """The uint8 image of a symbol PDU (``meta``, ``received``) that hop ``hop`` brought
         to ``node`` (a relay or the destination, named in errors): ValueError when the
         metadata names another model or hop, or the count does not fit its image_shape."""
+        mean, _, height, width = self.received_parts(meta, received, hop, node)
+        return self.decode(mean, height, width, hop)
+
+    def received_parts(self, meta: dict, received: np.ndarray, hop: int, node: str):
+        """(mean symbols, variance symbols or None, height, width) of a symbol PDU that hop ``hop``
+        brought to ``node``, checked as ``decode_received`` checks it."""
         self.check_received(meta, hop, node)
         height, width = self.decoded_size(meta.get(keys.IMAGE_SHAPE))
-        mean, _ = self.split_variance(meta, received, height, width)
-        return self.decode(mean, height, width, hop)
+        return (*self.split_variance(meta, received, height, width), height, width)
 
     def check_received(self, meta: dict, hop: int, node: str) -> None:
         """ValueError when a symbol PDU's metadata names another model than this one, or another

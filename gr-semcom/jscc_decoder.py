@@ -65,9 +65,7 @@ class jscc_decoder(gr.basic_block):
     @pdus.guarded
     def handle_symbols(self, msg):
         meta, received = pdus.parse_symbols(msg)
-        self.bundle.check_received(meta, self.last_hop, "this decoder")
-        height, width = self.bundle.decoded_size(meta.get(keys.IMAGE_SHAPE))
-        mean, sent_variance = self.bundle.split_variance(meta, received, height, width)
+        mean, sent_variance, height, width = self.bundle.received_parts(meta, received, self.last_hop, "this decoder")
         if self.resampling == "transmitted" and sent_variance is None:
             raise ValueError(f"resampling 'transmitted' needs the variance in the PDU ({keys.VARIANCE_SYMBOLS}): "
                              f"send it with jscc_encoder send_variance")
