@@ -31,3 +31,4 @@ from .qf_dequantizer import qf_dequantizer
 from .relay_df import relay_df
 from .burst_tx import burst_tx
 from .burst_rx import burst_rx
+from .image_display import image_display
