@@ -137,34 +137,33 @@ class DisplayWidget(QtWidgets.QWidget):
 
 
 class image_display(gr.basic_block):
-    """Qt view of decoded image PDUs (port ``decoded``) beside their references
-    (port ``reference``, matched by metadata image_id), with the image id, the SNR
-    and the PSNR and SSIM (``metrics``) of the pair under them.
-
-    snr_db: the SNR to show when an image's metadata has no ``snr_db`` (NaN shows
-    "?"); ``set_snr_db`` changes it for the images that follow.
-    size: the longer side, in pixels, each image is fitted to with an integer
-    nearest-neighbour scale (``display_scale``: 32x32 is shown 8x at 256, 768x512
-    every third pixel).
-    title: a heading over the images ("" for none).
-
-    Needs a running QApplication (a GRC "QT GUI" flowgraph makes one).
-    ``qwidget()`` is the QWidget to put in a window. Messages are handled in the
-    block's thread and the view is updated in the GUI thread through a queued Qt
-    signal; bad PDUs (not an image, no image_id, a reference of another shape) are
-    logged and dropped. A decoded image whose reference has not come yet is shown
-    alone and scored when the reference comes.
-
-    After each update of the view (GUI thread) ``shown`` holds what it shows:
-    {"image_id": str, "decoded": uint8 (H, W, 3) as received, "reference": the
-    same or None, "decoded_view" / "reference_view": the scaled uint8 arrays painted,
-    "snr_db": float, "psnr_db", "ssim": float or None, "text": the caption}; ``shows``
-    counts the updates (``shows.wait(n, timeout)`` needs the Qt event loop running
-    in another thread, or use ``wait_shown``), ``arrivals`` the decoded images handled,
-    ``reference_arrivals`` the references.
-    """
-
     def __init__(self, snr_db=float("nan"), size=256, title=""):
+        """Qt view of decoded image PDUs (port ``decoded``) beside their references
+        (port ``reference``, matched by metadata image_id), with the image id, the SNR
+        and the PSNR and SSIM (``metrics``) of the pair under them.
+
+        snr_db: the SNR to show when an image's metadata has no ``snr_db`` (NaN shows
+        "?"); ``set_snr_db`` changes it for the images that follow.
+        size: the longer side, in pixels, each image is fitted to with an integer
+        nearest-neighbour scale (``display_scale``: 32x32 is shown 8x at 256, 768x512
+        every third pixel).
+        title: a heading over the images ("" for none).
+
+        Needs a QApplication (a GRC "QT GUI" flowgraph makes one first).
+        ``qwidget()`` is the QWidget to put in a window. Messages are handled in the
+        block's thread and the view is updated in the GUI thread through a queued Qt
+        signal; bad PDUs (not an image, no image_id, a reference of another shape) are
+        logged and dropped. A decoded image whose reference has not come yet is shown
+        alone and scored when the reference comes.
+
+        After each update of the view (GUI thread) ``shown`` holds what it shows:
+        {"image_id": str, "decoded": uint8 (H, W, 3) as received, "reference": the
+        same or None, "decoded_view" / "reference_view": the scaled uint8 arrays painted,
+        "snr_db": float, "psnr_db", "ssim": float or None, "text": the caption}; ``shows``
+        counts the updates (``shows.wait(n, timeout)`` needs the Qt event loop running
+        in another thread, or use ``wait_shown``), ``arrivals`` the decoded images handled,
+        ``reference_arrivals`` the references.
+        """
         gr.basic_block.__init__(self, name="semcom_image_display", in_sig=None, out_sig=None)
         if QtWidgets.QApplication.instance() is None:
             raise RuntimeError("image_display needs a QApplication: create one first (a GRC QT GUI flowgraph does)")
