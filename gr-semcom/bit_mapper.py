@@ -23,21 +23,20 @@ def make_bits(probs: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
 
 
 class bit_mapper(gr.basic_block):
-    """Make bit PDUs (port ``bits``) of probability PDUs (port ``probs``).
-
-    seed: 0 draws a fresh seed from the operating system; any other value
-    makes the bits reproducible (the same sequence of PDUs gets the same
-    bits). deterministic: False samples each bit b ~ Bernoulli(p) (BitSemCom's
-    inference, with a numpy Generator); True thresholds, b = 1 when p > 1/2
-    (the ablations, or a repeatable link).
-
-    Input: f32vector of probabilities P(b = 1) (bitsemcom_encoder). Output:
-    u8vector of as many 0/1 bits; metadata sets n_bits. Values outside [0, 1]
-    or NaN, a payload that is not f32, or a metadata n_bits other than the
-    vector's length are logged and the PDU dropped.
-    """
-
     def __init__(self, seed=0, deterministic=False):
+        """Make bit PDUs (port ``bits``) of probability PDUs (port ``probs``).
+
+        seed: 0 draws a fresh seed from the operating system; any other value
+        makes the bits reproducible (the same sequence of PDUs gets the same
+        bits). deterministic: False samples each bit b ~ Bernoulli(p) (BitSemCom's
+        inference, with a numpy Generator); True thresholds, b = 1 when p > 1/2
+        (the ablations, or a repeatable link).
+
+        Input: f32vector of probabilities P(b = 1) (bitsemcom_encoder). Output:
+        u8vector of as many 0/1 bits; metadata sets n_bits. Values outside [0, 1]
+        or NaN, a payload that is not f32, or a metadata n_bits other than the
+        vector's length are logged and the PDU dropped.
+        """
         gr.basic_block.__init__(self, name="semcom_bit_mapper", in_sig=None, out_sig=None)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be an integer >= 0 (0: a fresh seed), got {seed!r}")

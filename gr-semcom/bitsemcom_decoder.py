@@ -11,25 +11,24 @@ INPUTS = ("llr", "posterior")
 
 
 class bitsemcom_decoder(gr.basic_block):
-    """Decode soft-bit PDUs (port ``soft_bits``) to image PDUs (port ``image``).
-
-    model: bundle folder or shipped model name; must be the encoder's model (a
-    BitSemCom one). provider, threads: as for bitsemcom_encoder. input: what
-    the PDUs hold, "llr" (log P(b=1|r)/P(b=0|r), soft_demapper's default;
-    turned into posteriors P(b=1|r) = sigmoid(LLR), the sign convention of
-    ``demapping``) or "posterior" (soft_demapper with output "posterior").
-
-    Input: f32vector of the image's bits' values (soft_demapper drops the
-    padding of the last symbol); the metadata's image_shape gives the size
-    (a fixed-size model's own size when it is missing; required by fully
-    convolutional models). Output: u8vector image with image_shape; metadata
-    adds decoder_model. Dropped with a logged error: a model_id other than
-    this decoder's, a count other than the model's bits for that size, metadata
-    soft_bits (set by soft_demapper) other than ``input``, NaN values, or
-    posteriors outside [0, 1], a payload that is not f32.
-    """
-
     def __init__(self, model, provider="auto", threads=0, input="llr"):
+        """Decode soft-bit PDUs (port ``soft_bits``) to image PDUs (port ``image``).
+
+        model: bundle folder or shipped model name; must be the encoder's model (a
+        BitSemCom one). provider, threads: as for bitsemcom_encoder. input: what
+        the PDUs hold, "llr" (log P(b=1|r)/P(b=0|r), soft_demapper's default;
+        turned into posteriors P(b=1|r) = sigmoid(LLR), the sign convention of
+        ``demapping``) or "posterior" (soft_demapper with output "posterior").
+
+        Input: f32vector of the image's bits' values (soft_demapper drops the
+        padding of the last symbol); the metadata's image_shape gives the size
+        (a fixed-size model's own size when it is missing; required by fully
+        convolutional models). Output: u8vector image with image_shape; metadata
+        adds decoder_model. Dropped with a logged error: a model_id other than
+        this decoder's, a count other than the model's bits for that size, metadata
+        soft_bits (set by soft_demapper) other than ``input``, NaN values, or
+        posteriors outside [0, 1], a payload that is not f32.
+        """
         gr.basic_block.__init__(self, name="semcom_bitsemcom_decoder", in_sig=None, out_sig=None)
         if input not in INPUTS:
             raise ValueError(f"input must be one of {INPUTS}, got {input!r}")

@@ -9,20 +9,19 @@ from gnuradio.semcom import bundle, keys, pdus
 
 
 class bitsemcom_encoder(gr.basic_block):
-    """Encode image PDUs (port ``image``) to probability PDUs (port ``probs``).
-
-    model: bundle folder or shipped model name of a BitSemCom model (card
-    method "bitsemcom"; a DeepJSCC bundle fails at construction). provider:
-    "auto", "cpu", "cuda". threads: onnxruntime threads (0: its default).
-
-    Output: f32vector of the image's Bernoulli probabilities P(b = 1)
-    (the card's ``n_bits``, or ``bits_for(H, W)`` for a fully convolutional
-    model), bit i as the card's ``bit_order`` says; ``bit_mapper`` makes bits
-    of them. Metadata adds model_id, n_bits and image_shape. An image of the
-    wrong size, dtype or channel count is logged and dropped.
-    """
-
     def __init__(self, model, provider="auto", threads=0):
+        """Encode image PDUs (port ``image``) to probability PDUs (port ``probs``).
+
+        model: bundle folder or shipped model name of a BitSemCom model (card
+        method "bitsemcom"; a DeepJSCC bundle fails at construction). provider:
+        "auto", "cpu", "cuda". threads: onnxruntime threads (0: its default).
+
+        Output: f32vector of the image's Bernoulli probabilities P(b = 1)
+        (the card's ``n_bits``, or ``bits_for(H, W)`` for a fully convolutional
+        model), bit i as the card's ``bit_order`` says; ``bit_mapper`` makes bits
+        of them. Metadata adds model_id, n_bits and image_shape. An image of the
+        wrong size, dtype or channel count is logged and dropped.
+        """
         gr.basic_block.__init__(self, name="semcom_bitsemcom_encoder", in_sig=None, out_sig=None)
         self.bundle = bundle.BitSemComBundle(model, provider, threads)
         self.bundle.session("encoder")  # load now, so a bad model fails at construction

@@ -46,23 +46,22 @@ def per_symbol_gains(gain, coherence_symbols, n_symbols: int) -> np.ndarray:
 
 
 class block_fading(gr.basic_block):
-    """Multiply symbol PDUs (port ``symbols``) by Rayleigh coefficients h ~ CN(0, 1).
-
-    coherence_symbols: 0 for one coefficient per PDU (quasi-static: one image,
-    one fade), else one per block of that many symbols (the last block may be
-    shorter). seed: 0 draws a fresh seed from the operating system; any other
-    value makes the coefficients reproducible (the same sequence of PDUs gets
-    the same coefficients).
-
-    Output (port ``symbols``): h x per symbol, complex64. Metadata
-    ``channel_gain``: the coefficient (complex) for one per PDU, else a
-    c32vector with one per block, and ``coherence_symbols`` (int) saying the
-    block length; ``soft_demapper`` expands it to one per symbol. A PDU that
-    already has a ``channel_gain`` (a cascade of channels) or is not a symbol
-    PDU is logged and dropped.
-    """
-
     def __init__(self, coherence_symbols=0, seed=0):
+        """Multiply symbol PDUs (port ``symbols``) by Rayleigh coefficients h ~ CN(0, 1).
+
+        coherence_symbols: 0 for one coefficient per PDU (quasi-static: one image,
+        one fade), else one per block of that many symbols (the last block may be
+        shorter). seed: 0 draws a fresh seed from the operating system; any other
+        value makes the coefficients reproducible (the same sequence of PDUs gets
+        the same coefficients).
+
+        Output (port ``symbols``): h x per symbol, complex64. Metadata
+        ``channel_gain``: the coefficient (complex) for one per PDU, else a
+        c32vector with one per block, and ``coherence_symbols`` (int) saying the
+        block length; ``soft_demapper`` expands it to one per symbol. A PDU that
+        already has a ``channel_gain`` (a cascade of channels) or is not a symbol
+        PDU is logged and dropped.
+        """
         gr.basic_block.__init__(self, name="semcom_block_fading", in_sig=None, out_sig=None)
         if isinstance(coherence_symbols, bool) or not isinstance(coherence_symbols, (int, np.integer)) \
                 or coherence_symbols < 0:

@@ -95,6 +95,16 @@ def resolve(model) -> pathlib.Path:
                      f"(shipped: {', '.join(shipped_models()) or 'none'})")
 
 
+def is_model(model, method: str | None = None) -> bool:
+    """Whether ``model`` names a shipped model or a bundle folder (one with a readable
+    card.json), of card ``method`` when given: what GRC checks before a run."""
+    try:
+        card = read_card(resolve(model))
+    except (ModelError, OSError):
+        return False
+    return method is None or card["method"] == method
+
+
 def choose_providers(provider: str = "auto") -> list[str]:
     """onnxruntime execution providers: CUDA when available (``auto``), else CPU."""
     import onnxruntime

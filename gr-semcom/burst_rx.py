@@ -143,25 +143,24 @@ class burst_receiver(gr.sync_block):
 
 
 class burst_rx(gr.hier_block2):
-    """A complex sample stream at ``sps`` samples per symbol (an SDR source, or burst_tx
-    through a channel) in; the equalised payload of every burst whose header decodes out on
-    message port ``symbols`` as a symbol PDU for the JSCC decoder or the soft demapper.
-
-    The matched filter is the root-raised cosine of ``rolloff``; ``burst_receiver`` does the
-    rest (``framing``): detection above ``threshold`` (normalised preamble correlation,
-    0..1), frequency offset, fractional timing, gain and noise from the preamble, pilot
-    tracking, and for bursts of 8,000 symbols and more the timing drift of a sample-rate
-    offset (``framing.timing_drift``). equalizer_taps: 1 removes one complex gain (flat channels); an odd number
-    above 1 fits a symbol-spaced least-squares equaliser of that many taps on the
-    preamble, for multipath. Metadata: image_id, image_shape, n_symbols, bits_per_symbol (QAM) from the
-    header; snr_db and noise_var (N0 of the equalised symbols) estimated; equalized_gain
-    (the preamble's complex gain, removed); burst_cfo (cycles per sample), burst_start
-    (the stream sample of the preamble), burst_drift (the sample-rate offset found, as a
-    fraction: -1e-5 for a receiver clock 10 ppm fast). model: when given, bursts of another model are
-    dropped and model_id is set (a bundle folder or shipped name).
-    """
-
     def __init__(self, sps=4, rolloff=0.35, pilot_spacing=32, threshold=0.15, model="", equalizer_taps=1):
+        """A complex sample stream at ``sps`` samples per symbol (an SDR source, or burst_tx
+        through a channel) in; the equalised payload of every burst whose header decodes out on
+        message port ``symbols`` as a symbol PDU for the JSCC decoder or the soft demapper.
+
+        The matched filter is the root-raised cosine of ``rolloff``; ``burst_receiver`` does the
+        rest (``framing``): detection above ``threshold`` (normalised preamble correlation,
+        0..1), frequency offset, fractional timing, gain and noise from the preamble, pilot
+        tracking, and for bursts of 8,000 symbols and more the timing drift of a sample-rate
+        offset (``framing.timing_drift``). equalizer_taps: 1 removes one complex gain (flat channels); an odd number
+        above 1 fits a symbol-spaced least-squares equaliser of that many taps on the
+        preamble, for multipath. Metadata: image_id, image_shape, n_symbols, bits_per_symbol (QAM) from the
+        header; snr_db and noise_var (N0 of the equalised symbols) estimated; equalized_gain
+        (the preamble's complex gain, removed); burst_cfo (cycles per sample), burst_start
+        (the stream sample of the preamble), burst_drift (the sample-rate offset found, as a
+        fraction: -1e-5 for a receiver clock 10 ppm fast). model: when given, bursts of another model are
+        dropped and model_id is set (a bundle folder or shipped name).
+        """
         gr.hier_block2.__init__(self, "semcom_burst_rx", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(0, 0, 0))
         if int(sps) < 2 or not 0 < rolloff <= 1 or int(pilot_spacing) < 1 or not 0 < threshold < 1 \

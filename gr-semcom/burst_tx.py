@@ -37,21 +37,20 @@ class burst_framer(gr.basic_block):
 
 
 class burst_tx(gr.hier_block2):
-    """Symbol PDUs (message port ``symbols``: analog JSCC symbols from jscc_encoder, or QAM
-    symbols from qam_mapper) to a complex sample stream of bursts, ``sps`` samples per
-    symbol, root-raised-cosine shaped (``rolloff``), ready for an SDR sink.
-
-    Each burst: the preamble, the LDPC-protected header (image id, image shape, model,
-    payload length and kind from the metadata: ``bits_per_symbol``, 0 for analog, and the
-    QAM padding from ``n_bits``), the
-    payload with a pilot before every ``pilot_spacing`` symbols (``framing``), then
-    ``gap`` zero symbols. ``amplitude`` scales the samples: their average power is
-    amplitude^2 (keep the peaks under an SDR's full scale, e.g. 0.3). The stream carries
-    ``packet_len`` tags (one per burst) for burst-mode sinks. max_symbols: the longest
-    payload, for the stream buffer a whole burst must fit in.
-    """
-
     def __init__(self, sps=4, rolloff=0.35, pilot_spacing=32, gap=64, amplitude=1.0, max_symbols=131072):
+        """Symbol PDUs (message port ``symbols``: analog JSCC symbols from jscc_encoder, or QAM
+        symbols from qam_mapper) to a complex sample stream of bursts, ``sps`` samples per
+        symbol, root-raised-cosine shaped (``rolloff``), ready for an SDR sink.
+
+        Each burst: the preamble, the LDPC-protected header (image id, image shape, model,
+        payload length and kind from the metadata: ``bits_per_symbol``, 0 for analog, and the
+        QAM padding from ``n_bits``), the
+        payload with a pilot before every ``pilot_spacing`` symbols (``framing``), then
+        ``gap`` zero symbols. ``amplitude`` scales the samples: their average power is
+        amplitude^2 (keep the peaks under an SDR's full scale, e.g. 0.3). The stream carries
+        ``packet_len`` tags (one per burst) for burst-mode sinks. max_symbols: the longest
+        payload, for the stream buffer a whole burst must fit in.
+        """
         gr.hier_block2.__init__(self, "semcom_burst_tx", gr.io_signature(0, 0, 0),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
         if int(sps) < 2 or not 0 < rolloff <= 1 or int(pilot_spacing) < 1 or int(gap) < 0 or amplitude <= 0:

@@ -13,26 +13,25 @@ FALLBACKS = {"mean": 128}
 
 
 class codec_decoder(gr.basic_block):
-    """Decode bit PDUs (port ``bits``) of a codec stream into image PDUs (port
-    ``image``): the receiver of the separation baseline.
-
-    codec: the encoder's codec (a name of ``codecs.CODECS``). fallback: the
-    image shown when nothing can be decoded: "mean" (mid-grey, 128 in every
-    channel: the image of zero information) or a grey level 0..255.
-
-    Input: u8vector of 0/1 bits (ldpc_decoder's output), the stream MSB first
-    and any zero fill after it. The image is the fallback, and metadata
-    ``decode_failed`` is 1, when the LDPC decoder reported failed frames
-    (metadata ``ldpc_failed_frames`` > 0: a real receiver's parity check
-    says the data are wrong), or when the stream does not decode or decodes to
-    a size other than metadata ``image_shape`` (which the fallback takes);
-    otherwise the decoded image, ``decode_failed`` 0. Output: image PDU,
-    metadata kept. A payload that is not a u8vector of 0/1 values, is empty,
-    lacks ``image_shape``, or comes from another codec (metadata ``codec``)
-    is logged and dropped.
-    """
-
     def __init__(self, codec="jpeg", fallback="mean"):
+        """Decode bit PDUs (port ``bits``) of a codec stream into image PDUs (port
+        ``image``): the receiver of the separation baseline.
+
+        codec: the encoder's codec (a name of ``codecs.CODECS``). fallback: the
+        image shown when nothing can be decoded: "mean" (mid-grey, 128 in every
+        channel: the image of zero information) or a grey level 0..255.
+
+        Input: u8vector of 0/1 bits (ldpc_decoder's output), the stream MSB first
+        and any zero fill after it. The image is the fallback, and metadata
+        ``decode_failed`` is 1, when the LDPC decoder reported failed frames
+        (metadata ``ldpc_failed_frames`` > 0: a real receiver's parity check
+        says the data are wrong), or when the stream does not decode or decodes to
+        a size other than metadata ``image_shape`` (which the fallback takes);
+        otherwise the decoded image, ``decode_failed`` 0. Output: image PDU,
+        metadata kept. A payload that is not a u8vector of 0/1 values, is empty,
+        lacks ``image_shape``, or comes from another codec (metadata ``codec``)
+        is logged and dropped.
+        """
         gr.basic_block.__init__(self, name="semcom_codec_decoder", in_sig=None, out_sig=None)
         self.codec = codecs.get(codec)
         grey = FALLBACKS.get(fallback) if isinstance(fallback, str) else fallback

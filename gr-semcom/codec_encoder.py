@@ -17,36 +17,35 @@ def _count(value, name: str) -> int:
 
 
 class codec_encoder(gr.basic_block):
-    """Compress image PDUs (port ``image``) into bit PDUs (port ``bits``) that fill
-    the link's bit budget: the sender of the separation baseline.
-
-    codec: a name of ``codecs.CODECS`` ("jpeg", "webp", "avif").
-    The budget per image, the first of these that is set (> 0):
-      max_bits: that many bits for every image;
-      channel_uses: complex channel symbols per image, and
-      bandwidth_ratio: channel uses = floor(ratio x 3 x H x W), per image (the
-      JSCC models' count: 1/6 gives 512 for 32x32, 1/16 gives 73,728 for 768x512);
-    with channel uses, the budget is ``codecs.budget_bits``: the bits the
-    codewords of ``code`` that fit channel_uses x bits_per_symbol coded bits
-    carry (channel uses x bits per symbol x code rate, less the partial last
-    codeword), or channel_uses x bits_per_symbol with code "" (no channel code).
-    bits_per_symbol: the constellation's (2 for QPSK). code: the LDPC encoder's
-    code (a name of ``ldpc.CODES`` or an alist path), or "".
-
-    Output: u8vector of exactly the budget's bits: the stream of the best
-    quality that fits (``codecs``), most significant bit of each byte first,
-    then zero bits (the decoders ignore them), so every image of a size takes
-    the same channel uses. Metadata adds codec, codec_quality, codec_bytes and
-    n_bits (the budget), and keeps image_id and image_shape. When even the
-    codec's lowest quality does not fit, the slot is sent all zero
-    (codec_quality -1, codec_bytes 0; the receiver finds no image and shows
-    its fallback), ``did_not_fit`` counts it, and a warning is logged for the
-    first such image (the others at debug level). An image PDU that is malformed, or whose
-    budget is 0 bits (not one codeword fits), is logged and dropped.
-    """
-
     def __init__(self, codec="jpeg", max_bits=0, channel_uses=0, bandwidth_ratio=1 / 16, bits_per_symbol=2,
                  code=ldpc.DEFAULT_CODE):
+        """Compress image PDUs (port ``image``) into bit PDUs (port ``bits``) that fill
+        the link's bit budget: the sender of the separation baseline.
+
+        codec: a name of ``codecs.CODECS`` ("jpeg", "webp", "avif").
+        The budget per image, the first of these that is set (> 0):
+          max_bits: that many bits for every image;
+          channel_uses: complex channel symbols per image, and
+          bandwidth_ratio: channel uses = floor(ratio x 3 x H x W), per image (the
+          JSCC models' count: 1/6 gives 512 for 32x32, 1/16 gives 73,728 for 768x512);
+        with channel uses, the budget is ``codecs.budget_bits``: the bits the
+        codewords of ``code`` that fit channel_uses x bits_per_symbol coded bits
+        carry (channel uses x bits per symbol x code rate, less the partial last
+        codeword), or channel_uses x bits_per_symbol with code "" (no channel code).
+        bits_per_symbol: the constellation's (2 for QPSK). code: the LDPC encoder's
+        code (a name of ``ldpc.CODES`` or an alist path), or "".
+
+        Output: u8vector of exactly the budget's bits: the stream of the best
+        quality that fits (``codecs``), most significant bit of each byte first,
+        then zero bits (the decoders ignore them), so every image of a size takes
+        the same channel uses. Metadata adds codec, codec_quality, codec_bytes and
+        n_bits (the budget), and keeps image_id and image_shape. When even the
+        codec's lowest quality does not fit, the slot is sent all zero
+        (codec_quality -1, codec_bytes 0; the receiver finds no image and shows
+        its fallback), ``did_not_fit`` counts it, and a warning is logged for the
+        first such image (the others at debug level). An image PDU that is malformed, or whose
+        budget is 0 bits (not one codeword fits), is logged and dropped.
+        """
         gr.basic_block.__init__(self, name="semcom_codec_encoder", in_sig=None, out_sig=None)
         self.codec = codecs.get(codec)
         self.max_bits = _count(max_bits, "max_bits")

@@ -40,22 +40,21 @@ def equalize(received: np.ndarray, gain, method: str = "zf", noise_var: float | 
 
 
 class equalizer(gr.basic_block):
-    """Equalise symbol PDUs (port ``symbols``) with their metadata's channel gain.
-
-    method: "zf" (zero forcing, r / h: unbiased, noise grows as 1/|h|^2) or
-    "mmse" (conj(h) r / (|h|^2 + N0): smaller error, shrinks weak fades).
-    noise_var: N0 for "mmse"; > 0 is used for every PDU, <= 0 reads each
-    PDU's metadata ``noise_var``; ignored by "zf".
-
-    Input: c32vector r with metadata ``channel_gain`` (one complex value, one
-    per symbol, or one per block of ``coherence_symbols``). Output: c32vector of
-    the same length; ``channel_gain`` and ``coherence_symbols`` move to
-    ``equalized_gain`` and ``equalized_coherence_symbols`` (so no later block
-    applies h again). Logged and dropped: no ``channel_gain`` in the metadata, a
-    zero (zf) or non-finite gain, a missing or bad N0 (mmse), NaN or Inf symbols.
-    """
-
     def __init__(self, method="zf", noise_var=-1.0):
+        """Equalise symbol PDUs (port ``symbols``) with their metadata's channel gain.
+
+        method: "zf" (zero forcing, r / h: unbiased, noise grows as 1/|h|^2) or
+        "mmse" (conj(h) r / (|h|^2 + N0): smaller error, shrinks weak fades).
+        noise_var: N0 for "mmse"; > 0 is used for every PDU, <= 0 reads each
+        PDU's metadata ``noise_var``; ignored by "zf".
+
+        Input: c32vector r with metadata ``channel_gain`` (one complex value, one
+        per symbol, or one per block of ``coherence_symbols``). Output: c32vector of
+        the same length; ``channel_gain`` and ``coherence_symbols`` move to
+        ``equalized_gain`` and ``equalized_coherence_symbols`` (so no later block
+        applies h again). Logged and dropped: no ``channel_gain`` in the metadata, a
+        zero (zf) or non-finite gain, a missing or bad N0 (mmse), NaN or Inf symbols.
+        """
         gr.basic_block.__init__(self, name="semcom_equalizer", in_sig=None, out_sig=None)
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")

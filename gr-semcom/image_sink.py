@@ -12,15 +12,14 @@ from gnuradio.semcom import keys, pdus
 
 
 class image_sink(gr.basic_block):
-    """Take image PDUs on port ``image``; write ``<folder>/<image_id>.png``
-    (``<image_id>#<sample>.png`` for the draws of an image decoded several times).
-
-    folder: where to write ("" writes nothing). ``last_image`` holds the most
-    recent image (uint8 (H, W, 3)) and ``last_id`` its id, for display;
-    ``arrivals.wait(n, timeout)`` waits for n images.
-    """
-
     def __init__(self, folder=""):
+        """Take image PDUs on port ``image``; write ``<folder>/<image_id>.png``
+        (``<image_id>#<sample>.png`` for the draws of an image decoded several times).
+
+        folder: where to write ("" writes nothing). ``last_image`` holds the most
+        recent image (uint8 (H, W, 3)) and ``last_id`` its id, for display;
+        ``arrivals.wait(n, timeout)`` waits for n images.
+        """
         gr.basic_block.__init__(self, name="semcom_image_sink", in_sig=None, out_sig=None)
         self.folder = pathlib.Path(folder) if folder else None
         if self.folder is not None:

@@ -15,30 +15,29 @@ from gnuradio.semcom import images as imaging
 
 
 class image_source(gr.basic_block):
-    """Emit each image as a PDU on port ``image``.
-
-    images: "samples" (scikit-image's photos), "kodak", a folder, a glob, a
-        file, or a list of those (a comma-separated string also works).
-    model: a model bundle (folder or shipped name) whose size the images are
-        fitted to; "" to use ``size`` instead.
-    policy: "resize", "crop", "pad" or "full" (see ``images.fit``); "full"
-        keeps every image's own size, for fully convolutional models.
-    size: (height, width) when no model is given; ignored with "full".
-    loop: start again after the last image.
-    rate: images per second; 0 sends as fast as the flowgraph takes them.
-    labels: the class label of each image, for accuracy: "none", "file_prefix"
-        (the file name up to its first "_": the ``cifar10-test:N`` files are
-        ``<class>_<n>.png``) or "folder" (the name of the folder holding it).
-
-    Each PDU: u8vector of H*W*3 RGB bytes; metadata image_id (unique:
-    running number and file stem), image_shape, source, and label unless
-    labels is "none".
-    """
-
     LABELS = ("none", "file_prefix", "folder")
 
     def __init__(self, images="samples", model="", policy="full", size=(0, 0), loop=False, rate=0.0,
                  labels="none"):
+        """Emit each image as a PDU on port ``image``.
+
+        images: "samples" (scikit-image's photos), "kodak", a folder, a glob, a
+            file, or a list of those (a comma-separated string also works).
+        model: a model bundle (folder or shipped name) whose size the images are
+            fitted to; "" to use ``size`` instead.
+        policy: "resize", "crop", "pad" or "full" (see ``images.fit``); "full"
+            keeps every image's own size, for fully convolutional models.
+        size: (height, width) when no model is given; ignored with "full".
+        loop: start again after the last image.
+        rate: images per second; 0 sends as fast as the flowgraph takes them.
+        labels: the class label of each image, for accuracy: "none", "file_prefix"
+            (the file name up to its first "_": the ``cifar10-test:N`` files are
+            ``<class>_<n>.png``) or "folder" (the name of the folder holding it).
+
+        Each PDU: u8vector of H*W*3 RGB bytes; metadata image_id (unique:
+        running number and file stem), image_shape, source, and label unless
+        labels is "none".
+        """
         gr.basic_block.__init__(self, name="semcom_image_source", in_sig=None, out_sig=None)
         if isinstance(images, str) and "," in images:
             images = [s.strip() for s in images.split(",") if s.strip()]

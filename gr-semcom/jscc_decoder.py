@@ -11,36 +11,35 @@ from gnuradio.semcom import bundle, keys, pdus
 
 
 class jscc_decoder(gr.basic_block):
-    """Decode symbol PDUs (port ``symbols``) to image PDUs (port ``image``).
-
-    model: bundle folder or shipped model name; must be the encoder's model
-    (a DeepJSCC one). A multi-hop (decode-and-forward) model decodes with its
-    last hop's decoder: the symbols of its last relay.
-    provider, threads: as for jscc_encoder.
-    resampling: how a variational model's receiver draws the decoder's input
-    y = z + sigma x eps from the received mean z (the VSCC paper's test modes):
-    "transmitted" (sigma^2 sent after the mean, jscc_encoder send_variance),
-    "knowledge_base" (the card's fixed variance per latent channel), "off"
-    (decode z itself), "auto" (knowledge_base for a variational model, else
-    off). A mode the model cannot do fails at construction.
-    samples: draws per received PDU (>= 1; 1 when resampling is off), each sent
-    as its own image PDU with metadata sample and samples, decoded in one batch.
-    seed: the draws' seed; each image's generator is seeded with (seed, CRC-32 of
-    its image_id), so a run is reproducible whatever the order of the images;
-    0 draws fresh ones.
-
-    A model with a classifier (card ``classes``, C-JSCC) adds class_probs and
-    class_label (the most probable class) to each image's metadata.
-
-    The metadata must give image_shape (a fixed-size model's own size is used
-    when it is missing). Dropped with a logged error: a model_id other than
-    this decoder's, symbols of another hop (metadata hop) than the model's last,
-    a symbol count that does not match the image size, resampling
-    "transmitted" of a PDU without the variance, NaN or Inf symbols, a payload
-    that is not c32.
-    """
-
     def __init__(self, model, provider="auto", threads=0, resampling="auto", samples=1, seed=0):
+        """Decode symbol PDUs (port ``symbols``) to image PDUs (port ``image``).
+
+        model: bundle folder or shipped model name; must be the encoder's model
+        (a DeepJSCC one). A multi-hop (decode-and-forward) model decodes with its
+        last hop's decoder: the symbols of its last relay.
+        provider, threads: as for jscc_encoder.
+        resampling: how a variational model's receiver draws the decoder's input
+        y = z + sigma x eps from the received mean z (the VSCC paper's test modes):
+        "transmitted" (sigma^2 sent after the mean, jscc_encoder send_variance),
+        "knowledge_base" (the card's fixed variance per latent channel), "off"
+        (decode z itself), "auto" (knowledge_base for a variational model, else
+        off). A mode the model cannot do fails at construction.
+        samples: draws per received PDU (>= 1; 1 when resampling is off), each sent
+        as its own image PDU with metadata sample and samples, decoded in one batch.
+        seed: the draws' seed; each image's generator is seeded with (seed, CRC-32 of
+        its image_id), so a run is reproducible whatever the order of the images;
+        0 draws fresh ones.
+
+        A model with a classifier (card ``classes``, C-JSCC) adds class_probs and
+        class_label (the most probable class) to each image's metadata.
+
+        The metadata must give image_shape (a fixed-size model's own size is used
+        when it is missing). Dropped with a logged error: a model_id other than
+        this decoder's, symbols of another hop (metadata hop) than the model's last,
+        a symbol count that does not match the image size, resampling
+        "transmitted" of a PDU without the variance, NaN or Inf symbols, a payload
+        that is not c32.
+        """
         gr.basic_block.__init__(self, name="semcom_jscc_decoder", in_sig=None, out_sig=None)
         self.bundle = bundle.DeepJSCCBundle(model, provider, threads)
         self.last_hop = self.bundle.hops - 1

@@ -9,24 +9,23 @@ from gnuradio.semcom import bundle, keys, pdus
 
 
 class jscc_encoder(gr.basic_block):
-    """Encode image PDUs (port ``image``) to symbol PDUs (port ``symbols``).
-
-    model: bundle folder or shipped model name of a DeepJSCC model (another
-    method's bundle, e.g. BitSemCom's, fails at construction). provider:
-    "auto", "cpu", "cuda". threads: onnxruntime threads (0: its default).
-    send_variance: a variational model (VSCC, VAE) also sends its encoder's
-    variance after the mean (the "transmitted" test mode: twice the channel
-    uses); a model without a variance fails at construction.
-
-    Output: c32vector of ``n_symbols`` complex symbols with unit average power
-    per image (the mean's; the variances are sent as they are); metadata adds
-    model_id, n_symbols, padded_shape, hop (0: a multi-hop model's source
-    encoder, whose symbols its first relay decodes) and, with send_variance,
-    variance_symbols. An image of the wrong size, dtype or channel count is
-    logged and dropped.
-    """
-
     def __init__(self, model, provider="auto", threads=0, send_variance=False):
+        """Encode image PDUs (port ``image``) to symbol PDUs (port ``symbols``).
+
+        model: bundle folder or shipped model name of a DeepJSCC model (another
+        method's bundle, e.g. BitSemCom's, fails at construction). provider:
+        "auto", "cpu", "cuda". threads: onnxruntime threads (0: its default).
+        send_variance: a variational model (VSCC, VAE) also sends its encoder's
+        variance after the mean (the "transmitted" test mode: twice the channel
+        uses); a model without a variance fails at construction.
+
+        Output: c32vector of ``n_symbols`` complex symbols with unit average power
+        per image (the mean's; the variances are sent as they are); metadata adds
+        model_id, n_symbols, padded_shape, hop (0: a multi-hop model's source
+        encoder, whose symbols its first relay decodes) and, with send_variance,
+        variance_symbols. An image of the wrong size, dtype or channel count is
+        logged and dropped.
+        """
         gr.basic_block.__init__(self, name="semcom_jscc_encoder", in_sig=None, out_sig=None)
         self.bundle = bundle.DeepJSCCBundle(model, provider, threads)
         self.send_variance = bool(send_variance)

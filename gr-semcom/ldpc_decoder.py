@@ -9,27 +9,26 @@ from gnuradio.semcom import keys, ldpc, pdus
 
 
 class ldpc_decoder(gr.basic_block):
-    """Decode soft-bit PDUs (port ``soft_bits``) into bit PDUs (port ``bits``).
-
-    code: the encoder's code (a name of ``ldpc.CODES`` or an alist path).
-    max_iterations: belief-propagation iterations per frame at most (>= 1).
-    engine: "numpy" (sum-product in the LLR domain, all frames of a PDU at
-    once) or "gr-fec" (GNU Radio's ``fec.ldpc_decoder``, frame by frame; in
-    3.10 it collapses to the all-zero word when messages saturate, which is
-    then reported as a failed frame: see ``ldpc``).
-
-    Input: f32vector of F * n LLRs log P(b=1|r)/P(b=0|r) (soft_demapper with
-    output "llr"), in the encoder's order. Output: u8vector of the decoded
-    information bits, ``ldpc_info_bits`` of them (the padding of the last
-    frame dropped; all F * k without that key). Metadata: ``n_bits`` = that
-    count, ``ldpc_frame_ok`` (u8, 1 where the frame's syndrome is zero),
-    ``ldpc_failed_frames`` (how many are not), ``ldpc_iterations`` (s32 per
-    frame). A failed frame still gives bits (its last hard decision). A PDU
-    that is not a float vector, holds NaN or Inf, is not a whole number of
-    codewords, or was encoded with another code is logged and dropped.
-    """
-
     def __init__(self, code=ldpc.DEFAULT_CODE, max_iterations=50, engine="numpy"):
+        """Decode soft-bit PDUs (port ``soft_bits``) into bit PDUs (port ``bits``).
+
+        code: the encoder's code (a name of ``ldpc.CODES`` or an alist path).
+        max_iterations: belief-propagation iterations per frame at most (>= 1).
+        engine: "numpy" (sum-product in the LLR domain, all frames of a PDU at
+        once) or "gr-fec" (GNU Radio's ``fec.ldpc_decoder``, frame by frame; in
+        3.10 it collapses to the all-zero word when messages saturate, which is
+        then reported as a failed frame: see ``ldpc``).
+
+        Input: f32vector of F * n LLRs log P(b=1|r)/P(b=0|r) (soft_demapper with
+        output "llr"), in the encoder's order. Output: u8vector of the decoded
+        information bits, ``ldpc_info_bits`` of them (the padding of the last
+        frame dropped; all F * k without that key). Metadata: ``n_bits`` = that
+        count, ``ldpc_frame_ok`` (u8, 1 where the frame's syndrome is zero),
+        ``ldpc_failed_frames`` (how many are not), ``ldpc_iterations`` (s32 per
+        frame). A failed frame still gives bits (its last hard decision). A PDU
+        that is not a float vector, holds NaN or Inf, is not a whole number of
+        codewords, or was encoded with another code is logged and dropped.
+        """
         gr.basic_block.__init__(self, name="semcom_ldpc_decoder", in_sig=None, out_sig=None)
         if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) \
                 or max_iterations < 1:

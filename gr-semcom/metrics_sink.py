@@ -21,34 +21,33 @@ COLUMNS = ("image", "snr_db", "psnr_db", "ssim", "lpips", "hash_cosine", "hash_h
 
 
 class metrics_sink(gr.basic_block):
-    """Match decoded images (port ``decoded``) to sources (port ``reference``) by image_id.
-
-    snr_db: the channel SNR to record (metadata ``snr_db`` wins when present;
-    NaN when unknown). csv_path: file to write rows to as they come ("" for
-    none); columns image, snr_db, psnr_db, ssim, lpips, model_id, n_symbols,
-    height, width, decode_failed, codec_bytes (the last two from the decoded
-    image's metadata, set by codec_decoder and codec_encoder; "" when absent).
-    lpips: also score LPIPS (AlexNet, ``gnuradio.semcom.lpips``; lower is
-    closer; "" for images under 31x31 pixels); construction fails, naming the
-    set-up command, when its network is not installed. Off, the column is "".
-    hash_model: a DHD hash bundle (``semcom_train.dhd``, e.g. "dhd_cifar10"):
-    columns hash_cosine (cosine of the continuous hashes of source and
-    decoded image, 1 = aligned) and hash_hamming (bits whose signs differ);
-    "" for images not of the hash model's size, or without a hash model.
-    Several draws of one image (metadata samples > 1, jscc_decoder resampling)
-    make one row once all have come: psnr_db, ssim, lpips and the hash columns
-    are their means, psnr_min / psnr_max and ssim_min / ssim_max their extremes,
-    samples their number (1 for a single image).
-    accuracy: score the decoder's class_label against the source's label
-    (image_source labels): columns label, predicted (the most frequent label
-    over the draws) and correct (the fraction of draws that are right). A
-    reference without a label, or a decoded image without a class_label, is
-    then logged and dropped; a lost image (``score_lost``) counts as wrong. Off,
-    the three columns are "".
-    ``rows`` holds every row as a dict, ``means()`` the running means.
-    """
-
     def __init__(self, snr_db=float("nan"), csv_path="", lpips=False, hash_model="", accuracy=False):
+        """Match decoded images (port ``decoded``) to sources (port ``reference``) by image_id.
+
+        snr_db: the channel SNR to record (metadata ``snr_db`` wins when present;
+        NaN when unknown). csv_path: file to write rows to as they come ("" for
+        none); columns image, snr_db, psnr_db, ssim, lpips, model_id, n_symbols,
+        height, width, decode_failed, codec_bytes (the last two from the decoded
+        image's metadata, set by codec_decoder and codec_encoder; "" when absent).
+        lpips: also score LPIPS (AlexNet, ``gnuradio.semcom.lpips``; lower is
+        closer; "" for images under 31x31 pixels); construction fails, naming the
+        set-up command, when its network is not installed. Off, the column is "".
+        hash_model: a DHD hash bundle (``semcom_train.dhd``, e.g. "dhd_cifar10"):
+        columns hash_cosine (cosine of the continuous hashes of source and
+        decoded image, 1 = aligned) and hash_hamming (bits whose signs differ);
+        "" for images not of the hash model's size, or without a hash model.
+        Several draws of one image (metadata samples > 1, jscc_decoder resampling)
+        make one row once all have come: psnr_db, ssim, lpips and the hash columns
+        are their means, psnr_min / psnr_max and ssim_min / ssim_max their extremes,
+        samples their number (1 for a single image).
+        accuracy: score the decoder's class_label against the source's label
+        (image_source labels): columns label, predicted (the most frequent label
+        over the draws) and correct (the fraction of draws that are right). A
+        reference without a label, or a decoded image without a class_label, is
+        then logged and dropped; a lost image (``score_lost``) counts as wrong. Off,
+        the three columns are "".
+        ``rows`` holds every row as a dict, ``means()`` the running means.
+        """
         gr.basic_block.__init__(self, name="semcom_metrics_sink", in_sig=None, out_sig=None)
         self.snr_db = float(snr_db)
         self.accuracy = bool(accuracy)

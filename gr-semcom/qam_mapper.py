@@ -8,19 +8,18 @@ from gnuradio.semcom import demapping, keys, pdus
 
 
 class qam_mapper(gr.basic_block):
-    """Map bit PDUs (port ``bits``) to symbol PDUs (port ``symbols``).
-
-    constellation: a ``digital.constellation`` (e.g. ``digital.constellation_qpsk()``
-    or a GRC Constellation Object); its points, scaled to unit average power,
-    and its bit labels (``demapping``).
-
-    Input: u8vector of 0/1 values. Output: c32vector of ceil(n_bits / k)
-    symbols, k = bits per symbol, the last symbol padded with zero bits;
-    metadata adds n_bits, bits_per_symbol and n_symbols. A payload that is not
-    a u8vector or holds values other than 0 and 1 is logged and dropped.
-    """
-
     def __init__(self, constellation):
+        """Map bit PDUs (port ``bits``) to symbol PDUs (port ``symbols``).
+
+        constellation: a ``digital.constellation`` (e.g. ``digital.constellation_qpsk()``
+        or a GRC Constellation Object); its points, scaled to unit average power,
+        and its bit labels (``demapping``).
+
+        Input: u8vector of 0/1 values. Output: c32vector of ceil(n_bits / k)
+        symbols, k = bits per symbol, the last symbol padded with zero bits;
+        metadata adds n_bits, bits_per_symbol and n_symbols. A payload that is not
+        a u8vector or holds values other than 0 and 1 is logged and dropped.
+        """
         gr.basic_block.__init__(self, name="semcom_qam_mapper", in_sig=None, out_sig=None)
         self.constellation = demapping.Constellation.from_gnuradio(constellation)
         self.message_port_register_in(pmt.intern("bits"))

@@ -8,16 +8,15 @@ from gnuradio.semcom import keys, pdus, quantization
 
 
 class qf_dequantizer(gr.basic_block):
-    """Turn bit PDUs (port ``bits``) of ``relay_qf`` back into symbol PDUs (port ``symbols``).
-
-    model, dimension, bits_per_real: the same as the relay's. The metadata's
-    qf_symbols says how many symbols to restore (they go out as n_symbols) and
-    qf_codebook must name this codebook. A bit count that does not match, bits
-    other than 0/1, a missing qf_symbols or another codebook are logged and the
-    PDU dropped.
-    """
-
     def __init__(self, model, dimension=4, bits_per_real=0.75):
+        """Turn bit PDUs (port ``bits``) of ``relay_qf`` back into symbol PDUs (port ``symbols``).
+
+        model, dimension, bits_per_real: the same as the relay's. The metadata's
+        qf_symbols says how many symbols to restore (they go out as n_symbols) and
+        qf_codebook must name this codebook. A bit count that does not match, bits
+        other than 0/1, a missing qf_symbols or another codebook are logged and the
+        PDU dropped.
+        """
         gr.basic_block.__init__(self, name="semcom_qf_dequantizer", in_sig=None, out_sig=None)
         self.codebook = quantization.load_codebook(model, int(dimension), float(bits_per_real))
         self.message_port_register_in(pmt.intern("bits"))

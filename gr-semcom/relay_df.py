@@ -8,21 +8,20 @@ from gnuradio.semcom import bundle, keys, pdus
 
 
 class relay_df(gr.basic_block):
-    """Relay ``relay`` of a multi-hop DeepJSCC model: decode the symbols received on hop
-    ``relay`` - 1 (port ``symbols``) with that hop's decoder, re-encode the image with hop
-    ``relay``'s encoder and send it on (port ``symbols``); the relay's reconstruction goes
-    out on port ``image``.
-
-    model: bundle folder or shipped name of a decode-and-forward model (card ``hops`` >= 2).
-    relay: 1 .. hops - 1, the relay's place on the route (1: the one after the source).
-    provider, threads: as for jscc_encoder.
-
-    Output metadata: hop = ``relay``, n_symbols and the input's other keys. Dropped with
-    a logged error: symbols of another model, of another hop (a relay fed the wrong
-    hop's symbols), of a count that does not fit the image, NaN or Inf.
-    """
-
     def __init__(self, model, relay=1, provider="auto", threads=0):
+        """Relay ``relay`` of a multi-hop DeepJSCC model: decode the symbols received on hop
+        ``relay`` - 1 (port ``symbols``) with that hop's decoder, re-encode the image with hop
+        ``relay``'s encoder and send it on (port ``symbols``); the relay's reconstruction goes
+        out on port ``image``.
+
+        model: bundle folder or shipped name of a decode-and-forward model (card ``hops`` >= 2).
+        relay: 1 .. hops - 1, the relay's place on the route (1: the one after the source).
+        provider, threads: as for jscc_encoder.
+
+        Output metadata: hop = ``relay``, n_symbols and the input's other keys. Dropped with
+        a logged error: symbols of another model, of another hop (a relay fed the wrong
+        hop's symbols), of a count that does not fit the image, NaN or Inf.
+        """
         gr.basic_block.__init__(self, name="semcom_relay_df", in_sig=None, out_sig=None)
         self.bundle = bundle.DeepJSCCBundle(model, provider, threads)
         relay = int(relay)

@@ -8,18 +8,17 @@ from gnuradio.semcom import bundle, keys, pdus, quantization
 
 
 class relay_qf(gr.basic_block):
-    """Quantise symbol PDUs (port ``symbols``) to bit PDUs (port ``bits``).
-
-    model: the DeepJSCC bundle whose codebooks to use (``semcom_train.qf_codebooks``).
-    dimension, bits_per_real: the rate (N_Q, b), e.g. (4, 0.75); the bundle must hold it.
-
-    Output: u8vector of ``Codebook.n_bits`` bits (N_Q x b per vector of N_Q received
-    reals, MSB first); metadata adds qf_symbols (the symbol count the dequantiser
-    restores), n_bits and qf_codebook (the codebook's name). NaN or Inf symbols, a payload that is not
-    c32, or symbols of another model are logged and dropped.
-    """
-
     def __init__(self, model, dimension=4, bits_per_real=0.75):
+        """Quantise symbol PDUs (port ``symbols``) to bit PDUs (port ``bits``).
+
+        model: the DeepJSCC bundle whose codebooks to use (``semcom_train.qf_codebooks``).
+        dimension, bits_per_real: the rate (N_Q, b), e.g. (4, 0.75); the bundle must hold it.
+
+        Output: u8vector of ``Codebook.n_bits`` bits (N_Q x b per vector of N_Q received
+        reals, MSB first); metadata adds qf_symbols (the symbol count the dequantiser
+        restores), n_bits and qf_codebook (the codebook's name). NaN or Inf symbols, a payload that is not
+        c32, or symbols of another model are logged and dropped.
+        """
         gr.basic_block.__init__(self, name="semcom_relay_qf", in_sig=None, out_sig=None)
         model_bundle = bundle.DeepJSCCBundle(model)
         self.codebook = quantization.load_codebook(model_bundle, int(dimension), float(bits_per_real))

@@ -11,27 +11,26 @@ OUTPUTS = ("llr", "posterior")
 
 
 class soft_demapper(gr.basic_block):
-    """Soft-demap symbol PDUs (port ``symbols``) to soft-bit PDUs (port ``soft_bits``).
-
-    constellation: the ``digital.constellation`` the sender mapped with (points
-    scaled to unit average power, as ``qam_mapper`` sends them).
-    noise_var: N0 = E|n|^2 per complex symbol; a value > 0 is used for every
-    PDU, <= 0 means "take it from each PDU's metadata ``noise_var``". A PDU
-    with neither is logged and dropped. method: "exact" (log-sum-exp over the
-    points) or "maxlog". output: "llr" (log P(b=1|r)/P(b=0|r), GNU Radio's
-    sign) or "posterior" (P(b=1|r)).
-
-    Input: c32vector of received r = h x + n, with h from metadata
-    ``channel_gain`` (complex, or one per symbol, or one per block of
-    metadata ``coherence_symbols`` symbols; 1 when absent). Output:
-    f32vector of n_bits values, n_bits from the metadata (the padding of the
-    last symbol dropped), else all k per symbol; metadata sets n_bits and
-    soft_bits (``output``, so a receiver can tell LLRs from posteriors). NaN or
-    Inf symbols, a bad noise variance or gain, a bits_per_symbol that is not
-    the constellation's, or an n_bits beyond the symbols are logged and dropped.
-    """
-
     def __init__(self, constellation, noise_var=-1.0, method="exact", output="llr"):
+        """Soft-demap symbol PDUs (port ``symbols``) to soft-bit PDUs (port ``soft_bits``).
+
+        constellation: the ``digital.constellation`` the sender mapped with (points
+        scaled to unit average power, as ``qam_mapper`` sends them).
+        noise_var: N0 = E|n|^2 per complex symbol; a value > 0 is used for every
+        PDU, <= 0 means "take it from each PDU's metadata ``noise_var``". A PDU
+        with neither is logged and dropped. method: "exact" (log-sum-exp over the
+        points) or "maxlog". output: "llr" (log P(b=1|r)/P(b=0|r), GNU Radio's
+        sign) or "posterior" (P(b=1|r)).
+
+        Input: c32vector of received r = h x + n, with h from metadata
+        ``channel_gain`` (complex, or one per symbol, or one per block of
+        metadata ``coherence_symbols`` symbols; 1 when absent). Output:
+        f32vector of n_bits values, n_bits from the metadata (the padding of the
+        last symbol dropped), else all k per symbol; metadata sets n_bits and
+        soft_bits (``output``, so a receiver can tell LLRs from posteriors). NaN or
+        Inf symbols, a bad noise variance or gain, a bits_per_symbol that is not
+        the constellation's, or an n_bits beyond the symbols are logged and dropped.
+        """
         gr.basic_block.__init__(self, name="semcom_soft_demapper", in_sig=None, out_sig=None)
         if method not in demapping.METHODS:
             raise ValueError(f"method must be one of {demapping.METHODS}, got {method!r}")

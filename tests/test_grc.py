@@ -1,14 +1,18 @@
-"""GRC: the block YAML in grc/ matches the Python blocks, and
-examples/awgn_point_to_point.grc compiles with grcc (blocks from the source
-tree's grc/) and runs: two images through encoder, AWGN channel and decoder,
-written as PNGs and scored.
+"""GRC: the block YAML in grc/ matches the Python blocks; the library tree groups them
+by function under "Semantic Communications"; a model parameter offers the shipped models
+the block can use and GRC flags any other name before a run; labels are short enough for
+GRC to show whole; the Documentation tab shows each block's text once. The examples
+compile with grcc (blocks from the source tree's grc/) and run: e.g. two images through
+encoder, AWGN channel and decoder, written as PNGs and scored.
 
 Nothing here is installed; test_install.py does the same against an install.
+test_grc_layout.py checks how GRC draws the examples and the dialogs.
 """
 from __future__ import annotations
 
 import importlib.util
 import inspect
+import json
 import math
 import os
 import pathlib
@@ -35,7 +39,14 @@ EXAMPLE = ROOT / "examples" / "awgn_point_to_point.grc"
 BLOCKS = ("image_source", "jscc_encoder", "jscc_decoder", "image_sink", "metrics_sink",
           "qam_mapper", "soft_demapper", "block_fading", "equalizer", "ldpc_encoder", "ldpc_decoder",
           "bitsemcom_encoder", "bit_mapper", "bitsemcom_decoder", "codec_encoder", "codec_decoder",
-          "relay_qf", "qf_dequantizer", "relay_df", "burst_tx", "burst_rx")
+          "relay_qf", "qf_dequantizer", "relay_df", "burst_tx", "burst_rx", "image_display")
+# the library tree: "Semantic Communications" and under it one sub-category per function
+TREE_ROOT = "[Semantic Communications]"
+SUBCATEGORIES = ("Sources and Sinks", "Analog JSCC", "Digital (BitSemCom)", "Channel Helpers", "Relays",
+                 "Over the Air", "Baselines", "GUI")
+# GRC shows a parameter on the block as "label: value" and cuts the value to
+# max(27 - len(label), 3) characters: a label this long leaves 10 for the value
+MAX_LABEL = 17
 GRCC = shutil.which("grcc")
 STRING_DTYPES = {"string", "file_open", "file_save", "dir_select", "_multiline"}
 needs_grcc = pytest.mark.skipif(GRCC is None, reason="grcc (GNU Radio Companion compiler) is not installed")
@@ -71,9 +82,19 @@ def load_block(path: pathlib.Path) -> dict:
     return data
 
 
+def make_call(data: dict) -> str:
+    """The ``semcom.<class>(...)`` of ``templates: make``: all of it, or for a Qt GUI block
+    its constructor line (the rest puts the widget in the window)."""
+    make = data["templates"]["make"].strip()
+    match = re.search(r"^semcom\.\w+\(.*\)$", make, re.M | re.S) if "qwidget()" not in make \
+        else re.search(r"^semcom\.\w+\(.*\)$", make, re.M)
+    assert match, f"{data['id']}: make {make!r} has no semcom.<block>(...)"
+    return match.group(0)
+
+
 def make_class(data: dict):
     """(class name, argument text) of ``templates: make: semcom.<class>(...)``."""
-    match = re.fullmatch(r"semcom\.(\w+)\((.*)\)", data["templates"]["make"].strip(), re.S)
+    match = re.fullmatch(r"semcom\.(\w+)\((.*)\)", make_call(data), re.S)
     assert match, f"{data['id']}: make {data['templates']['make']!r} is not semcom.<block>(...)"
     return match.group(1), match.group(2)
 
@@ -87,7 +108,7 @@ def test_block_yaml_matches_the_python_class(path):
     data = load_block(path)
     assert data["id"] == path.name[: -len(".block.yml")]
     assert data["file_format"] == 1
-    assert data["category"] == "[semcom]"
+    assert data["category"] == f"{TREE_ROOT}/{tree_placement()[data['id']]}"
     assert "from gnuradio import semcom" in data["templates"]["imports"]
     assert data.get("documentation", "").strip(), f"{path.name} has no documentation"
 
@@ -114,11 +135,177 @@ def test_block_yaml_matches_the_python_class(path):
     assert called == {m for m in vars(cls) if m.startswith("set_") and callable(vars(cls)[m])}
 
 
-def test_tree_places_every_block_in_semantic_communications():
+def tree_placement() -> dict[str, str]:
+    """Block id -> its sub-category in grc/semcom.tree.yml."""
     tree = yaml.safe_load((GRC_DIR / "semcom.tree.yml").read_text())
-    assert list(tree) == ["[semcom]"]
-    (category,) = tree["[semcom]"]
-    assert sorted(category["Semantic Communications"]) == sorted(f"semcom_{b}" for b in BLOCKS)
+    assert list(tree) == [TREE_ROOT], "one top-level category, the README's"
+    placement = {}
+    for group in tree[TREE_ROOT]:
+        ((name, block_ids),) = group.items()
+        for block_id in block_ids:
+            assert block_id not in placement, f"{block_id} is in the tree twice"
+            placement[block_id] = name
+    return placement
+
+
+def test_tree_groups_every_block_by_function():
+    tree = yaml.safe_load((GRC_DIR / "semcom.tree.yml").read_text())
+    assert [next(iter(group)) for group in tree[TREE_ROOT]] == list(SUBCATEGORIES)
+    assert all(next(iter(group.values())) for group in tree[TREE_ROOT]), "an empty sub-category"
+    assert sorted(tree_placement()) == sorted(f"semcom_{b}" for b in BLOCKS)
+
+
+@pytest.fixture(scope="module")
+def grc_platform():
+    """GRC's own (non-GUI) platform with this tree's blocks and GNU Radio's."""
+    from gnuradio.grc.core.platform import Platform
+    platform = Platform(name="GNU Radio Companion Compiler", prefs=gr.prefs(), version=gr.version(),
+                        version_parts=(gr.major_version(), gr.api_version(), gr.minor_version()))  # as grcc makes it
+    platform.build_library([str(GRC_DIR), str(pathlib.Path(gr.prefix()) / "share" / "gnuradio" / "grc" / "blocks")])
+    return platform
+
+
+def test_grc_shows_the_blocks_under_semantic_communications_by_function(grc_platform):
+    """What GRC's library panel is built from: each block's category path."""
+    placement = tree_placement()
+    for block in BLOCKS:
+        assert grc_platform.blocks[f"semcom_{block}"].category == ["Semantic Communications", placement[f"semcom_{block}"]]
+
+
+# -- labels and documentation --------------------------------------------------------------
+@pytest.mark.parametrize("path", block_files(), ids=lambda p: p.name)
+def test_parameter_labels_leave_room_for_their_values(path):
+    data = load_block(path)
+    long = [p["label"] for p in data.get("parameters", []) if len(p["label"]) > MAX_LABEL]
+    assert not long, f"{path.name}: GRC cuts the value after a label this long: {long}"
+
+
+@pytest.mark.parametrize("path", block_files(), ids=lambda p: p.name)
+def test_documentation_tab_shows_the_block_text_once(path):
+    """GRC's Documentation tab (and the library's tooltip) shows the YAML documentation,
+    then whatever docstrings its extractor finds for the block; the block class keeps its
+    reference in __init__'s docstring, so that the extractor finds none."""
+    from gnuradio.grc.core.utils.extract_docs import docstring_from_make
+    data = load_block(path)
+    found = docstring_from_make(data["id"], data["templates"]["imports"], data["templates"]["make"])
+    assert not {k: v for k, v in found.items() if v and v.strip()}, \
+        f"{path.name}: GRC would show these docstrings after the YAML documentation"
+    name, _ = make_class(data)
+    assert inspect.getdoc(getattr(semcom, name).__init__), f"{name}.__init__ has no docstring (help() shows it)"
+
+
+# -- model parameters ----------------------------------------------------------------------
+def _deepjscc(card):
+    return card["method"] == "deepjscc"
+
+
+def _bitsemcom(card):
+    return card["method"] == "bitsemcom"
+
+
+def _image_coder(card):
+    return card["method"] in ("deepjscc", "bitsemcom")
+
+
+# block id -> (parameter, which shipped models it can use (by card), whether "" (none) is
+# offered, a shipped model GRC must refuse there or None)
+MODEL_PARAMETERS = {
+    "semcom_jscc_encoder": ("model", _deepjscc, False, "bitsemcom_cifar10"),
+    "semcom_jscc_decoder": ("model", _deepjscc, False, "bitsemcom_cifar10"),
+    "semcom_relay_df": ("model", lambda card: _deepjscc(card) and card.get("hops", 1) >= 2, False, "dhd_cifar10"),
+    "semcom_relay_qf": ("model", lambda card: _deepjscc(card) and "qf_codebooks" in card, False, "bitsemcom_cifar10"),
+    "semcom_qf_dequantizer": ("model", lambda card: _deepjscc(card) and "qf_codebooks" in card, False, "dhd_cifar10"),
+    "semcom_bitsemcom_encoder": ("model", _bitsemcom, False, "deepjscc_cifar10_r6"),
+    "semcom_bitsemcom_decoder": ("model", _bitsemcom, False, "deepjscc_cifar10_r6"),
+    "semcom_image_source": ("model", _image_coder, True, None),
+    "semcom_burst_rx": ("model", _image_coder, True, None),
+    "semcom_metrics_sink": ("hash_model", lambda card: card["method"] == "dhd", True, "deepjscc_cifar10_r6"),
+}
+
+
+def shipped_cards() -> dict[str, dict]:
+    return {name: json.loads((bundle.models_dir() / name / "card.json").read_text()) for name in bundle.shipped_models()}
+
+
+def model_param(block_id: str) -> dict:
+    data = load_block(GRC_DIR / f"{block_id}.block.yml")
+    (param,) = [p for p in data["parameters"] if p["id"] == MODEL_PARAMETERS[block_id][0]]
+    return param
+
+
+def test_is_model_names_shipped_models_and_bundle_folders(tmp_path):
+    assert bundle.is_model("deepjscc_cifar10_r6") and bundle.is_model("deepjscc_cifar10_r6", "deepjscc")
+    assert bundle.is_model(bundle.models_dir() / "bitsemcom_cifar10", "bitsemcom")
+    assert bundle.is_model(str(bundle.models_dir() / "dhd_cifar10" / "card.json"))  # a file in a bundle, as resolve takes
+    assert not bundle.is_model("deepjscc_cifar10_r6", "bitsemcom")
+    for name in ("", "no_such_model", str(tmp_path), str(tmp_path / "missing")):
+        assert not bundle.is_model(name), name
+    (tmp_path / "card.json").write_text("{not json")
+    assert not bundle.is_model(str(tmp_path))
+    (tmp_path / "card.json").write_text(json.dumps({"model_id": "m", "method": "deepjscc", "files": {}}))
+    assert bundle.is_model(str(tmp_path), "deepjscc") and not bundle.is_model(str(tmp_path), "dhd")
+
+
+def test_every_model_parameter_offers_the_shipped_models():
+    takes_a_model = {data["id"] for data in map(load_block, block_files()) for p in data.get("parameters", [])
+                     if p["id"] == "model" or p["id"].endswith("_model")}
+    assert takes_a_model == set(MODEL_PARAMETERS)
+
+
+@pytest.mark.parametrize("block_id", sorted(MODEL_PARAMETERS))
+def test_model_parameter_offers_the_shipped_models_the_block_can_use(block_id):
+    """The options are every shipped model the block can use, no other, so a model added
+    to models/ fails here until it is offered where it works."""
+    _, usable, optional, _ = MODEL_PARAMETERS[block_id]
+    param = model_param(block_id)
+    expected = [""] * optional + sorted(name for name, card in shipped_cards().items() if usable(card))
+    assert param["options"] == expected
+    # GRC shows options of a non-enum dtype as an editable combo box: a bundle folder still goes in
+    assert param["dtype"] == "string"
+    assert len(set(param["option_labels"])) == len(param["options"]), "two models with one label"
+    assert str(param.get("default", "")) in param["options"]
+    documentation = load_block(GRC_DIR / f"{block_id}.block.yml")["documentation"]
+    assert all(f"({name})" in documentation for name in filter(None, param["options"])), \
+        "the documentation says which label is which model"
+
+
+@pytest.mark.parametrize("block_id", sorted(MODEL_PARAMETERS))
+def test_every_offered_model_builds_the_block(block_id):
+    param_id = MODEL_PARAMETERS[block_id][0]
+    data = load_block(GRC_DIR / f"{block_id}.block.yml")
+    namespace = {}
+    exec(data["templates"]["imports"], namespace)
+    for name in filter(None, model_param(block_id)["options"]):
+        values = {param_id: repr(name)}
+        if block_id == "semcom_image_source":
+            values["policy"] = "'resize'"  # a fixed-size model refuses "full"
+        assert eval(render_make(data, values), namespace) is not None, name
+
+
+@pytest.mark.parametrize("block_id", sorted(MODEL_PARAMETERS))
+def test_grc_flags_a_wrong_model_before_a_run(block_id, grc_platform, tmp_path):
+    """GRC evaluates the block's asserts (in a namespace with its imports and parameters)
+    whenever the flowgraph changes and refuses to generate while one fails."""
+    param_id, usable, optional, refused = MODEL_PARAMETERS[block_id]
+    flowgraph = grc_platform.make_flow_graph()
+    block = flowgraph.new_block(block_id)
+
+    def flagged(value: str) -> bool:
+        block.params[param_id].set_value(value)
+        flowgraph.rewrite()
+        flowgraph.validate()
+        messages = block.get_error_messages()
+        assert not [m for m in messages if "did not evaluate" in m], messages
+        return any("is_model" in m for m in messages)
+
+    good = next(name for name, card in shipped_cards().items() if usable(card))
+    assert not flagged(good)
+    assert not flagged(str(bundle.models_dir() / good))  # a bundle folder
+    assert flagged("no_such_model")
+    assert flagged(str(tmp_path))  # a folder that is no bundle
+    assert flagged("") != optional
+    if refused:
+        assert flagged(refused)
 
 
 def render_make(data: dict, values: dict) -> str:
@@ -142,17 +329,23 @@ def render_make(data: dict, values: dict) -> str:
     return Template(data["templates"]["make"]).render(**codes)
 
 
+_QT_APPLICATION = []
+
+
 @pytest.mark.parametrize("path", block_files(), ids=lambda p: p.name)
 def test_make_with_defaults_builds_a_block_with_the_yaml_ports(path, request):
     data = load_block(path)
     values = {}
     if data["id"] in ("semcom_jscc_encoder", "semcom_jscc_decoder"):
         values["model"] = repr(str(request.getfixturevalue("model")))
-    if data["id"] in ("semcom_bitsemcom_encoder", "semcom_bitsemcom_decoder"):
-        values["model"] = repr(str(request.getfixturevalue("bitsemcom_model")))  # none is shipped yet
+    if "qwidget()" in data["templates"]["make"]:  # a Qt GUI block needs the QApplication GRC makes
+        from PyQt5 import QtWidgets
+        if QtWidgets.QApplication.instance() is None:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+            _QT_APPLICATION.append(QtWidgets.QApplication(["test_grc"]))  # kept for the process's widgets
     namespace = {}
     exec(data["templates"]["imports"], namespace)  # the imports GRC writes must suffice
-    block = eval(render_make(data, values), namespace)
+    block = eval(render_make({**data, "templates": {**data["templates"], "make": make_call(data)}}, values), namespace)
 
     def ports(names) -> set[str]:
         return set(pmt.to_python(names)) - {"system"}
