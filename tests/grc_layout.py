@@ -1,0 +1,236 @@
+"""GNU Radio Companion's drawing of flowgraphs and dialogs, measured with GRC's own GUI
+classes (``gnuradio.grc.gui``) at its default zoom and preferences; needs an X display
+(Xvfb will do). tests/test_grc_layout.py runs it in a subprocess, so that GTK never
+shares a process with the tests' Qt.
+
+    python tests/grc_layout.py measure examples/*.grc     JSON: every drawn rectangle of the
+                                                          flowgraphs, every combo entry's text
+    python tests/grc_layout.py fix examples/x.grc ...     move blocks apart (coordinates only)
+    python tests/grc_layout.py screenshot x.grc out.png   the flowgraph as GRC draws it
+
+Blocks come from this source tree's grc/ and GNU Radio's own, never from an install.
+A rectangle is a block with its ports (``Block.get_extents``) or a block's comment
+(``get_extents_comment``), the pieces ``FlowGraph.get_extents`` takes.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+GAP = 8  # the least free space between two drawn things: one grid step of GRC's canvas
+FIX_GAP = 24  # what ``fix`` leaves between the things it moves apart
+GRID = 8
+
+
+def _platform():
+    """GRC's GUI platform with this tree's blocks, its preferences at their defaults."""
+    from gnuradio import gr
+    os.environ["GRC_BLOCKS_PATH"] = str(ROOT / "grc")
+    os.environ["GR_CONF_GRC_GLOBAL_BLOCKS_PATH"] = str(pathlib.Path(gr.prefix()) / "share" / "gnuradio" / "grc" / "blocks")
+    os.environ["GR_CONF_GRC_LOCAL_BLOCKS_PATH"] = ""
+    import gi
+    gi.require_version("Gtk", "3.0")
+    gi.require_version("PangoCairo", "1.0")
+    from gi.repository import Gtk
+    if not Gtk.init_check(sys.argv)[0]:
+        raise SystemExit("no X display: run under Xvfb (xvfb-run or DISPLAY)")
+    from gnuradio.grc.gui.Platform import Platform  # first: GRC's gui modules import each other
+    from gnuradio.grc.gui import Actions
+    from gnuradio.grc.gui.canvas import flowgraph as canvas_flowgraph
+    # a flowgraph hooks its context menu to GRC's main window; none is needed to draw
+    canvas_flowgraph._ContextMenu = lambda main_window: None
+    for action in vars(Actions).values():  # a fresh user's preferences (comments shown, ...)
+        if isinstance(action, Actions.Action) and action.preference_name is not None:
+            action.set_active(bool(action.default))
+    platform = Platform(version=gr.version(), version_parts=(gr.major_version(), gr.api_version(), gr.minor_version()),
+                        prefs=gr.prefs(), install_prefix=gr.prefix())
+    platform.build_library()
+    app = Gtk.Application(application_id="org.gnuradio.semcom.layout")
+    app.register(None)
+    return platform
+
+
+def load(platform, path):
+    """The flowgraph in ``path``, validated and laid out as GRC draws it."""
+    flowgraph = platform.make_flow_graph(str(path))
+    flowgraph.grc_file_path = str(path)
+    flowgraph.rewrite()
+    flowgraph.validate()
+    flowgraph.update_elements_to_draw()
+    flowgraph.create_labels()
+    flowgraph.create_shapes()
+    return flowgraph
+
+
+def rectangles(flowgraph) -> list[dict]:
+    """Every drawn block (with its ports) and comment: name, kind, x0, y0, x1, y1."""
+    from gnuradio.grc.gui import Actions
+    show_comments = Actions.TOGGLE_SHOW_BLOCK_COMMENTS.get_active()
+    out = []
+    for block in flowgraph.blocks:
+        if block not in flowgraph._elements_to_draw:
+            continue
+        out.append(dict(zip(("name", "kind", "x0", "y0", "x1", "y1"), (block.name, "block", *block.get_extents()))))
+        if show_comments and block.enabled and block._comment_layout is not None:
+            out.append(dict(zip(("name", "kind", "x0", "y0", "x1", "y1"),
+                                (block.name, "comment", *block.get_extents_comment()))))
+    return out
+
+
+def too_close(a: dict, b: dict, gap: float = GAP) -> bool:
+    """Whether rectangles a and b overlap or leave less than ``gap`` between them."""
+    return (a["x0"] < b["x1"] + gap and b["x0"] < a["x1"] + gap
+            and a["y0"] < b["y1"] + gap and b["y0"] < a["y1"] + gap)
+
+
+def clashes(rects: list[dict], gap: float = GAP) -> list[tuple[dict, dict]]:
+    """Pairs of rectangles of different blocks that are too close (a block and its own
+    comment are drawn apart by GRC itself)."""
+    return [(a, b) for a, b in itertools.combinations(rects, 2)
+            if a["name"] != b["name"] and too_close(a, b, gap)]
+
+
+def entries(platform) -> list[dict]:
+    """Each option label of a parameter GRC shows as an editable combo (options on a
+    non-enum dtype) in the properties dialog of every gr-semcom block: its pixel width
+    and the width of the entry's text area it is shown in."""
+    from gi.repository import Gtk
+    from gnuradio.grc.gui import ParamWidgets
+    from gnuradio.grc.gui.PropsDialog import PropsDialog
+    flowgraph = platform.make_flow_graph("")
+    window = Gtk.Window()
+    window.config = platform.config
+    out = []
+    for key in sorted(k for k in platform.blocks if k.startswith("semcom_")):
+        block = flowgraph.new_block(key)
+        block.params["id"].set_value(f"{key}_0")  # as GRC names a block it adds
+        block.rewrite()
+        block.validate()
+        dialog = PropsDialog(window, block)
+        dialog.show_all()
+        while Gtk.events_pending():
+            Gtk.main_iteration_do(False)
+        stack = [dialog]
+        while stack:
+            widget = stack.pop()
+            if isinstance(widget, ParamWidgets.EnumEntryParam):
+                entry = widget._input.get_child()
+                for label in widget.param.options.values():
+                    out.append({"block": key, "param": widget.param.key, "label": label,
+                                "text": entry.create_pango_layout(label).get_pixel_size()[0],
+                                "area": entry.get_text_area().width})
+            if isinstance(widget, Gtk.Container):
+                stack.extend(widget.get_children())
+        dialog.destroy()
+    return out
+
+
+def measure(paths) -> dict:
+    platform = _platform()
+    return {"flowgraphs": {str(path): rectangles(load(platform, path)) for path in paths},
+            "entries": entries(platform)}
+
+
+# -- moving blocks apart ------------------------------------------------------------------
+def _snap(value: float) -> int:
+    return int(-(-value // GRID) * GRID)
+
+
+def layout_moves(rects: list[dict], gap: float = FIX_GAP) -> dict[str, tuple[int, int]]:
+    """(dx, dy) per block name that leaves ``gap`` between every two blocks and comments
+    while keeping the flowgraph's rows and columns: two blocks that clash are kept apart
+    along the axis they are already apart on most (side by side: x; one over the other: y),
+    in the order they have; every block then moves as little as those constraints allow
+    (right or down only), and everything moves so that nothing sticks out left of or above
+    the canvas."""
+    blocks = {r["name"]: r for r in rects if r["kind"] == "block"}
+    centre = {n: ((r["x0"] + r["x1"]) / 2, (r["y0"] + r["y1"]) / 2) for n, r in blocks.items()}
+    size = {n: (r["x1"] - r["x0"], r["y1"] - r["y0"]) for n, r in blocks.items()}
+    order = [sorted(blocks, key=lambda n: (centre[n][axis], centre[n][1 - axis], n)) for axis in (0, 1)]
+    rank = [{n: i for i, n in enumerate(o)} for o in order]
+    after = ({}, {})  # per axis: (first, second) -> least offset of second's move over first's
+    moves = {n: [0, 0] for n in blocks}
+
+    def moved(r):
+        dx, dy = moves[r["name"]]
+        return {**r, "x0": r["x0"] + dx, "x1": r["x1"] + dx, "y0": r["y0"] + dy, "y1": r["y1"] + dy}
+
+    for _ in range(1000):
+        pairs = clashes([moved(r) for r in rects], gap)
+        if not pairs:
+            break
+        for a, b in pairs:
+            u, v = a["name"], b["name"]
+            spread = [abs(centre[u][k] - centre[v][k]) / (size[u][k] + size[v][k]) for k in (0, 1)]
+            axis = 0 if spread[0] >= spread[1] else 1
+            if rank[axis][u] > rank[axis][v]:
+                a, b, u, v = b, a, v, u
+            low, high = ("x0", "x1") if axis == 0 else ("y0", "y1")
+            need = _snap(a[high] - moves[u][axis] + gap - (b[low] - moves[v][axis]))  # in unmoved coordinates
+            after[axis][u, v] = max(after[axis].get((u, v), need), need)
+        for axis in (0, 1):  # longest paths in the order along the axis
+            for n in order[axis]:
+                moves[n][axis] = max([0] + [moves[u][axis] + c for (u, v), c in after[axis].items() if v == n])
+    else:
+        raise RuntimeError("blocks could not be moved apart")
+    current = [moved(r) for r in rects]
+    shift = (_snap(max(0, GRID - min(r["x0"] for r in current))), _snap(max(0, GRID - min(r["y0"] for r in current))))
+    return {n: (dx + shift[0], dy + shift[1]) for n, (dx, dy) in moves.items() if (dx + shift[0], dy + shift[1]) != (0, 0)}
+
+
+def set_coordinates(path: pathlib.Path, coordinates: dict[str, tuple[int, int]]) -> None:
+    """Rewrite the ``coordinate`` of the named blocks (``options`` for the Options block) in
+    .grc file ``path``, in the style the file has (``[x, y]`` or a block list), and nothing
+    else; the file is read right before it is written."""
+    value = r"(?: \[[^\]\n]*\]|\n    - [^\n]*\n    - [^\n]*)"
+    text = path.read_text()
+    for name, (x, y) in coordinates.items():
+        if name == "options":
+            match = re.search(rf"\A(options:\n(?:.*\n)*?    coordinate:){value}", text)
+        else:
+            match = re.search(rf"^(- name: {re.escape(name)}\n(?:(?!- name: |connections:).*\n)*?    coordinate:){value}",
+                              text, re.M)
+        if match is None:
+            raise ValueError(f"{path}: no coordinate for block {name}")
+        new = f" [{x}, {y}]" if match.group(0)[len(match.group(1)):].startswith(" ") else f"\n    - {x}\n    - {y}"
+        text = text[:match.start()] + match.group(1) + new + text[match.end():]
+    path.write_text(text)
+
+
+def fix(paths) -> None:
+    platform = _platform()
+    for path in map(pathlib.Path, paths):
+        flowgraph = load(platform, path)
+        moves = layout_moves(rectangles(flowgraph))
+        coordinates = {}
+        for block in flowgraph.blocks:
+            if block.name in moves:
+                x, y = block.states["coordinate"]
+                dx, dy = moves[block.name]
+                coordinates["options" if block.key == "options" else block.name] = (int(x + dx), int(y + dy))
+        set_coordinates(path, coordinates)
+        left = clashes(rectangles(load(platform, path)))
+        print(f"{path}: {len(coordinates)} blocks moved, {len(left)} clashes left")
+
+
+def screenshot(path, png) -> None:
+    platform = _platform()
+    from gnuradio.grc.gui import Utils
+    Utils.make_screenshot(load(platform, path), str(png))
+
+
+if __name__ == "__main__":
+    command, *arguments = sys.argv[1:]
+    if command == "measure":
+        json.dump(measure(arguments), sys.stdout)
+    elif command == "fix":
+        fix(arguments)
+    elif command == "screenshot":
+        screenshot(*arguments)
+    else:
+        raise SystemExit(__doc__)
