@@ -8,6 +8,14 @@ added to sys.path and the source tree's editable-install finder removed, so
 that ``gnuradio.semcom`` can only come from the prefix; the subprocess also
 asserts that it did. grcc gets GRC_BLOCKS_PATH set to the installed blocks
 folder alone.
+
+The install also pip-installs the Python dependencies that the system's
+Python (the one GNU Radio Companion runs flowgraphs with) lacks, next to
+gnuradio/semcom (SEMCOM_INSTALL_PYTHON_DEPS). So the examples are also run as
+a user runs them from that install: compiled by the system's grcc and run by
+/usr/bin/python3 with only the prefix on PYTHONPATH (no venv, no user site),
+and through the system's gnuradio-companion under Xvfb (Run, F6; the helpers
+and the Xvfb server are test_grc_gui.py's).
 """
 from __future__ import annotations
 
@@ -22,7 +30,12 @@ import textwrap
 
 import numpy as np
 import pytest
+import tomllib
 from PIL import Image
+from packaging.requirements import Requirement
+
+from test_grc_gui import (GRC_EXECUTABLE, Grc, check_summary, copy_examples, exercise, grc_environment,
+                          needs_display_tools, standalone_examples, xvfb)  # noqa: F401 (xvfb: a fixture)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "awgn_point_to_point.grc"
@@ -59,7 +72,8 @@ INSPECT = ISOLATE + textwrap.dedent("""
         data = yaml.safe_load(path.read_text())
         if data.get("id") != path.name[:-len(".block.yml")]:
             problems.append(f"{path.name}: id {data.get('id')}")
-        match = re.fullmatch(r"semcom\\.(\\w+)\\((.*)\\)", data["templates"]["make"].strip(), re.S)
+        # semcom.<block>(...), for a Qt GUI block inside its <% %> preamble and widget lines
+        match = re.search(r"\\bsemcom\\.(\\w+)\\(", data["templates"]["make"])
         cls = getattr(semcom, match.group(1), None) if match else None
         if not (inspect.isclass(cls) and issubclass(cls, (gr.basic_block, gr.hier_block2))):
             problems.append(f"{path.name}: make {data['templates']['make']!r} names no block of gnuradio.semcom")
@@ -116,7 +130,7 @@ def installed(tmp_path_factory) -> dict:
     work = base / "work"  # an empty working folder for the subprocesses
     work.mkdir()
     return {"prefix": prefix, "package": package, "pydir": package.parent.parent, "blocks": blocks_dir,
-            "work": work}
+            "work": work, "build": build, "configure": configure.stdout}
 
 
 def test_installs_the_package_blocks_and_models(installed):
@@ -188,3 +202,152 @@ def test_installed_example_runs_with_the_shipped_model_by_name(installed, tmp_pa
                        cwd=installed["work"], timeout=120)
     assert "2 of 2 images: mean PSNR" in result.stdout, result.stdout + result.stderr
     assert len(list(out_dir.glob("*.png"))) == 2
+
+
+# -- the install as the system's Python and GNU Radio Companion use it ---------------------
+SYSTEM_PYTHON = pathlib.Path("/usr/bin/python3")
+needs_system_python = pytest.mark.skipif(not SYSTEM_PYTHON.is_file(), reason="no /usr/bin/python3")
+
+
+def system_environment(installed) -> dict:
+    """What a user's shell gives the system's Python and GRC for this install: the prefix's
+    Python folder on PYTHONPATH and its blocks on GRC_BLOCKS_PATH; nothing of the venv (PATH
+    of the system alone, no VIRTUAL_ENV), no user site; GRC's own blocks from GNU Radio's prefix
+    (another gr-semcom installed there would mask this one)."""
+    from gnuradio import gr
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTHON", "GRC_", "GR_CONF_")) and k != "VIRTUAL_ENV"}
+    env.update(PATH="/usr/local/bin:/usr/bin:/bin", PYTHONPATH=str(installed["pydir"]), PYTHONNOUSERSITE="1",
+               GRC_BLOCKS_PATH=str(installed["blocks"]),
+               GR_CONF_GRC_GLOBAL_BLOCKS_PATH=str(pathlib.Path(gr.prefix()) / "share" / "gnuradio" / "grc" / "blocks"),
+               GR_CONF_GRC_LOCAL_BLOCKS_PATH="")
+    return env
+
+
+# Run by /usr/bin/python3 in system_environment: where everything comes from, and every
+# module of the installed gnuradio.semcom imports
+SYSTEM_PROBE = textwrap.dedent("""
+    import importlib, importlib.metadata, json, pathlib, pkgutil, sys
+    from gnuradio import gr
+    import numpy, onnxruntime, PIL, PIL.features, skimage.data
+    from gnuradio import semcom
+    from gnuradio.semcom import images
+    modules = sorted(m.name for m in pkgutil.iter_modules(semcom.__path__))
+    failed = {}
+    for name in modules:
+        try:
+            importlib.import_module("gnuradio.semcom." + name)
+        except Exception as error:
+            failed[name] = repr(error)
+    print(json.dumps({
+        "executable": sys.executable, "gr": gr.version(), "semcom": semcom.__file__,
+        "numpy": [numpy.__version__, numpy.__file__], "onnxruntime": onnxruntime.__file__,
+        "pil": [PIL.__version__, PIL.__file__], "webp": PIL.features.check("webp"),
+        "avif": PIL.features.check("avif"), "skimage": skimage.data.__file__,
+        "samples": [str(p) for p in images.sample_paths() if p.is_file()],
+        "modules": modules, "failed": failed}))
+""")
+
+
+def test_configure_names_the_flowgraph_python_and_what_it_lacks(installed):
+    match = re.search(r"Flowgraph Python: *(\S+) \(GNU Radio Companion's\), lacks: (.*)", installed["configure"])
+    assert match, installed["configure"]
+    with open(GRC_EXECUTABLE if GRC_EXECUTABLE.is_file() else sys.executable) as script:
+        shebang = script.readline()
+    if shebang.startswith("#!/"):
+        assert match.group(1) == shebang[2:].split()[0]  # the interpreter gnuradio-companion runs under
+    assert "cmake --install pip-installs them" in installed["configure"] or match.group(2) == "none"
+
+
+def test_python_dependencies_cover_the_package_requirements(installed):
+    cache = (installed["build"] / "CMakeCache.txt").read_text()
+    deps = re.search(r"^SEMCOM_PYTHON_DEPS:STRING=(.*)$", cache, re.M).group(1).split(";")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {Requirement(r).name.lower() for r in project["dependencies"]} | {"scikit-image"}
+    assert wanted <= {Requirement(r).name.lower() for r in deps}
+    assert "numpy<2" in deps  # GNU Radio 3.10 is built against numpy 1.x
+
+
+@needs_system_python
+def test_system_python_imports_the_install_with_its_dependencies(installed):
+    """/usr/bin/python3 with only the prefix added: gnuradio.semcom and every module of it import;
+    what the system lacked (onnxruntime, scikit-image's photos) comes from the prefix; numpy stays
+    the system's 1.x, which GNU Radio is built against (the install put no numpy into the prefix)."""
+    result = subprocess.run([SYSTEM_PYTHON, "-c", SYSTEM_PROBE], env=system_environment(installed),
+                            cwd=installed["work"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    pydir = installed["pydir"].resolve()
+    assert report["executable"] == str(SYSTEM_PYTHON)
+    assert pathlib.Path(report["semcom"]).resolve() == installed["package"].resolve() / "__init__.py"
+    assert report["failed"] == {}, report["failed"]
+    assert {p.stem for p in (ROOT / "gr-semcom").glob("*.py")} - {"__init__"} <= set(report["modules"])
+    numpy_version, numpy_file = report["numpy"]
+    assert int(numpy_version.split(".")[0]) < 2, report["numpy"]
+    assert not pathlib.Path(numpy_file).resolve().is_relative_to(pydir), report["numpy"]
+    assert not list(pydir.glob("numpy*")), "the install put a numpy into the prefix"
+    for name in ("onnxruntime", "skimage"):
+        location = pathlib.Path(report[name] if name == "onnxruntime" else report["skimage"]).resolve()
+        assert location.is_relative_to(pydir), (name, location)
+    assert len(report["samples"]) == 4, report["samples"]  # images "samples": every example's default
+    assert report["webp"] and report["avif"], report["pil"]  # the codec blocks' formats
+
+
+def test_python_dependencies_are_in_the_install_manifest(installed):
+    """`make uninstall` removes what the install put into the prefix, its Python dependencies too."""
+    manifest = set((installed["build"] / "install_manifest.txt").read_text().split())
+    pydir = installed["pydir"]
+    for package in ("onnxruntime", "skimage"):
+        files = [p for p in (pydir / package).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+        assert files and not [str(p) for p in files if str(p) not in manifest][:5], package
+    assert not list(pydir.glob("bin")), "console scripts of the dependencies left in the Python folder"
+
+
+@pytest.fixture(scope="module")
+def system_scripts(installed, tmp_path_factory) -> pathlib.Path:
+    """Every standalone example compiled by the system's grcc (/usr/bin/python3) from the install."""
+    out = tmp_path_factory.mktemp("system_grcc")
+    grcc = pathlib.Path(gr_prefix_bin("grcc"))
+    result = subprocess.run([grcc, "-o", out, *standalone_examples()], env=system_environment(installed),
+                            cwd=installed["work"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    paths = result.stdout.split("Block paths:", 1)[1].split(">>>", 1)[0].split()
+    assert str(installed["blocks"]) in paths, result.stdout
+    return out
+
+
+def gr_prefix_bin(name: str) -> str:
+    from gnuradio import gr
+    return str(pathlib.Path(gr.prefix()) / "bin" / name)
+
+
+@needs_grcc
+@needs_system_python
+@pytest.mark.parametrize("example", [p.stem for p in standalone_examples()])
+def test_installed_example_runs_under_the_system_python(installed, system_scripts, example, tmp_path):
+    """What GRC's Run does after the install, without GRC: /usr/bin/python3 runs the generated
+    script with the prefix alone added, and every image comes out with a finite PSNR."""
+    out_dir = tmp_path / "out"
+    result = subprocess.run([SYSTEM_PYTHON, system_scripts / f"{example}.py", "--out-dir", out_dir],
+                            env=system_environment(installed), cwd=tmp_path, capture_output=True, text=True,
+                            timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    check_summary(result.stdout, len(list(out_dir.glob("*.png"))), f"{example}.py under {SYSTEM_PYTHON}")
+
+
+@needs_display_tools
+@needs_system_python
+def test_system_grc_runs_the_installed_examples(installed, xvfb, tmp_path):
+    """The system's gnuradio-companion (under /usr/bin/python3) with GRC_BLOCKS_PATH and
+    PYTHONPATH of the install: Run (F6) of each standalone example delivers its images."""
+    standalone = standalone_examples()
+    copies = copy_examples(standalone, tmp_path / "examples")
+    env = grc_environment(system_environment(installed), tmp_path)
+    grc = Grc([GRC_EXECUTABLE, *copies], env, tmp_path, xvfb)
+    try:
+        paths = grc.wait_for(r"Block paths:\n((?:\t.*\n)+)", timeout=90).group(1).split()
+        assert str(installed["blocks"]) in paths
+        runs = exercise(grc, copies, {p.stem for p in standalone}, "grc_installed_", str(SYSTEM_PYTHON))
+    finally:
+        grc.stop()
+    assert set(runs) == {p.stem for p in standalone}
