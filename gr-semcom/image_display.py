@@ -160,9 +160,9 @@ class image_display(gr.basic_block):
         {"image_id": str, "decoded": uint8 (H, W, 3) as received, "reference": the
         same or None, "decoded_view" / "reference_view": the scaled uint8 arrays painted,
         "snr_db": float, "psnr_db", "ssim": float or None, "text": the caption}; ``shows``
-        counts the updates (``shows.wait(n, timeout)`` needs the Qt event loop running
-        in another thread, or use ``wait_shown``), ``arrivals`` the decoded images handled,
-        ``reference_arrivals`` the references.
+        counts the updates (``shows.wait(n, timeout)`` from a thread other than the GUI's,
+        whose event loop must run meanwhile; ``wait_shown`` in the GUI thread),
+        ``arrivals`` the decoded images handled, ``reference_arrivals`` the references.
         """
         gr.basic_block.__init__(self, name="semcom_image_display", in_sig=None, out_sig=None)
         if QtWidgets.QApplication.instance() is None:
