@@ -28,6 +28,7 @@ import pmt
 import pytest
 import yaml
 from gnuradio import blocks, gr
+from gnuradio.gr import gateway
 from PIL import Image
 
 from gnuradio import semcom
@@ -39,7 +40,8 @@ EXAMPLE = ROOT / "examples" / "awgn_point_to_point.grc"
 BLOCKS = ("image_source", "jscc_encoder", "jscc_decoder", "image_sink", "metrics_sink",
           "qam_mapper", "soft_demapper", "block_fading", "equalizer", "ldpc_encoder", "ldpc_decoder",
           "bitsemcom_encoder", "bit_mapper", "bitsemcom_decoder", "codec_encoder", "codec_decoder",
-          "relay_qf", "qf_dequantizer", "relay_df", "burst_tx", "burst_rx", "image_display")
+          "relay_qf", "qf_dequantizer", "relay_df", "burst_tx", "burst_rx", "image_display",
+          "symbols_to_stream", "stream_to_symbols")
 # the library tree: "Semantic Communications" and under it one sub-category per function
 TREE_ROOT = "[Semantic Communications]"
 SUBCATEGORIES = ("Sources and Sinks", "Analog JSCC", "Digital (BitSemCom)", "Channel Helpers", "Relays",
@@ -115,7 +117,7 @@ def test_block_yaml_matches_the_python_class(path):
     name, arguments = make_class(data)
     assert f"semcom_{name}" == data["id"]
     cls = getattr(semcom, name, None)
-    assert inspect.isclass(cls) and issubclass(cls, (gr.basic_block, gr.hier_block2)), f"gnuradio.semcom exports no block {name}"
+    assert inspect.isclass(cls) and issubclass(cls, (gateway.gateway_block, gr.hier_block2)), f"gnuradio.semcom exports no block {name}"
 
     # every ${param} of make is a parameter of the block, every keyword one of the class
     param_ids = [p["id"] for p in data.get("parameters", [])]
