@@ -3,10 +3,12 @@
 Blocks (one per module): image_source, jscc_encoder, jscc_decoder,
 image_sink, metrics_sink, qam_mapper, soft_demapper, block_fading, equalizer,
 ldpc_encoder, ldpc_decoder, bitsemcom_encoder, bit_mapper, bitsemcom_decoder,
-codec_encoder, codec_decoder, relay_qf, qf_dequantizer, relay_df, burst_tx, burst_rx.
+codec_encoder, codec_decoder, relay_qf, qf_dequantizer, relay_df, burst_tx, burst_rx,
+symbols_to_stream, stream_to_symbols, image_display.
 Shared pieces: bundle (model bundles), images, metrics, symbols, demapping
 (bit mapping and soft demapping), modulations (constellations by name), ldpc
-(LDPC codes), framing (over-the-air bursts), quantization (quantize-and-forward codebooks), lpips (LPIPS),
+(LDPC codes), framing (over-the-air bursts), stream_frames (symbol PDUs as
+frames in a sample stream, for GNU Radio's channel blocks), quantization (quantize-and-forward codebooks), lpips (LPIPS),
 codecs (image codecs and link budgets of the separation baseline), keys (PDU
 metadata), pdus.
 """
@@ -31,4 +33,6 @@ from .qf_dequantizer import qf_dequantizer
 from .relay_df import relay_df
 from .burst_tx import burst_tx
 from .burst_rx import burst_rx
+from .symbols_to_stream import symbols_to_stream
+from .stream_to_symbols import stream_to_symbols
 from .image_display import image_display

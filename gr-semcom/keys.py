@@ -72,6 +72,19 @@ key                     value                      set by
 burst_rx also sets image_id, image_shape, n_symbols and bits_per_symbol from the burst's
 header, snr_db and noise_var from its estimates, and equalized_gain (the gain it removed).
 
+Frames in a sample stream (symbols_to_stream, stream_to_symbols; see ``stream_frames``):
+stream_to_symbols keeps the sender's metadata and sets noise_var, burst_cfo and burst_start
+from its estimates, and
+
+======================  =========================  ===============================================
+key                     value                      set by
+======================  =========================  ===============================================
+``estimated_snr_db``    float                      stream_to_symbols: 10 log10(1 / noise_var), the
+                                                   SNR it measured on the pilots after equalisation
+                                                   (``snr_db`` stays the channel's nominal SNR, for
+                                                   whoever sets it, e.g. metrics_sink's parameter)
+======================  =========================  ===============================================
+
 Separation baseline (codec_encoder, codec_decoder; see ``codecs``):
 
 ======================  =========================  ===============================================
@@ -145,6 +158,7 @@ DECODE_FAILED = "decode_failed"
 BURST_CFO = "burst_cfo"
 BURST_START = "burst_start"
 BURST_DRIFT = "burst_drift"
+ESTIMATED_SNR_DB = "estimated_snr_db"
 VARIANCE_SYMBOLS = "variance_symbols"
 RESAMPLING = "resampling"
 SAMPLE = "sample"

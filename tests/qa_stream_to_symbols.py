@@ -1,0 +1,93 @@
+"""stream_to_symbols in a flowgraph: frames found from their tags through a delay and a
+gain, metadata kept and the estimates added; frames it cannot receive are logged with
+their image id, never lost silently."""
+import importlib
+
+import numpy as np
+import pmt
+import pytest
+from conftest import logged
+from gnuradio import blocks, gr
+
+from gnuradio.semcom import keys, pdus, stream_frames, stream_to_symbols
+
+
+def tagged_stream(payloads, ids, delay=0, gain=1.0, tag_shift=0):
+    """(samples, tags): the frames of ``payloads`` one after another, the signal ``delay``
+    samples late against its tags (``tag_shift`` moves the tags of frame 0 further),
+    times ``gain``."""
+    samples, tags, offset = [np.zeros(100, np.complex64)], [], 100
+    for index, (payload, image_id) in enumerate(zip(payloads, ids)):
+        layout = stream_frames.Layout(payload.size)
+        meta = pmt.to_pmt({keys.IMAGE_ID: image_id, keys.N_SYMBOLS: payload.size})
+        tag = gr.tag_t()
+        tag.offset, tag.key, tag.value = offset + (tag_shift if index == 0 else 0), \
+            pmt.intern(stream_frames.BURST_TAG), layout.tag_value(meta)
+        tags.append(tag)
+        samples.append(stream_frames.frame(payload))
+        offset += samples[-1].size
+    stream = np.concatenate([np.zeros(delay, np.complex64), *samples]) * gain
+    return stream.astype(np.complex64), tags
+
+
+def receive(stream, tags, block=None):
+    block = block or stream_to_symbols()
+    top, debug = gr.top_block(), blocks.message_debug()
+    top.connect(blocks.vector_source_c(stream.tolist(), False, 1, tags), block)
+    top.msg_connect((block, "symbols"), (debug, "store"))
+    top.run()  # the source ends: stop() reports what is still pending
+    return block, [pdus.parse_symbols(debug.get_message(i)) for i in range(debug.num_messages())]
+
+
+def payloads(*sizes):
+    rng = np.random.default_rng(11)
+    return [((rng.standard_normal(n) + 1j * rng.standard_normal(n)) / np.sqrt(2)).astype(np.complex64) for n in sizes]
+
+
+def test_frames_come_out_equalised_with_their_metadata_and_estimates():
+    sent = payloads(512, 7, 5000)
+    gain = 0.6 - 0.8j
+    block, out = receive(*tagged_stream(sent, ["a", "b", "c"], delay=5, gain=gain)[:2])
+    assert [meta[keys.IMAGE_ID] for meta, _ in out] == ["a", "b", "c"]
+    assert block.received == 3 and block.dropped == 0
+    for (meta, symbols), payload in zip(out, sent):
+        np.testing.assert_allclose(symbols, payload, atol=1e-4)
+        assert meta[keys.N_SYMBOLS] == payload.size
+        assert meta[keys.BURST_CFO] == pytest.approx(0, abs=1e-7)
+        assert meta[keys.NOISE_VAR] < 1e-8 and meta[keys.ESTIMATED_SNR_DB] > 80 and keys.SNR_DB not in meta
+    assert out[0][0][keys.BURST_START] == 100 + 5
+
+
+def test_a_frame_away_from_its_tag_is_logged_and_the_next_one_received(capfd):
+    block, out = receive(*tagged_stream(payloads(600, 600), ["moved", "fine"], tag_shift=300))
+    assert [meta[keys.IMAGE_ID] for meta, _ in out] == ["fine"]
+    assert block.dropped == 1
+    assert "burst of image moved at sample 400 dropped: no preamble within 64 samples" in logged(capfd)
+
+
+def test_a_frame_the_stream_ends_in_is_reported_at_stop(capfd):
+    stream, tags = tagged_stream(payloads(600, 600), ["whole", "cut"])
+    block, out = receive(stream[:-stream_frames.Layout(600).padded_length // 2], tags)
+    assert [meta[keys.IMAGE_ID] for meta, _ in out] == ["whole"]
+    assert block.dropped == 1
+    log = logged(capfd)
+    assert "burst of image cut at sample" in log and "lost: the stream ended" in log
+
+
+def test_a_stream_without_tags_is_reported(capfd, monkeypatch):
+    # the package's name stream_to_symbols is the block; the module holds the threshold
+    monkeypatch.setattr(importlib.import_module("gnuradio.semcom.stream_to_symbols"), "TAGLESS_WARNING", 50000)
+    stream, _ = tagged_stream(payloads(600) * 40, ["x"] * 40)
+    block, out = receive(stream, [])
+    assert out == []
+    log = logged(capfd)
+    assert log.count("no semcom_burst tag in 50000 samples: a block between symbols_to_stream and this block "
+                     "drops stream tags") == 1
+
+
+def test_a_tag_that_is_not_a_frames_is_logged(capfd):
+    stream, tags = tagged_stream(payloads(600), ["x"])
+    tags[0].value = pmt.intern("garbage")
+    block, out = receive(stream, tags)
+    assert out == [] and block.dropped == 1
+    assert "semcom_burst tag value is not a dict" in logged(capfd)
