@@ -81,7 +81,8 @@ def build(channel: str, model: str, out: pathlib.Path) -> pathlib.Path:
         flowgraph["connections"].append([previous, "0", name, "0"])
         if noisy:
             flowgraph["blocks"].append(_block(f"noise_{index}", "analog_noise_source_x",
-                                              {"type": "complex", "amp": NOISE}, (x + 200 * index, y + 200)))
+                                              {"type": "complex", "amp": NOISE, "seed": "1"},
+                                              (x + 200 * index, y + 200)))
             flowgraph["connections"].append([f"noise_{index}", "0", name, "1"])
         previous = name
     flowgraph["connections"].append([previous, "0", "semcom_stream_to_symbols_0", "0"])
