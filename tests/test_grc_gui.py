@@ -17,6 +17,7 @@ which it also writes to its standard output, read here.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import pathlib
@@ -48,6 +49,7 @@ needs_display_tools = pytest.mark.skipif(
            f"{[n for n, p in TOOLS.items() if not p]}")
 
 
+@functools.lru_cache(maxsize=None)
 def flowgraph(path: pathlib.Path) -> dict:
     data = yaml.safe_load(path.read_text())
     options = data.get("options", {}).get("parameters", {})
@@ -186,8 +188,9 @@ def grc_environment(base: dict, folder: pathlib.Path) -> dict:
     prefs.write_text("[main]\nxterm_missing = none\nmain_window_width = 1280\nmain_window_height = 800\n"
                      "console_window_position = 520\nblocks_window_position = 1060\n"
                      "variable_editor_position = 700\n")
+    # NO_AT_BRIDGE: GTK without the accessibility bus (none under Xvfb; it would only warn)
     return {**base, "GRC_PREFS_PATH": str(prefs), "GR_CONF_GRC_XTERM_EXECUTABLE": "none",
-            "PYTHONUNBUFFERED": "1", "GRC_HIER_PATH": str(folder / "hier")}
+            "PYTHONUNBUFFERED": "1", "GRC_HIER_PATH": str(folder / "hier"), "NO_AT_BRIDGE": "1"}
 
 
 def copy_examples(examples: list[pathlib.Path], folder: pathlib.Path) -> list[pathlib.Path]:
@@ -200,9 +203,11 @@ def copy_examples(examples: list[pathlib.Path], folder: pathlib.Path) -> list[pa
 
 
 def load_problems(output: str) -> list[str]:
-    """Lines of GRC's output that report a problem (an error, a warning, a traceback) other
-    than the throttle warning every run-to-completion flowgraph gets."""
-    bad = re.compile(r"error|warning|traceback|exception|not found|critical", re.I)
+    """Lines of GRC's output that report a problem, in GRC's own formats (its console's
+    ">>> Error"/">>> Warning", its log's "[ERROR]", "[WARNING]": a block file it cannot
+    load, a block id defined twice, ...) or a Python traceback; not the throttle warning
+    every run-to-completion flowgraph gets."""
+    bad = re.compile(r">>> (Error|Warning)|\[(ERROR|WARNING|CRITICAL)\]|Traceback \(most recent call last\)")
     return [line for line in output.splitlines() if bad.search(line) and not any(h in line for h in HARMLESS)]
 
 
