@@ -40,13 +40,19 @@ def scaled(image: np.ndarray, size: int) -> np.ndarray:
     return np.ascontiguousarray(image.repeat(zoom, axis=0).repeat(zoom, axis=1))
 
 
-def caption(image_id: str, snr_db: float, psnr_db: float | None, ssim: float | None) -> str:
-    """The text under the images: id on the first line; SNR, PSNR and SSIM on the
-    second ("?" for an unknown SNR, "-" for a score without a reference)."""
+def caption(image_id: str, snr_db: float, psnr_db: float | None, ssim: float | None,
+            estimated_snr_db: float | None = None) -> str:
+    """The text under the images: id on the first line; SNR (with the receiver's estimate
+    when given), PSNR and SSIM on the second ("?" for an unknown SNR, "-" for a score
+    without a reference)."""
     snr = "?" if not math.isfinite(snr_db) else f"{snr_db:.1f}"
+    if estimated_snr_db is not None:
+        snr += f" dB (est. {estimated_snr_db:.1f})"
+    else:
+        snr += " dB"
     psnr = "-" if psnr_db is None else ("inf" if math.isinf(psnr_db) else f"{psnr_db:.2f}")
     similarity = "-" if ssim is None else f"{ssim:.3f}"
-    return f"image {image_id}\nSNR {snr} dB   PSNR {psnr} dB   SSIM {similarity}"
+    return f"image {image_id}\nSNR {snr}   PSNR {psnr} dB   SSIM {similarity}"
 
 
 def to_qimage(image: np.ndarray) -> QtGui.QImage:
@@ -143,7 +149,8 @@ class image_display(gr.basic_block):
         and the PSNR and SSIM (``metrics``) of the pair under them.
 
         snr_db: the SNR to show when an image's metadata has no ``snr_db`` (NaN shows
-        "?"); ``set_snr_db`` changes it for the images that follow.
+        "?"); ``set_snr_db`` changes it for the images that follow. The metadata's
+        ``estimated_snr_db`` (stream_to_symbols' measurement) is shown beside it.
         size: the longer side, in pixels, each image is fitted to with an integer
         nearest-neighbour scale (``display_scale``: 32x32 is shown 8x at 256, 768x512
         every third pixel).
@@ -159,7 +166,8 @@ class image_display(gr.basic_block):
         After each update of the view (GUI thread) ``shown`` holds what it shows:
         {"image_id": str, "decoded": uint8 (H, W, 3) as received, "reference": the
         same or None, "decoded_view" / "reference_view": the scaled uint8 arrays painted,
-        "snr_db": float, "psnr_db", "ssim": float or None, "text": the caption}; ``shows``
+        "snr_db": float, "estimated_snr_db", "psnr_db", "ssim": float or None, "text": the
+        caption}; ``shows``
         counts the updates (``shows.wait(n, timeout)`` from a thread other than the GUI's,
         whose event loop must run meanwhile; ``wait_shown`` in the GUI thread),
         ``arrivals`` the decoded images handled, ``reference_arrivals`` the references.
@@ -220,6 +228,7 @@ class image_display(gr.basic_block):
         if reference is not None and reference.shape != image.shape:
             raise ValueError(f"decoded image {image_id} is {image.shape[:2]}, its reference {reference.shape[:2]}")
         snr_db = float(meta.get(keys.SNR_DB, self.snr_db))
+        estimated = float(meta[keys.ESTIMATED_SNR_DB]) if keys.ESTIMATED_SNR_DB in meta else None
         psnr_db = None if reference is None else metrics.psnr_db(reference, image)
         ssim = (None if reference is None or min(image.shape[:2]) < 11
                 else metrics.ssim(reference, image))
@@ -227,7 +236,8 @@ class image_display(gr.basic_block):
             "image_id": image_id, "decoded": image, "reference": reference,
             "decoded_view": scaled(image, self.size),
             "reference_view": None if reference is None else scaled(reference, self.size),
-            "snr_db": snr_db, "psnr_db": psnr_db, "ssim": ssim, "text": caption(image_id, snr_db, psnr_db, ssim)})
+            "snr_db": snr_db, "estimated_snr_db": estimated, "psnr_db": psnr_db, "ssim": ssim,
+            "text": caption(image_id, snr_db, psnr_db, ssim, estimated)})
 
     @property
     def shown(self) -> dict | None:

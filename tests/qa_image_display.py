@@ -146,7 +146,13 @@ def test_snr_setter_and_metadata(qapp):
     with_snr = pdus.image_pdu({keys.IMAGE_ID: "m", keys.SNR_DB: 7.25}, image)
     run_block(display, "decoded", [with_snr], done=lambda: display.wait_shown(display.shows.count + 1, 0.05)
               and display.shown["image_id"] == "m", timeout=10)
-    assert display.shown["snr_db"] == 7.25 and "SNR 7.2 dB" in display.shown["text"]
+    assert display.shown["snr_db"] == 7.25 and "\nSNR 7.2 dB   PSNR" in display.shown["text"]
+    # the receiver's estimate (stream_to_symbols) beside the SNR set
+    estimated = pdus.image_pdu({keys.IMAGE_ID: "e", keys.ESTIMATED_SNR_DB: 2.96}, image)
+    run_block(display, "decoded", [estimated], done=lambda: display.wait_shown(display.shows.count + 1, 0.05)
+              and display.shown["image_id"] == "e", timeout=10)
+    assert display.shown["estimated_snr_db"] == 2.96
+    assert "\nSNR 3.5 dB (est. 3.0)   PSNR - dB" in display.shown["text"], display.shown["text"]
 
 
 def test_large_image_fits_and_is_scored_when_its_reference_comes_late(qapp):

@@ -166,13 +166,16 @@ def test_live_gui_shows_the_decoded_image_its_psnr_and_constellation_and_follows
             later = [i for i in received if index(i) >= first and i in symbols]
             noise = np.concatenate([received[i][1] - symbols[i][1] for i in later])
             measured[snr_db] = {"snr_db": -10 * np.log10(np.mean(np.abs(noise) ** 2)),
-                                "estimate": np.mean([received[i][0][keys.SNR_DB] for i in later]),
+                                "estimate": np.mean([received[i][0][keys.ESTIMATED_SNR_DB] for i in later]),
                                 "shown": display.shown}
         for snr_db, found in measured.items():
             # noise power per symbol 10^(-snr/10) at unit signal power, as the receiver estimates it
             assert found["snr_db"] == pytest.approx(snr_db, abs=1.0), measured
             assert found["estimate"] == pytest.approx(snr_db, abs=1.0), measured
-            assert f"SNR {found['shown']['snr_db']:.1f} dB" in found["shown"]["text"]
+            # the display shows the SNR set on the slider and the receiver's estimate
+            shown = found["shown"]
+            assert shown["snr_db"] == snr_db and shown["estimated_snr_db"] == pytest.approx(snr_db, abs=1.5)
+            assert f"\nSNR {snr_db:.1f} dB (est. {shown['estimated_snr_db']:.1f})   PSNR" in shown["text"]
         assert measured[0.0]["shown"]["psnr_db"] < measured[20.0]["shown"]["psnr_db"]
     finally:
         tb.stop()
