@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import pathlib
+import re
 import shlex
 import subprocess
 import sys
@@ -102,14 +103,14 @@ def to_install(target: pathlib.Path, requirements: list[str], constraint: str) -
     return [(item["metadata"]["name"], item["metadata"]["version"]) for item in resolved["install"]]
 
 
+def normal(name: str) -> str:
+    """A distribution name as pip compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def installed_files(target: pathlib.Path, names: set[str]) -> list[pathlib.Path]:
     """Every file of the named distributions in DIR (their RECORDs) that is there."""
     import importlib.metadata
-    import re
-
-    def normal(name: str) -> str:
-        return re.sub(r"[-_.]+", "-", name).lower()
-
     files = []
     for dist in importlib.metadata.distributions(path=[str(target)]):
         if normal(dist.metadata["Name"]) in names:
@@ -139,6 +140,12 @@ def main(argv=None) -> int:
         print(f"semcom_python_deps: warning: {sys.executable} imports numpy {found['numpy']} "
               f"(with {target} first on its path); GNU Radio 3.10 needs numpy 1.x", file=sys.stderr)
     constraint = numpy_constraint(found["numpy"])
+    pip = run([sys.executable, "-m", "pip", "--version"], environment(target), "running pip").stdout.split()
+    if tuple(int(part) for part in re.findall(r"\d+", pip[1])[:2]) < (22, 2):
+        sys.exit(f"semcom_python_deps: pip {pip[1]} of {sys.executable} has no `install --dry-run --report` "
+                 f"(pip 22.2 and later), which finds what is missing without touching {sys.executable}'s own "
+                 f"packages. Upgrade it, or configure with -DSEMCOM_INSTALL_PYTHON_DEPS=OFF and install "
+                 f"{' '.join(args.requirements)} for it yourself, keeping {constraint}.")
     wanted = to_install(target, args.requirements, constraint)
     if not wanted:
         print(f"-- Python dependencies: {sys.executable} has them all ({', '.join(args.requirements)})")
@@ -168,7 +175,7 @@ def main(argv=None) -> int:
     if after["numpy"] != found["numpy"]:
         sys.exit(f"semcom_python_deps: numpy changed from {found['numpy']} to {after['numpy']}")
     if args.manifest:
-        files = installed_files(target, {name.lower().replace("_", "-").replace(".", "-") for name, _ in wanted})
+        files = installed_files(target, {normal(name) for name, _ in wanted})
         args.manifest.write_text("".join(f"{path}\n" for path in files))
     return 0
 
