@@ -7,6 +7,9 @@ shares a process with the tests' Qt.
                                                           flowgraphs, every combo entry's text
     python tests/grc_layout.py fix examples/x.grc ...     move blocks apart (coordinates only)
     python tests/grc_layout.py screenshot x.grc out.png   the flowgraph as GRC draws it
+    HOME=$(mktemp -d) python tests/grc_layout.py window x.grc window.png library.png
+                                                          GRC's window with x.grc open and the
+                                                          library expanded at Semantic Communications
 
 Blocks come from this source tree's grc/ and GNU Radio's own, never from an install.
 A rectangle is a block with its ports (``Block.get_extents``) or a block's comment
@@ -27,8 +30,9 @@ FIX_GAP = 24  # what ``fix`` leaves between the things it moves apart
 GRID = 8
 
 
-def _platform():
-    """GRC's GUI platform with this tree's blocks, its preferences at their defaults."""
+def _platform(application: bool = True):
+    """GRC's GUI platform with this tree's blocks, its preferences at their defaults (and a
+    Gtk application for its flowgraphs, unless GRC's own comes)."""
     from gnuradio import gr
     os.environ["GRC_BLOCKS_PATH"] = str(ROOT / "grc")
     os.environ["GR_CONF_GRC_GLOBAL_BLOCKS_PATH"] = str(pathlib.Path(gr.prefix()) / "share" / "gnuradio" / "grc" / "blocks")
@@ -50,8 +54,9 @@ def _platform():
     platform = Platform(version=gr.version(), version_parts=(gr.major_version(), gr.api_version(), gr.minor_version()),
                         prefs=gr.prefs(), install_prefix=gr.prefix())
     platform.build_library()
-    app = Gtk.Application(application_id="org.gnuradio.semcom.layout")
-    app.register(None)
+    if application:
+        app = Gtk.Application(application_id="org.gnuradio.semcom.layout")
+        app.register(None)
     return platform
 
 
@@ -224,6 +229,43 @@ def screenshot(path, png) -> None:
     Utils.make_screenshot(load(platform, path), str(png))
 
 
+def window(example, window_png, library_png, size=(1900, 1000)) -> None:
+    """GNU Radio Companion itself with ``example`` open and its block library expanded at
+    Semantic Communications: the window to ``window_png``, the library panel to
+    ``library_png``. Run it with HOME set to a scratch folder: GRC saves its preferences
+    there when it quits."""
+    from gi.repository import Gdk, GLib
+    platform = _platform(application=False)
+    from gnuradio.grc.gui.Application import Application
+    app = Application([str(pathlib.Path(example).resolve())], platform)
+
+    def expand():
+        main = app.main_window
+        main.resize(*size)
+        tree = main.btwin
+        tree.treeview.collapse_all()
+        path = tree.treestore.get_path(tree._categories[("Semantic Communications",)])
+        tree.treeview.expand_row(path, True)
+        tree.treeview.scroll_to_cell(path, None, True, 0.0, 0.0)
+        GLib.timeout_add(1500, capture)
+        return False
+
+    def capture():
+        main = app.main_window
+        gdk_window = main.get_window()
+        shot = Gdk.pixbuf_get_from_window(gdk_window, 0, 0, gdk_window.get_width(), gdk_window.get_height())
+        shot.savev(str(window_png), "png", [], [])
+        panel = main.btwin
+        x, y = panel.translate_coordinates(main, 0, 0)
+        allocation = panel.get_allocation()
+        Gdk.pixbuf_get_from_window(gdk_window, x, y, allocation.width, allocation.height).savev(str(library_png), "png", [], [])
+        app.quit()
+        return False
+
+    GLib.timeout_add(4000, expand)
+    app.run([])
+
+
 if __name__ == "__main__":
     command, *arguments = sys.argv[1:]
     if command == "measure":
@@ -232,5 +274,7 @@ if __name__ == "__main__":
         fix(arguments)
     elif command == "screenshot":
         screenshot(*arguments)
+    elif command == "window":
+        window(*arguments)
     else:
         raise SystemExit(__doc__)
