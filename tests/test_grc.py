@@ -520,9 +520,9 @@ DF_EXAMPLE = ROOT / "examples" / "df_two_relays.grc"
 
 @needs_grcc
 def test_df_example_is_the_multi_hop_flowgraph(df_model, tmp_path):
-    """examples/df_two_relays.grc: encoder, two DF relays and decoder with an AWGN hop between
-    every two of them, seeded as flowgraphs.analog_point_to_point seeds its hops: the same
-    mean PSNR as that flowgraph on the sample photos."""
+    """examples/df_two_relays.grc: encoder, two DF relays and decoder with an AWGN hop (Symbols
+    to Stream, noise, Stream to Symbols) between every two of them: the mean PSNR of
+    flowgraphs.analog_point_to_point's symbol-level hops on the sample photos (within 0.2 dB)."""
     result = grcc(DF_EXAMPLE, tmp_path / "gen")
     assert result.returncode == 0, f"grcc failed:\n{result.stdout}\n{result.stderr}"
     script = tmp_path / "gen" / "df_two_relays.py"
@@ -533,7 +533,7 @@ def test_df_example_is_the_multi_hop_flowgraph(df_model, tmp_path):
     match = re.search(r"4 of 4 images: mean PSNR ([\d.]+) dB", result.stdout)
     assert match, result.stdout + result.stderr
     rows = flowgraphs.analog_point_to_point(str(df_model), "samples", snr_db=5.0, seed=1).run_images(60)
-    assert float(match.group(1)) == pytest.approx(sum(r["psnr_db"] for r in rows) / len(rows), abs=0.01)
+    assert float(match.group(1)) == pytest.approx(sum(r["psnr_db"] for r in rows) / len(rows), abs=0.2)
 
 
 @needs_grcc
@@ -564,7 +564,7 @@ def test_node_examples_run_as_four_processes_like_one_flowgraph(df_model, tmp_pa
     match = re.search(r"4 of 4 images: mean PSNR ([\d.]+) dB", result.stdout)
     assert result.returncode == 0 and match, result.stdout + result.stderr
     rows = flowgraphs.analog_point_to_point(str(df_model), "samples", snr_db=5.0, seed=1).run_images(60)
-    assert float(match.group(1)) == pytest.approx(sum(r["psnr_db"] for r in rows) / len(rows), abs=0.01)
+    assert float(match.group(1)) == pytest.approx(sum(r["psnr_db"] for r in rows) / len(rows), abs=0.2)
 
 
 BURST_EXAMPLES = ("burst_loopback", "burst_loopback_gui", "burst_zmq_tx", "burst_zmq_rx", "burst_uhd_tx",
@@ -634,7 +634,8 @@ VSCC_EXAMPLE = ROOT / "examples" / "vscc_resampling.grc"
 def test_vscc_example_is_the_resampling_flowgraph(vscc_tiny, resampling, tmp_path):
     """examples/vscc_resampling.grc: the encoder sends the variance when the decoder resamples with
     it, every draw of every sample photo is written, and the scores are those of
-    flowgraphs.analog_point_to_point with the same seeds."""
+    flowgraphs.analog_point_to_point with the same draws' seeds (within 0.2 dB: the channel
+    noise goes through Symbols to Stream and Stream to Symbols here)."""
     result = grcc(VSCC_EXAMPLE, tmp_path / "gen")
     assert result.returncode == 0, f"grcc failed:\n{result.stdout}\n{result.stderr}"
     script = tmp_path / "gen" / "vscc_resampling.py"
@@ -651,4 +652,4 @@ def test_vscc_example_is_the_resampling_flowgraph(vscc_tiny, resampling, tmp_pat
     graph.run_images(60)
     means = graph.metrics.means()
     assert [float(v) for v in match.groups()] == pytest.approx(
-        [means["psnr_db"], means["psnr_min"], means["psnr_max"]], abs=0.01)
+        [means["psnr_db"], means["psnr_min"], means["psnr_max"]], abs=0.2)
