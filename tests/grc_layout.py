@@ -3,9 +3,11 @@ classes (``gnuradio.grc.gui``) at its default zoom and preferences; needs an X d
 (Xvfb will do). tests/test_grc_layout.py runs it in a subprocess, so that GTK never
 shares a process with the tests' Qt.
 
-    python tests/grc_layout.py measure examples/*.grc     JSON: every drawn rectangle of the
-                                                          flowgraphs, every combo entry's text
+    python tests/grc_layout.py measure examples/*.grc     JSON: every drawn rectangle and connection
+                                                          of the flowgraphs, every combo entry's text
     python tests/grc_layout.py fix examples/x.grc ...     move blocks apart (coordinates only)
+    python tests/grc_layout.py arrange examples/x.grc ... unconnected blocks (parameters, variables,
+                                                          ...) in rows on top, the rest below, apart
     python tests/grc_layout.py screenshot x.grc out.png   the flowgraph as GRC draws it
     HOME=$(mktemp -d) python tests/grc_layout.py window x.grc window.png library.png
                                                           GRC's window with x.grc open and the
@@ -87,6 +89,39 @@ def rectangles(flowgraph) -> list[dict]:
     return out
 
 
+def wires(flowgraph) -> list[dict]:
+    """Every drawn connection: source and sink block, and the other blocks it passes under
+    (GRC draws connections first, blocks over them, so a connection under a block looks
+    like one to that block's ports). Its path is GRC's (``Connection._make_path``): 15 px
+    straight out of the source port, a Bezier curve, 15 px straight into the sink port."""
+    from gnuradio.grc.gui.Utils import get_rotated_coordinate as rotate
+    bodies = {}
+    for block in flowgraph.blocks:
+        if block in flowgraph._elements_to_draw:
+            (x, y), (w, h) = block.coordinate, (block.width, block.height)
+            bodies[block.name] = (x, y, x + w, y + h) if block.is_horizontal() else (x, y, x + h, y + w)
+    out = []
+    for connection in flowgraph.connections:
+        if connection not in flowgraph._elements_to_draw:
+            continue
+        source, sink = connection.source_port, connection.sink_port
+        start, end = source.connector_coordinate_absolute, sink.connector_coordinate_absolute
+
+        def at(origin, offset, rotation):
+            dx, dy = rotate(offset, rotation)
+            return origin[0] + dx, origin[1] + dy
+
+        p1, p2 = at(start, (15, 0), source.rotation), at(start, (50, 0), source.rotation)
+        p3, p4 = at(end, (-50, 0), sink.rotation), at(end, (-15, 0), sink.rotation)
+        points = [start] + [tuple((1 - s) ** 3 * a + 3 * (1 - s) ** 2 * s * b + 3 * (1 - s) * s ** 2 * c + s ** 3 * d
+                                  for a, b, c, d in zip(p1, p2, p3, p4)) for s in (i / 64 for i in range(65))] + [end]
+        ends = {connection.source_block.name, connection.sink_block.name}
+        under = sorted(name for name, (x0, y0, x1, y1) in bodies.items() if name not in ends
+                       and any(x0 < x < x1 and y0 < y < y1 for x, y in points))
+        out.append({"source": connection.source_block.name, "sink": connection.sink_block.name, "under": under})
+    return out
+
+
 def too_close(a: dict, b: dict, gap: float = GAP) -> bool:
     """Whether rectangles a and b overlap or leave less than ``gap`` between them."""
     return (a["x0"] < b["x1"] + gap and b["x0"] < a["x1"] + gap
@@ -137,7 +172,9 @@ def entries(platform) -> list[dict]:
 
 def measure(paths) -> dict:
     platform = _platform()
-    return {"flowgraphs": {str(path): rectangles(load(platform, path)) for path in paths},
+    flowgraphs = {str(path): load(platform, path) for path in paths}
+    return {"flowgraphs": {path: rectangles(flowgraph) for path, flowgraph in flowgraphs.items()},
+            "wires": {path: wires(flowgraph) for path, flowgraph in flowgraphs.items()},
             "entries": entries(platform)}
 
 
@@ -219,8 +256,95 @@ def fix(paths) -> None:
                 dx, dy = moves[block.name]
                 coordinates["options" if block.key == "options" else block.name] = (int(x + dx), int(y + dy))
         set_coordinates(path, coordinates)
-        left = clashes(rectangles(load(platform, path)))
-        print(f"{path}: {len(coordinates)} blocks moved, {len(left)} clashes left")
+        flowgraph = load(platform, path)
+        hidden = [w for w in wires(flowgraph) if w["under"]]
+        print(f"{path}: {len(coordinates)} blocks moved, {len(clashes(rectangles(flowgraph)))} clashes left, "
+              f"{len(hidden)} connections under blocks {[(w['source'], w['sink'], w['under']) for w in hidden]}")
+
+
+def arrange_moves(flowgraph, width: int = 1600, gap: int = FIX_GAP) -> dict[str, tuple[int, int]]:
+    """(dx, dy) per block that puts the blocks without connections (options, parameters,
+    variables, snippets, GUI widgets) in rows at the top, in their order, no wider than
+    ``width`` where they fit, and everything connected below them as it is arranged; then
+    ``layout_moves`` keeps every two things ``gap`` apart."""
+    rects = rectangles(flowgraph)
+    connected = {block.name for connection in flowgraph.connections
+                 for block in (connection.source_block, connection.sink_block)}
+    units = {}
+    for r in rects:
+        u = units.setdefault(r["name"], dict(r))
+        u.update(x0=min(u["x0"], r["x0"]), y0=min(u["y0"], r["y0"]), x1=max(u["x1"], r["x1"]), y1=max(u["y1"], r["y1"]))
+    block_at = {r["name"]: (r["x0"], r["y0"]) for r in rects if r["kind"] == "block"}
+    band = sorted((n for n in units if n not in connected), key=lambda n: (block_at[n][1] > 64, block_at[n][0], n))
+    moves, x, y, row_bottom = {}, GRID, GRID, GRID
+    for name in band:
+        u = units[name]
+        w, h = u["x1"] - u["x0"], u["y1"] - u["y0"]
+        if x > GRID and x + w > width:
+            x, y = GRID, _snap(row_bottom + gap)
+        moves[name] = (_snap(x) - u["x0"], _snap(y) - u["y0"])
+        x = _snap(x + w + gap)
+        row_bottom = max(row_bottom, y + h)
+    rest = [units[n] for n in units if n in connected]
+    if rest:
+        dx = _snap(GRID - min(u["x0"] for u in rest))
+        dy = _snap((row_bottom + 2 * gap if band else GRID) - min(u["y0"] for u in rest))
+        moves.update({u["name"]: (dx, dy) for u in rest})
+    moved = [{**r, "x0": r["x0"] + moves[r["name"]][0], "x1": r["x1"] + moves[r["name"]][0],
+              "y0": r["y0"] + moves[r["name"]][1], "y1": r["y1"] + moves[r["name"]][1]} for r in rects]
+    more = layout_moves(moved, gap)
+    moves = {n: (moves[n][0] + more.get(n, (0, 0))[0], moves[n][1] + more.get(n, (0, 0))[1]) for n in moves}
+    upstream = {}
+    for connection in flowgraph.connections:
+        upstream.setdefault(connection.sink_block.name, set()).add(connection.source_block.name)
+    return _pull_in(rects, moves, upstream, width, gap)
+
+
+def _pull_in(rects, moves, upstream, width, gap):
+    """Move each block that reaches past ``width`` left, as far as the things beside it
+    (the blocks and comments at its height left of it) and the blocks feeding it allow."""
+    def placed(name):
+        dx, dy = moves[name]
+        return [{**r, "x0": r["x0"] + dx, "x1": r["x1"] + dx, "y0": r["y0"] + dy, "y1": r["y1"] + dy}
+                for r in rects if r["name"] == name]
+    names = sorted(moves, key=lambda n: min(r["x0"] for r in placed(n)))
+    for i, name in enumerate(names):
+        mine = placed(name)
+        if max(r["x1"] for r in mine) <= width:
+            continue
+        least = GRID - min(r["x0"] for r in mine)
+        for other in names[:i]:
+            for a in placed(other):
+                for b in mine:
+                    if a["y0"] < b["y1"] + gap and b["y0"] < a["y1"] + gap:
+                        least = max(least, a["x1"] + gap - b["x0"])
+            if other in upstream.get(name, ()):
+                block = next(r for r in mine if r["kind"] == "block")
+                feeder = next(r for r in placed(other) if r["kind"] == "block")
+                least = max(least, feeder["x1"] + gap - block["x0"])
+        shift = min(0, _snap(least))
+        moves[name] = (moves[name][0] + shift, moves[name][1])
+    return moves
+
+
+def arrange(paths, width: int = 1600) -> None:
+    platform = _platform()
+    for path in map(pathlib.Path, paths):
+        flowgraph = load(platform, path)
+        moves = arrange_moves(flowgraph, width)
+        coordinates = {}
+        for block in flowgraph.blocks:
+            dx, dy = moves.get(block.name, (0, 0))
+            if (dx, dy) != (0, 0):
+                x, y = block.states["coordinate"]
+                coordinates["options" if block.key == "options" else block.name] = (int(x + dx), int(y + dy))
+        set_coordinates(path, coordinates)
+        flowgraph = load(platform, path)
+        rects = rectangles(flowgraph)
+        hidden = [w for w in wires(flowgraph) if w["under"]]
+        print(f"{path}: {len(coordinates)} blocks moved, {len(clashes(rects))} clashes left, "
+              f"{max(r['x1'] for r in rects):.0f} x {max(r['y1'] for r in rects):.0f} px, "
+              f"{len(hidden)} connections under blocks {[(w['source'], w['sink'], w['under']) for w in hidden]}")
 
 
 def screenshot(path, png) -> None:
@@ -272,6 +396,8 @@ if __name__ == "__main__":
         json.dump(measure(arguments), sys.stdout)
     elif command == "fix":
         fix(arguments)
+    elif command == "arrange":
+        arrange(arguments)
     elif command == "screenshot":
         screenshot(*arguments)
     elif command == "window":

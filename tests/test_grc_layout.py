@@ -1,6 +1,6 @@
 """How GNU Radio Companion draws gr-semcom: every example's blocks (with their ports) and
-comments, at GRC's default zoom and preferences, leave room between each other, and
-every option label fits the combo box GRC shows it in. The sizes are GRC's own
+comments, at GRC's default zoom and preferences, leave room between each other, no
+connection runs under a block, and every option label fits the combo box GRC shows it in. The sizes are GRC's own
 (``gnuradio.grc.gui``: ``Block.create_labels`` / ``create_shapes``, the properties
 dialog's widgets), measured by tests/grc_layout.py in a subprocess under an X display
 (Xvfb when there is none).
@@ -92,9 +92,21 @@ def test_example_draws_no_block_or_comment_over_another(drawn, example):
     assert not outside, f"{example.name}: drawn left of or above the canvas: {outside}"
 
 
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_example_draws_no_connection_under_a_block(drawn, example):
+    """GRC draws blocks over connections: one passing under a block looks connected to it."""
+    hidden = [f"  {w['source']} -> {w['sink']} under {', '.join(w['under'])}"
+              for w in drawn["wires"][str(example)] if w["under"]]
+    assert drawn["wires"][str(example)] and not hidden, (
+        f"{example.name}: move blocks so that these run clear (e.g. the Image Source above the chain, "
+        f"level with the sink's port):\n" + "\n".join(hidden))
+
+
 def test_the_check_sees_a_block_over_another(drawn, overlapping):
     pairs = grc_layout.clashes(drawn["flowgraphs"][str(overlapping)])
     assert {"semcom_image_source_0", "semcom_jscc_encoder_0"} in [{a["name"], b["name"]} for a, b in pairs]
+    # and the Image Source's connection to the metrics sink now runs under the blocks after it
+    assert any(w["under"] for w in drawn["wires"][str(overlapping)] if w["sink"] == "semcom_metrics_sink_0")
 
 
 def test_fix_moves_blocks_apart_and_changes_nothing_else(drawn, overlapping, tmp_path):
