@@ -3,6 +3,7 @@ image delivered, and the PSNR against the evaluation harness's symbol-level AWGN
 
     python bench/standard_channels.py                        # both shipped sizes, 10 dB
     python bench/standard_channels.py --snr 0 10 --out       # also bench/results/standard_channels.md
+    python bench/standard_channels.py --images kodak         # any image_source images
 
 For each channel below, examples/standard_channel.grc is rewritten with that channel in
 place of its Channel Model (the blocks' GRC defaults, but for the noise voltage
@@ -24,8 +25,9 @@ import tempfile
 import numpy as np
 import yaml
 from gnuradio import gr
+from PIL import Image
 
-from gnuradio.semcom import bundle, flowgraphs
+from gnuradio.semcom import bundle, flowgraphs, images as imaging
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # the sibling benchmarks' helpers
 from throughput import RESULTS, publish, table  # noqa: E402
@@ -61,7 +63,20 @@ CHANNELS = {
 # fully convolutional one on them at full size (symbol counts 29,403 .. 49,152, most not
 # a multiple of 8)
 MODELS = {"deepjscc_cifar10_r6": {"policy": "resize"}, "deepjscc_bsds_r16": {"policy": "full"}}
+# the default images: scikit-image's photos, two at Kodak's 768x512 (73,728 symbols for
+# deepjscc_bsds_r16) and two of odd sizes (symbol counts not a multiple of 8, which GNU
+# Radio's adder used to hold back)
+PHOTO_SIZES = ((512, 768), (512, 768), (300, 452), (92, 60))
 COLUMNS = ("channel", "model", "delivered", "PSNR (dB)", "harness (dB)", "difference (dB)")
+
+
+def photo_set(folder: pathlib.Path) -> pathlib.Path:
+    """Write the default images (PHOTO_SIZES) into ``folder`` as PNG files; returns it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, size in zip(imaging.sample_paths(), PHOTO_SIZES):
+        picture, _ = imaging.load_image(path)
+        Image.fromarray(imaging.fit(picture, "resize", size)).save(folder / f"{path.stem}.png")
+    return folder
 
 
 def _block(name: str, block_id: str, parameters: dict, coordinate) -> dict:
@@ -176,14 +191,17 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--channels", nargs="+", default=list(CHANNELS), choices=list(CHANNELS))
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--snr", nargs="+", type=float, default=[10.0], help="SNR(s) in dB (default 10)")
-    parser.add_argument("--images", default="samples", help="image_source images (default: the sample photos)")
+    parser.add_argument("--images", help="image_source images (default: scikit-image's photos at "
+                                         "768x512, 768x512, 300x452 and 92x60)")
     parser.add_argument("--out", nargs="?", const=RESULTS, type=pathlib.Path,
                         help="also write standard_channels.md to this folder (default bench/results)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
-        rows = measure(args.channels, args.models, args.snr, args.images, pathlib.Path(work))
+        images = args.images or str(photo_set(pathlib.Path(work) / "photos"))
+        rows = measure(args.channels, args.models, args.snr, images, pathlib.Path(work))
+    shown_images = args.images or "scikit-image's photos at " + ", ".join(f"{w}x{h}" for h, w in PHOTO_SIZES)
     title = (f"GNU Radio channel blocks between Symbols to Stream and Stream to Symbols "
-             f"(images: {args.images}; harness: the symbol-level AWGN link at the same SNR, "
+             f"(images: {shown_images}; harness: the symbol-level AWGN link at the same SNR, "
              f"plus the channel's power gain):")
     shown = [{column: _cell(row, column) for column in COLUMNS} for row in rows]
     publish([title, table(COLUMNS, shown, lambda column, text: text)], args.out, "standard_channels.md")

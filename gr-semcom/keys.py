@@ -66,15 +66,17 @@ key                     value                      set by
 ``burst_start``         float, stream sample       burst_rx: where the burst's preamble starts
 ``burst_drift``         float                      burst_rx: the timing drift it corrected, samples
                                                    per sample (the sample-rate offset; 0 for bursts
-                                                   too short to measure it)
+                                                   too short to measure it); stream_to_symbols: the
+                                                   same (1 - epsilon of Channel Model; 0 when the
+                                                   frame was taken as it came)
 ======================  =========================  ===============================================
 
 burst_rx also sets image_id, image_shape, n_symbols and bits_per_symbol from the burst's
 header, snr_db and noise_var from its estimates, and equalized_gain (the gain it removed).
 
 Frames in a sample stream (symbols_to_stream, stream_to_symbols; see ``stream_frames``):
-stream_to_symbols keeps the sender's metadata and sets noise_var, burst_cfo and burst_start
-from its estimates, and
+stream_to_symbols keeps the sender's metadata and sets noise_var, burst_cfo, burst_start and
+burst_drift from its estimates, and
 
 ======================  =========================  ===============================================
 key                     value                      set by

@@ -41,6 +41,13 @@ DEFAULT_PILOT_SPACING = 256
 # a clean burst gives 1, an SNR of s about s / (1 + s) (found in 199 of 200 at -12 dB, 139 at
 # -15 dB); noise alone stays below it at 497 of 500 windows of 129 candidates
 MIN_PREAMBLE_METRIC = 0.02
+# a frame whose timing drifts further than this (samples) from the preamble's within the frame
+# is resampled on the sender's clock (e.g. Channel Model's epsilon other than 1)
+MAX_TIMING_ERROR = 0.05
+# ... unless the blocks' timings scatter about their line by more than this (samples, RMS),
+# or the drift is beyond any clock's (samples per sample): then it is taken as it is
+MAX_TIMING_RESIDUAL = 0.2
+MAX_DRIFT = 1e-3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,7 +137,8 @@ class Received:
     tag, samples. metric: the preamble's normalised correlation (0..1). cfo: frequency
     offset corrected, cycles per sample. noise_var: N0 after equalisation (the noise
     measured on the pilots over the mean channel power). gain: (n_symbols,) complex64,
-    the channel gain removed from each symbol.
+    the channel gain removed from each symbol. drift: the sample-clock drift corrected,
+    samples per sample (0 when the frame was taken as it came).
     """
     symbols: np.ndarray
     start: int
@@ -138,6 +146,7 @@ class Received:
     cfo: float
     noise_var: float
     gain: np.ndarray
+    drift: float
 
     @property
     def snr_db(self) -> float:
@@ -167,12 +176,29 @@ def receive(window: np.ndarray, layout: Layout) -> Received:
                          f"{metric[best]:.3f}, at least {MIN_PREAMBLE_METRIC} expected): a block between "
                          f"symbols_to_stream and stream_to_symbols changes the sample rate, delays the "
                          f"samples against their tags, or the SNR is below about -15 dB")
-    received = window[best:best + layout.length]
-    n = np.arange(layout.length)
     cfo = float(np.angle(second[best] * np.conj(first[best])) / (2 * np.pi * PREAMBLE_HALF))
-    received = received * np.exp(-2j * np.pi * cfo * n)
+    window = window * np.exp(-2j * np.pi * cfo * (np.arange(window.size) - best))
+    # the frame as it came and, where the timing drifts, resampled on the sender's clock:
+    # whichever leaves less noise on the pilots (multipath fading moves the timing too, and
+    # resampling that only hurts)
+    options = [(0.0, window[best:best + layout.length])]
+    drift = _drift(window, best, layout)
+    if drift is not None:
+        options.append((drift[0], _interpolate(window, best + np.arange(layout.length) + drift[1])))
+    drift, (symbols, gain, noise, noise_var, residual_cfo) = min(
+        ((d, _equalise(frame, layout)) for d, frame in options), key=lambda option: option[1][2])
+    cfo += residual_cfo
+    # the gain removed from each symbol, with the frequency offset's rotation put back
+    removed = gain * np.exp(2j * np.pi * cfo * layout.payload_positions())
+    return Received(symbols.astype(np.complex64), best - SEARCH, float(metric[best]), cfo, noise_var,
+                    removed.astype(np.complex64), drift)
 
-    # least-squares gain on each known block: the preamble, then every pilot block
+
+def _equalise(received: np.ndarray, layout: Layout) -> tuple:
+    """(symbols, gain, noise, noise_var, cfo) of a frame's layout.length samples: the payload
+    divided by the channel gain interpolated between the known blocks, that gain, the noise
+    on the known blocks, N0 after equalisation, and the frequency offset the blocks' phases
+    still showed (cycles per sample, removed)."""
     starts = np.concatenate([[0], layout.pilot_starts()])
     lengths = np.array([PREAMBLE.size] + [PILOT_LENGTH] * layout.n_pilot_blocks)
     known = [PREAMBLE] + [PILOTS] * layout.n_pilot_blocks
@@ -182,42 +208,95 @@ def receive(window: np.ndarray, layout: Layout) -> Received:
     centres = starts + (lengths - 1) / 2
 
     # what the preamble left of the CFO: the phase's slope over the blocks, unwrapped
-    # block by block against the slope fitted so far
-    phases = _unwrap_against_slope(np.angle(gains), centres)
-    slope = _slope(centres, phases)
-    gains = gains * np.exp(-1j * slope * centres)
-    received = received * np.exp(-1j * slope * n)
-    cfo += slope / (2 * np.pi)
-
-    gains = _smooth(gains, lengths)
+    # block by block against the line fitted so far
+    phases = np.angle(gains)
+    equal = np.ones(phases.size)
+    unwrapped = _track(centres, equal, lambda k, predicted: predicted + np.angle(np.exp(1j * (phases[k] - predicted))))
+    slope = _line(centres, unwrapped, equal)[1]
+    gains = _smooth(gains * np.exp(-1j * slope * centres), lengths)
     positions = layout.payload_positions()
     gain = np.interp(positions, centres, gains.real) + 1j * np.interp(positions, centres, gains.imag)
-    symbols = received[positions] / np.where(np.abs(gain) > 0, gain, 1)
+    symbols = received[positions] * np.exp(-1j * slope * positions) / np.where(np.abs(gain) > 0, gain, 1)
     noise_var = noise / max(float(np.mean(np.abs(gain) ** 2)), 1e-30)
-    # the gain removed from each symbol, with the frequency offset's rotation put back
-    removed = gain * np.exp(2j * np.pi * cfo * positions)
-    return Received(symbols.astype(np.complex64), best - SEARCH, float(metric[best]), cfo, noise_var,
-                    removed.astype(np.complex64))
+    return symbols, gain, noise, noise_var, slope / (2 * np.pi)
 
 
-def _slope(x: np.ndarray, y: np.ndarray) -> float:
-    """Least-squares slope of y over x (0 for fewer than two points)."""
+def _line(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
+    """(intercept, slope) of the weighted least-squares line through (x, y); a flat line
+    through the one point there is for a single point."""
     if x.size < 2:
-        return 0.0
-    x = x - x.mean()
-    return float(np.dot(x, y - y.mean()) / np.dot(x, x))
+        return float(y[0]), 0.0
+    mean_x, mean_y = np.average(x, weights=weights), np.average(y, weights=weights)
+    slope = float(np.sum(weights * (x - mean_x) * (y - mean_y)) / np.sum(weights * (x - mean_x) ** 2))
+    return float(mean_y - slope * mean_x), slope
 
 
-def _unwrap_against_slope(phases: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Unwrap ``phases`` (radians at ``centres``): each is taken nearest to the phase the
-    slope fitted to the ones before predicts, so a residual frequency offset of up to half
-    a turn per block spacing unwraps even when the blocks are far apart."""
-    out = phases.astype(np.float64).copy()
-    for k in range(1, out.size):
-        slope = _slope(centres[:k], out[:k]) if k > 1 else 0.0
-        predicted = out[k - 1] + slope * (centres[k] - centres[k - 1])
-        out[k] = predicted + np.angle(np.exp(1j * (phases[k] - predicted)))
-    return out
+def _track(centres: np.ndarray, weights: np.ndarray, measure) -> np.ndarray:
+    """Values at ``centres`` measured one after another, each near the last one moved on by
+    the slope of the weighted line fitted to the ones before (``measure(k, predicted)``): so
+    that a phase unwraps, or a timing slips by whole samples, across blocks far apart, and
+    follows a channel that wanders."""
+    values = np.zeros(centres.size)
+    total = sx = sy = sxx = sxy = 0.0  # running weighted sums: the line in O(1) per block
+    for k, (x, w) in enumerate(zip(centres.tolist(), weights.tolist())):
+        if k == 0:
+            predicted = 0.0
+        else:
+            slope = (total * sxy - sx * sy) / (total * sxx - sx * sx) if k > 1 else 0.0
+            predicted = values[k - 1] + slope * (x - centres[k - 1])
+        value = values[k] = measure(k, predicted)
+        total, sx, sy, sxx, sxy = total + w, sx + w * x, sy + w * value, sxx + w * x * x, sxy + w * x * value
+    return values
+
+
+def _drift(window: np.ndarray, start: int, layout: Layout):
+    """(drift, timing): the sample-clock drift between sender and receiver (samples per
+    sample, from the fractional timing of the preamble's halves and every pilot block) and
+    the frame's timing at each of its layout.length samples (samples after ``start`` in
+    ``window``); None when the timing stays within MAX_TIMING_ERROR samples of ``start``
+    through the frame, scatters about its line by more than MAX_TIMING_RESIDUAL, or drifts
+    faster than MAX_DRIFT."""
+    margin = SEARCH // 2 + 8  # room for the whole-sample slips and the interpolator
+    window = np.concatenate([np.zeros(margin), window, np.zeros(margin)])
+    start += margin
+    starts = np.concatenate([[0, PREAMBLE_HALF], layout.pilot_starts()])
+    known = [PREAMBLE[:PREAMBLE_HALF]] * 2 + [PILOTS] * layout.n_pilot_blocks
+    lengths = np.array([p.size for p in known], np.float64)
+    centres = starts + (lengths - 1) / 2
+
+    def correlations(k: int, whole: int) -> list:
+        """Block k's correlations with its known symbols at lags whole + 1, whole, whole - 1."""
+        begin = start + starts[k] + whole
+        return [np.vdot(known[k], window[begin + lag:begin + lag + known[k].size]) for lag in (1, 0, -1)]
+
+    strength = np.zeros(len(known))  # |correlation|^2 at the peak: faded blocks count less
+
+    def timing(k, predicted):
+        # the correlation's peak, sinc-shaped, sits where its slopes at lags -1 and +1 balance
+        whole = int(np.clip(round(predicted), -SEARCH // 2, SEARCH // 2))
+        late, on, early = correlations(k, whole)
+        strength[k] = abs(on) ** 2
+        return whole + float(np.clip(np.real((late - early) * np.conj(on)) / max(2 * strength[k], 1e-30), -0.5, 0.5))
+
+    timings = _track(centres, lengths, timing)
+    weights = strength / max(strength.max(), 1e-30) + 1e-9
+    intercept, drift = _line(centres, timings, weights)
+    residual = np.sqrt(np.average((timings - intercept - drift * centres) ** 2, weights=weights))
+    times = intercept + drift * np.arange(layout.length)
+    if np.max(np.abs(times)) <= MAX_TIMING_ERROR or residual > MAX_TIMING_RESIDUAL or abs(drift) > MAX_DRIFT:
+        return None
+    return drift, times
+
+
+def _interpolate(samples: np.ndarray, times: np.ndarray, half_width: int = 6) -> np.ndarray:
+    """``samples`` at fractional ``times`` (sample units) by Lanczos interpolation over
+    2 x half_width samples."""
+    whole = np.floor(times).astype(np.int64)
+    taps = np.arange(-half_width + 1, half_width + 1)
+    distance = taps[None, :] - (times - whole)[:, None]
+    weights = np.sinc(distance) * np.sinc(distance / half_width)
+    index = np.clip(whole[:, None] + taps[None, :], 0, samples.size - 1)
+    return np.sum(samples[index] * weights, axis=1)
 
 
 def _smooth(gains: np.ndarray, weights: np.ndarray) -> np.ndarray:

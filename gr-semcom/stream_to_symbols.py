@@ -20,14 +20,16 @@ class stream_to_symbols(gr.sync_block):
 
         Each frame is found from its ``semcom_burst`` tag: the preamble within +-64 samples
         of it (a filter's or resampler's delay), then the frequency offset (up to +-0.0015
-        cycles per sample), the complex gain through the burst from the pilots (averaged
+        cycles per sample), a sample-clock drift (the frame resampled when it drifts more
+        than 0.05 samples), the complex gain through the burst from the pilots (averaged
         over as many pilot blocks as the channel stays steady for), and zero-forcing
-        equalisation, so a channel's gain, phase, delay and slow fading are undone and the
-        decoder sees the symbols as over a plain AWGN channel.
+        equalisation, so a channel's gain, phase, delay, clock offset and slow fading are
+        undone and the decoder sees the symbols as over a plain AWGN channel.
 
         Output: c32vector of the payload's n_symbols with the sender's metadata, plus
         estimated_snr_db and noise_var (N0 after equalisation, estimated on the pilots), burst_cfo
-        (cycles per sample) and burst_start (the preamble's stream sample).
+        (cycles per sample), burst_drift (the sample-clock drift corrected, samples per sample)
+        and burst_start (the preamble's stream sample).
 
         Nothing is lost silently: a frame whose preamble is not near its tag (a block that
         changes the sample rate, e.g. a resampler with a rate other than 1) is logged with its
@@ -96,6 +98,7 @@ class stream_to_symbols(gr.sync_block):
         for key, value in ((keys.ESTIMATED_SNR_DB, pmt.from_double(burst.snr_db)),
                            (keys.NOISE_VAR, pmt.from_double(burst.noise_var)),
                            (keys.BURST_CFO, pmt.from_double(burst.cfo)),
+                           (keys.BURST_DRIFT, pmt.from_double(burst.drift)),
                            (keys.BURST_START, pmt.from_double(float(tag_offset + burst.start)))):
             meta = pmt.dict_add(meta, pmt.intern(key), value)
         self.received += 1
