@@ -7,7 +7,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from . import keys, pdus, stream_frames
+from . import keys, stream_frames
 
 # samples with no burst tag after which the block says that something upstream drops tags
 TAGLESS_WARNING = 1 << 22

@@ -1,7 +1,12 @@
 """Shared fixtures: shipped models, data sets, and running one block in a real flowgraph."""
 from __future__ import annotations
 
+import importlib.util
+import os
 import pathlib
+import shutil
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -13,6 +18,7 @@ from PIL import Image
 from gnuradio.semcom import images, keys, pdus
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+GRCC = shutil.which("grcc")
 KODAK_MODEL = ROOT / "models" / "deepjscc_bsds_r16"
 CIFAR_MODEL = ROOT / "models" / "deepjscc_cifar10_r6"
 
@@ -152,3 +158,29 @@ def run_block(block, in_port: str, messages, out_port: str | None = None, expect
         top.stop()
         top.wait()
     return [debug.get_message(i) for i in range(debug.num_messages())]
+
+
+def grcc(grc_file: pathlib.Path, out_dir: pathlib.Path) -> subprocess.CompletedProcess:
+    """Run grcc in this (the venv's) Python with the source tree's blocks and GNU
+    Radio's own; an installed gr-semcom (in the user's or global block paths)
+    would override the source tree's blocks, so those paths are left out."""
+    env = {**os.environ, "GRC_BLOCKS_PATH": str(ROOT / "grc"), "GRC_HIER_PATH": str(out_dir / "hier"),
+           "GR_CONF_GRC_GLOBAL_BLOCKS_PATH": str(pathlib.Path(gr.prefix()) / "share" / "gnuradio" / "grc" / "blocks"),
+           "GR_CONF_GRC_LOCAL_BLOCKS_PATH": ""}
+    with open(GRCC, "rb") as script:
+        is_python = b"python" in script.readline()
+    command = [sys.executable, GRCC] if is_python else [GRCC]
+    result = subprocess.run([*command, "-o", str(out_dir), str(grc_file)], env=env,
+                            capture_output=True, text=True, timeout=120)
+    if "Block paths:" in result.stdout:
+        paths = result.stdout.split("Block paths:", 1)[1].split(">>>", 1)[0].split()
+        assert str(ROOT / "grc") in paths, result.stdout
+    return result
+
+
+def load_module(script: pathlib.Path):
+    """The Python module of a grcc-generated script."""
+    spec = importlib.util.spec_from_file_location(f"grcc_{script.stem}", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

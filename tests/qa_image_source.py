@@ -2,7 +2,6 @@
 import time
 
 import numpy as np
-import pmt
 import pytest
 from gnuradio import blocks, gr
 from PIL import Image

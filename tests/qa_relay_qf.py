@@ -1,7 +1,6 @@
 """relay_qf and qf_dequantizer in running flowgraphs: the shipped CIFAR-10 model's codebooks,
 bits equal to Codebook.quantize, the round trip to centres, rates, and bad input."""
 import numpy as np
-import pmt
 import pytest
 
 from conftest import logged, run_block

@@ -10,7 +10,6 @@ test_grc_layout.py checks how GRC draws the examples and the dialogs.
 """
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import json
 import math
@@ -33,6 +32,7 @@ from PIL import Image
 
 from gnuradio import semcom
 from gnuradio.semcom import bundle, flowgraphs
+from conftest import grcc, load_module
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 GRC_DIR = ROOT / "grc"
@@ -368,24 +368,6 @@ def test_make_with_defaults_builds_a_block_with_the_yaml_ports(path, request):
 
 
 # -- the example flowgraph ----------------------------------------------------------------
-def grcc(grc_file: pathlib.Path, out_dir: pathlib.Path) -> subprocess.CompletedProcess:
-    """Run grcc in this (the venv's) Python with the source tree's blocks and GNU
-    Radio's own; an installed gr-semcom (in the user's or global block paths)
-    would override the source tree's blocks, so those paths are left out."""
-    env = {**os.environ, "GRC_BLOCKS_PATH": str(GRC_DIR), "GRC_HIER_PATH": str(out_dir / "hier"),
-           "GR_CONF_GRC_GLOBAL_BLOCKS_PATH": str(pathlib.Path(gr.prefix()) / "share" / "gnuradio" / "grc" / "blocks"),
-           "GR_CONF_GRC_LOCAL_BLOCKS_PATH": ""}
-    with open(GRCC, "rb") as script:
-        is_python = b"python" in script.readline()
-    command = [sys.executable, GRCC] if is_python else [GRCC]
-    result = subprocess.run([*command, "-o", str(out_dir), str(grc_file)], env=env,
-                            capture_output=True, text=True, timeout=120)
-    if "Block paths:" in result.stdout:
-        paths = result.stdout.split("Block paths:", 1)[1].split(">>>", 1)[0].split()
-        assert str(GRC_DIR) in paths, result.stdout
-    return result
-
-
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> pathlib.Path:
     if GRCC is None:
@@ -412,13 +394,6 @@ def two_images(tmp_path) -> list[pathlib.Path]:
         paths.append(folder / f"{name}.png")
         Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(paths[-1])
     return paths
-
-
-def load_module(script: pathlib.Path):
-    spec = importlib.util.spec_from_file_location(f"grcc_{script.stem}", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_example_has_the_documented_parameters(generated):

@@ -227,7 +227,7 @@ def exercise(grc: Grc, copies: list[pathlib.Path], run: set[str], shot_prefix: s
     for copy in copies:
         grc.wait_for(rf'^Loading: "{re.escape(str(copy))}"\n>>> Done$', timeout=90)
     problems = load_problems(grc.output)
-    assert not problems, f"GRC reported problems loading the examples:\n" + "\n".join(problems) + f"\n\n{grc.output}"
+    assert not problems, "GRC reported problems loading the examples:\n" + "\n".join(problems) + f"\n\n{grc.output}"
     runs = {}
     grc.wait_for_window(f"{copies[0].name} - {copies[0].parent}")
     for index, copy in enumerate(copies):
@@ -270,7 +270,7 @@ def exercise(grc: Grc, copies: list[pathlib.Path], run: set[str], shot_prefix: s
             assert grc.title() == following, (f"after closing {copy.name} GRC shows {grc.title()!r} "
                                               f"(a dialog? see {grc.screenshot(shot_prefix + 'close')})")
     problems = load_problems(grc.output)
-    assert not problems, f"GRC reported problems:\n" + "\n".join(problems) + f"\n\n{grc.output}"
+    assert not problems, "GRC reported problems:\n" + "\n".join(problems) + f"\n\n{grc.output}"
     return runs
 
 

@@ -14,14 +14,14 @@ import os
 import pathlib
 import re
 import shutil
-import subprocess
 import sys
 
 import numpy as np
 import pytest
-from gnuradio import blocks, gr
+from gnuradio import blocks
 
 from gnuradio.semcom import bundle, keys, metrics, pdus
+from conftest import grcc, load_module
 
 display_module = importlib.import_module("gnuradio.semcom.image_display")  # its helpers
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -43,25 +43,11 @@ def qt_application():
 
 
 def compile_example(out_dir: pathlib.Path) -> pathlib.Path:
-    """grcc on the example with the source tree's blocks (and GNU Radio's; no installed
-    gr-semcom), in this Python; returns the generated script."""
-    env = {**os.environ, "GRC_BLOCKS_PATH": str(ROOT / "grc"), "GRC_HIER_PATH": str(out_dir / "hier"),
-           "GR_CONF_GRC_GLOBAL_BLOCKS_PATH": str(pathlib.Path(gr.prefix()) / "share" / "gnuradio" / "grc" / "blocks"),
-           "GR_CONF_GRC_LOCAL_BLOCKS_PATH": ""}
-    with open(GRCC, "rb") as script:
-        command = [sys.executable, GRCC] if b"python" in script.readline() else [GRCC]
-    result = subprocess.run([*command, "-o", str(out_dir), str(EXAMPLE)], env=env, capture_output=True, text=True,
-                            timeout=120)
+    """grcc on the example with the source tree's blocks; returns the generated script."""
+    result = grcc(EXAMPLE, out_dir)
     script = out_dir / "live_gui.py"
     assert result.returncode == 0 and script.is_file(), f"grcc failed:\n{result.stdout}\n{result.stderr}"
     return script
-
-
-def load_module(script: pathlib.Path):
-    spec = importlib.util.spec_from_file_location(f"grcc_{script.stem}", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def run_qt_until(condition, timeout: float) -> bool:

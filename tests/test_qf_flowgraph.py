@@ -1,7 +1,6 @@
 """The quantize-and-forward link in GNU Radio: the relay's bits over a noiseless pipeline or
 a real digital link (LDPC + QAM over AWGN), against the same chain computed without
 GNU Radio; the rate in bits per pixel; bad parameters."""
-import numpy as np
 import pytest
 
 from gnuradio.semcom import bundle, flowgraphs, images, metrics, quantization

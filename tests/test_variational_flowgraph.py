@@ -3,7 +3,6 @@ draw of every image scored, the information-bottleneck reference, and what the C
 import csv
 import math
 
-import numpy as np
 import pytest
 
 from gnuradio.semcom import codecs, evaluate, flowgraphs
