@@ -36,6 +36,9 @@ PILOTS = zadoff_chu(PILOT_LENGTH, root=7)
 GUARD = 256
 SEARCH = 64  # samples either side of the tag where the preamble may start
 BURST_TAG = "semcom_burst"
+# the most payload symbols a frame carries (a 4096x4096 image at bandwidth ratio 1/3 is
+# 2^24): a tag that claims more is refused, so no tag makes the receiver buffer without end
+MAX_SYMBOLS = 1 << 24
 DEFAULT_PILOT_SPACING = 256
 # a burst whose preamble correlates less than this with the received samples is refused:
 # a clean burst gives 1, an SNR of s about s / (1 + s) (found in 199 of 200 at -12 dB, 139 at
@@ -60,8 +63,8 @@ class Layout:
     pilot_spacing: int = DEFAULT_PILOT_SPACING
 
     def __post_init__(self):
-        if not _whole(self.n_symbols) or self.n_symbols < 1:
-            raise ValueError(f"a frame needs at least one payload symbol, got {self.n_symbols!r}")
+        if not _whole(self.n_symbols) or not 1 <= self.n_symbols <= MAX_SYMBOLS:
+            raise ValueError(f"a frame carries 1 to {MAX_SYMBOLS} payload symbols, got {self.n_symbols!r}")
         if not _whole(self.pilot_spacing) or self.pilot_spacing < 0:
             raise ValueError(f"pilot_spacing must be a whole number >= 0, got {self.pilot_spacing!r}")
 

@@ -117,9 +117,15 @@ def test_a_stream_without_tags_is_reported(capfd, monkeypatch):
                      "drops stream tags") == 1
 
 
-def test_a_tag_that_is_not_a_frames_is_logged(capfd):
-    stream, tags = tagged_stream(payloads(600), ["x"])
+def test_tags_that_are_not_a_frames_are_logged_and_the_next_frame_received(capfd):
+    stream, tags = tagged_stream(payloads(600, 600), ["x", "next"])
     tags[0].value = pmt.intern("garbage")
     block, out = receive(stream, tags)
-    assert out == [] and block.dropped == 1
+    assert [meta[keys.IMAGE_ID] for meta, _ in out] == ["next"] and block.dropped == 1
     assert "semcom_burst tag value is not a dict" in logged(capfd)
+    # a tag claiming more symbols than any frame carries would have the block buffer for ever
+    tags[0].value = stream_frames.Layout(600).tag_value(pmt.make_dict())
+    tags[0].value = pmt.dict_add(tags[0].value, pmt.intern("n_symbols"), pmt.from_long(1 << 40))
+    block, out = receive(stream, tags)
+    assert [meta[keys.IMAGE_ID] for meta, _ in out] == ["next"] and block.dropped == 1
+    assert "a frame carries 1 to 16777216 payload symbols, got 1099511627776" in logged(capfd)

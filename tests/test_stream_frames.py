@@ -101,8 +101,9 @@ def test_a_window_without_the_preamble_is_refused():
         sf.receive(noise[:10], layout)
 
 
-@pytest.mark.parametrize("n, spacing, message", [(0, 256, "at least one payload symbol"),
-                                                 (1.5, 256, "at least one payload symbol"),
+@pytest.mark.parametrize("n, spacing, message", [(0, 256, "a frame carries 1 to 16777216 payload symbols"),
+                                                 (1.5, 256, "a frame carries 1 to"),
+                                                 ((1 << 24) + 1, 256, "a frame carries 1 to 16777216"),
                                                  (10, -1, "pilot_spacing must be a whole number >= 0"),
                                                  (10, 2.5, "pilot_spacing must be a whole number >= 0")])
 def test_impossible_layouts_raise(n, spacing, message):
