@@ -99,23 +99,41 @@ def parse_floats(msg, kind: str) -> tuple[dict, np.ndarray]:
 
 
 def guarded(handler):
-    """Wrap a block's message handler: a ValueError/TypeError is logged with the
-    image id and the message dropped, so the flowgraph keeps running."""
+    """Wrap a block's message handler so that no message can stop the block: the message
+    is dropped and the error logged with the image id; bad input (ValueError) as it is,
+    anything else as an internal error with its type, so that a bug shows in the log
+    without disabling the block for every message after it."""
     @functools.wraps(handler)
     def wrapper(block, msg):
         try:
             handler(block, msg)
-        except (ValueError, TypeError, KeyError) as error:
-            image_id = None
-            if pmt.is_pair(msg) and pmt.is_dict(pmt.car(msg)):
-                image_id = pmt.to_python(pmt.dict_ref(pmt.car(msg), pmt.intern(keys.IMAGE_ID), pmt.PMT_NIL))
-            block.logger.error(f"dropped message{f' for image {image_id}' if image_id else ''}: {error}")
+        except Exception as error:  # a message must never end the block's thread
+            _log_dropped(block, msg, error)
     return wrapper
 
 
+def _log_dropped(block, msg, error: Exception) -> None:
+    """Log a dropped message, whatever it holds: the id and the error text are clipped, and
+    a failure to describe them still logs the drop."""
+    try:
+        image_id = None
+        if pmt.is_pair(msg) and pmt.is_dict(pmt.car(msg)):
+            value = pmt.dict_ref(pmt.car(msg), pmt.intern(keys.IMAGE_ID), pmt.PMT_NIL)
+            image_id = _clip(pmt.symbol_to_string(value), 80) if pmt.is_symbol(value) else \
+                None if pmt.is_null(value) else _short(value)
+        kind = "" if isinstance(error, ValueError) else f"internal error {type(error).__name__}: "
+        block.logger.error(f"dropped message{f' for image {image_id}' if image_id else ''}: {kind}"
+                           f"{_clip(str(error), 300)}")
+    except Exception as failure:  # the message or the error could not even be described
+        block.logger.error(f"dropped message: {type(error).__name__} (not described: {type(failure).__name__})")
+
+
 def _short(obj) -> str:
-    text = pmt.write_string(obj)
-    return text if len(text) < 80 else text[:77] + "..."
+    return _clip(pmt.write_string(obj), 80)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class Arrivals:
