@@ -15,11 +15,14 @@ class burst_receiver(gr.sync_block):
     """Matched-filtered samples in -> symbol PDUs out (port ``symbols``), one per burst
     whose header decodes (``framing``): detection, frequency offset, timing, gain and
     noise from the preamble, pilot tracking through the body. Counts ``detections``,
-    ``header_errors`` and ``bursts``."""
+    ``header_errors``, ``refused`` (headers that decode but claim a payload longer than
+    ``max_symbols``) and ``bursts``."""
 
-    def __init__(self, sps=4, pilot_spacing=32, threshold=0.15, model="", equalizer_taps=1, rolloff=0.35):
+    def __init__(self, sps=4, pilot_spacing=32, threshold=0.15, model="", equalizer_taps=1, rolloff=0.35,
+                 max_symbols=framing.DEFAULT_MAX_SYMBOLS):
         gr.sync_block.__init__(self, name="semcom_burst_receiver", in_sig=[np.complex64], out_sig=None)
         self.sps, self.pilot_spacing, self.threshold = int(sps), int(pilot_spacing), float(threshold)
+        self.max_symbols = framing.check_max_symbols(max_symbols)
         self.rolloff = float(rolloff)
         self.equalizer_taps = int(equalizer_taps)
         # a bundle folder or shipped name: its card's model id is what the header's hash is of
@@ -30,7 +33,7 @@ class burst_receiver(gr.sync_block):
         self.searched = 0  # buffer index up to which preambles have been looked for
         self.pending: framing.Detection | None = None
         self.header: framing.Header | None = None
-        self.detections = self.header_errors = self.bursts = 0
+        self.detections = self.header_errors = self.refused = self.bursts = 0
         self.message_port_register_out(pmt.intern("symbols"))
 
     @property
@@ -85,12 +88,24 @@ class burst_receiver(gr.sync_block):
             return False
         body = framing.symbols_at(self.buffer, self.pending, framing.PREAMBLE.size, with_pilots, self.sps)
         symbols, _ = framing.track(body, length, self.pilot_spacing)
+        at = f"at sample {self.consumed + self.pending.start:.0f}"
         try:
-            self.header = framing.read_header(symbols, self._noise_var())
+            header = framing.read_header(symbols, self._noise_var())
         except ValueError as error:
             self.header_errors += 1
-            self.logger.warn(f"burst at sample {self.consumed + self.pending.start:.0f} dropped: {error}")
+            self.logger.warn(f"burst {at} dropped: {error}")
             self._skip(self.pending.start + self._preamble // 2)  # a preamble just after is still found
+            return True
+        try:
+            # before any sample is buffered for the payload: the CRC keeps out noise, not a
+            # crafted or misconfigured sender, and the length field could claim 2^32 - 1 symbols
+            framing.check_payload(header.n_symbols, self.max_symbols)
+        except ValueError as error:
+            self.refused += 1
+            self.logger.error(f"burst {header.image_id!r} {at} refused at its header: {error}; searching on")
+            self._skip(self.pending.start + self._preamble // 2)
+            return True
+        self.header = header
         return True
 
     def _take_burst(self) -> bool:
@@ -143,7 +158,8 @@ class burst_receiver(gr.sync_block):
 
 
 class burst_rx(gr.hier_block2):
-    def __init__(self, sps=4, rolloff=0.35, pilot_spacing=32, threshold=0.15, model="", equalizer_taps=1):
+    def __init__(self, sps=4, rolloff=0.35, pilot_spacing=32, threshold=0.15, model="", equalizer_taps=1,
+                 max_symbols=framing.DEFAULT_MAX_SYMBOLS):
         """A complex sample stream at ``sps`` samples per symbol (an SDR source, or burst_tx
         through a channel) in; the equalised payload of every burst whose header decodes out on
         message port ``symbols`` as a symbol PDU for the JSCC decoder or the soft demapper.
@@ -159,7 +175,11 @@ class burst_rx(gr.hier_block2):
         (the preamble's complex gain, removed); burst_cfo (cycles per sample), burst_start
         (the stream sample of the preamble), burst_drift (the sample-rate offset found, as a
         fraction: -1e-5 for a receiver clock 10 ppm fast). model: when given, bursts of another model are
-        dropped and model_id is set (a bundle folder or shipped name).
+        dropped and model_id is set (a bundle folder or shipped name). max_symbols: the
+        longest payload the sender's burst_tx sends (its max_symbols, 1..``framing.MAX_SYMBOLS``);
+        a burst whose header claims more is refused at the header with a log line, counted
+        (``receiver.refused``), and the search goes on, so no header makes the receiver
+        buffer more than one burst of max_symbols.
         """
         gr.hier_block2.__init__(self, "semcom_burst_rx", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(0, 0, 0))
@@ -169,7 +189,7 @@ class burst_rx(gr.hier_block2):
                              f"an odd equalizer_taps >= 1, got {sps}, {rolloff}, {pilot_spacing}, {threshold}, "
                              f"{equalizer_taps}")
         self.matched = grfilter.fir_filter_ccf(1, framing.rrc_taps(int(sps), float(rolloff)).tolist())
-        self.receiver = burst_receiver(sps, pilot_spacing, threshold, model, equalizer_taps, rolloff)
+        self.receiver = burst_receiver(sps, pilot_spacing, threshold, model, equalizer_taps, rolloff, max_symbols)
         self.message_port_register_hier_out("symbols")
         self.connect(self, self.matched, self.receiver)
         self.msg_connect(self.receiver, "symbols", self, "symbols")

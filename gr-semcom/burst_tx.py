@@ -12,11 +12,14 @@ from gnuradio.semcom import framing, keys, pdus
 class burst_framer(gr.basic_block):
     """Symbol PDU (port ``symbols``) -> frame PDU (port ``frame``): ``framing.frame`` with
     the header from the metadata, then ``tail`` zero symbols (the pulse-shaping filter's
-    flush and the gap before the next burst)."""
+    flush and the gap before the next burst). A payload of more than ``max_symbols`` is
+    dropped with a log line: the stream buffer after the framer holds no longer burst, and
+    GNU Radio's pdu_to_tagged_stream would stop for good on one that does not fit."""
 
-    def __init__(self, pilot_spacing=32, tail=64):
+    def __init__(self, pilot_spacing=32, tail=64, max_symbols=framing.DEFAULT_MAX_SYMBOLS):
         gr.basic_block.__init__(self, name="semcom_burst_framer", in_sig=None, out_sig=None)
         self.pilot_spacing, self.tail = int(pilot_spacing), int(tail)
+        self.max_symbols = framing.check_max_symbols(max_symbols)
         self.message_port_register_in(pmt.intern("symbols"))
         self.message_port_register_out(pmt.intern("frame"))
         self.set_msg_handler(pmt.intern("symbols"), self.handle_symbols)
@@ -24,6 +27,7 @@ class burst_framer(gr.basic_block):
     @pdus.guarded
     def handle_symbols(self, msg):
         meta, payload = pdus.parse_symbols(msg)
+        framing.check_payload(payload.size, self.max_symbols)
         shape = meta.get(keys.IMAGE_SHAPE)
         height, width = (int(shape[0]), int(shape[1])) if shape is not None else (0, 0)
         model = meta.get(keys.MODEL_ID)
@@ -37,7 +41,8 @@ class burst_framer(gr.basic_block):
 
 
 class burst_tx(gr.hier_block2):
-    def __init__(self, sps=4, rolloff=0.35, pilot_spacing=32, gap=64, amplitude=1.0, max_symbols=131072):
+    def __init__(self, sps=4, rolloff=0.35, pilot_spacing=32, gap=64, amplitude=1.0,
+                 max_symbols=framing.DEFAULT_MAX_SYMBOLS):
         """Symbol PDUs (message port ``symbols``: analog JSCC symbols from jscc_encoder, or QAM
         symbols from qam_mapper) to a complex sample stream of bursts, ``sps`` samples per
         symbol, root-raised-cosine shaped (``rolloff``), ready for an SDR sink.
@@ -49,7 +54,9 @@ class burst_tx(gr.hier_block2):
         ``gap`` zero symbols. ``amplitude`` scales the samples: their average power is
         amplitude^2 (keep the peaks under an SDR's full scale, e.g. 0.3). The stream carries
         ``packet_len`` tags (one per burst) for burst-mode sinks. max_symbols: the longest
-        payload, for the stream buffer a whole burst must fit in.
+        payload (1..``framing.MAX_SYMBOLS``), for the stream buffer a whole burst must fit
+        in; a longer PDU is dropped with a log line naming its image and the limit, and the
+        PDUs after it go on. Give burst_rx the same max_symbols: it refuses longer bursts.
         """
         gr.hier_block2.__init__(self, "semcom_burst_tx", gr.io_signature(0, 0, 0),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
@@ -57,11 +64,13 @@ class burst_tx(gr.hier_block2):
             raise ValueError(f"burst_tx needs sps >= 2, 0 < rolloff <= 1, pilot_spacing >= 1, gap >= 0 and "
                              f"amplitude > 0, got {sps}, {rolloff}, {pilot_spacing}, {gap}, {amplitude}")
         self.sps, self.rolloff, self.pilot_spacing = int(sps), float(rolloff), int(pilot_spacing)
+        self.max_symbols = framing.check_max_symbols(max_symbols)
         taps = framing.rrc_taps(self.sps, self.rolloff)
         # the filter's tail of ceil(len(taps) / sps) symbols comes out before the gap
-        self.framer = burst_framer(pilot_spacing, -(-taps.size // self.sps) + int(gap))
+        self.framer = burst_framer(pilot_spacing, -(-taps.size // self.sps) + int(gap), self.max_symbols)
         self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, "packet_len")
-        longest = framing.PREAMBLE.size + framing.body_length(int(max_symbols), self.pilot_spacing) + self.framer.tail
+        # the framer lets no longer payload through, so every frame fits this buffer
+        longest = framing.PREAMBLE.size + framing.body_length(self.max_symbols, self.pilot_spacing) + self.framer.tail
         self.to_stream.set_min_output_buffer(pdus.burst_buffer(longest))
         self.shaper = grfilter.interp_fir_filter_ccf(self.sps, (taps * np.sqrt(self.sps) * amplitude).tolist())
         self.message_port_register_hier_in("symbols")

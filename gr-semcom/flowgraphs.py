@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pmt
 from gnuradio import analog, blocks, channels, gr, pdu
 
 from gnuradio.semcom import bundle, codecs, demapping, ldpc, modulations, pdus, quantization
@@ -114,12 +115,48 @@ def hop_seed(seed: int, hop: int) -> int:
     return seed + 10 * hop if seed else 0
 
 
+class stream_gate(gr.basic_block):
+    """Symbol PDUs in (port ``pdus``) and out, only those GNU Radio's pdu_to_tagged_stream
+    after it can take: a PDU pair with a c32vector of 1..``max_symbols`` symbols. That block
+    stops for good (and every PDU after it is lost) on one longer than its output buffer
+    ("Buffer too small for min_noutput_items") or on a message that is not a pair, so the
+    rest is dropped here, with a log line naming the image and the limit; ``refused`` counts
+    them. ``what`` names the stream path in the log."""
+
+    def __init__(self, max_symbols: int, what: str = "this hop"):
+        gr.basic_block.__init__(self, name="semcom_stream_gate", in_sig=None, out_sig=None)
+        self.max_symbols, self.what, self.refused = int(max_symbols), what, 0
+        self.message_port_register_in(pmt.intern("pdus"))
+        self.message_port_register_out(pmt.intern("pdus"))
+        self.set_msg_handler(pmt.intern("pdus"), self.handle)
+
+    @pdus.guarded
+    def handle(self, msg) -> None:
+        # the payload's type and length only: converting the metadata here would cost what the
+        # receiving block's own parsing costs again
+        problem = None
+        if not pmt.is_pair(msg) or pmt.is_dict(msg):
+            problem = "message is not a PDU (metadata, vector) pair"
+        elif not pmt.is_c32vector(pmt.cdr(msg)):
+            problem = "PDU payload is not a c32vector of symbols"
+        elif not 1 <= pmt.length(pmt.cdr(msg)) <= self.max_symbols:
+            problem = (f"{pmt.length(pmt.cdr(msg))} symbols, outside the 1..{self.max_symbols} {self.what}'s "
+                       f"stream buffer is set up for (max_symbols)")
+        if problem is not None:
+            self.refused += 1
+            raise ValueError(f"{problem}; refused before pdu_to_tagged_stream")
+        self.message_port_pub(pmt.intern("pdus"), msg)
+
+
 class awgn_hop:
     """One AWGN channel of a link: pdu_to_tagged_stream -> (+ noise_source_c) ->
-    tagged_stream_to_pdu, with the stream buffers a burst of ``max_symbols`` needs.
-    The same path for every link and hop, and for the processes of ``gnuradio.semcom.nodes``."""
+    tagged_stream_to_pdu, with the stream buffers a burst of ``max_symbols`` needs, behind a
+    ``stream_gate`` that drops (and logs) a PDU longer than that or malformed, which would
+    stop pdu_to_tagged_stream for good. The same path for every link and hop, and for the
+    processes of ``gnuradio.semcom.nodes``."""
 
     def __init__(self, snr_db: float, seed: int, max_symbols: int):
+        self.gate = stream_gate(max_symbols, "the AWGN hop")
         self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, LENGTH_TAG)
         self.noise = analog.noise_source_c(analog.GR_GAUSSIAN, noise_amplitude(snr_db), seed)
         self.add = blocks.add_cc()
@@ -132,7 +169,8 @@ class awgn_hop:
 
     def connect(self, top: gr.top_block, previous) -> tuple:
         """Wire the hop into ``top`` after message port ``previous``; returns its output port."""
-        top.msg_connect(previous, (self.to_stream, "pdus"))
+        top.msg_connect(previous, (self.gate, "pdus"))
+        top.msg_connect((self.gate, "pdus"), (self.to_stream, "pdus"))
         top.connect(self.to_stream, (self.add, 0))
         top.connect(self.noise, (self.add, 1))
         top.connect(self.add, self.to_pdu)
@@ -148,7 +186,8 @@ class burst_hop:
     snr_db after the matched filter, the frequency offset, sample-rate offset and multipath
     of ``BURST_CHANNELS[channel]``) -> burst_rx (detection, synchronisation, equalisation;
     its SNR and N0 estimates go into the metadata; ``model``: the link's bundle, whose id it
-    checks and sets). The same interface as ``awgn_hop``."""
+    checks and sets). burst_tx and burst_rx get ``max_symbols``: the sender drops a longer PDU,
+    the receiver refuses a header that claims more. The same interface as ``awgn_hop``."""
 
     def __init__(self, channel: str, snr_db: float, seed: int, max_symbols: int, model: str = ""):
         frequency_offset, epsilon, delay, taps, equalizer_taps = BURST_CHANNELS[channel]
@@ -157,7 +196,7 @@ class burst_hop:
         self.delay = blocks.delay(gr.sizeof_gr_complex, delay)
         self.channel = channels.channel_model(self.noise_voltage(snr_db), frequency_offset, epsilon, taps.tolist(),
                                               seed if seed else int(np.random.default_rng().integers(1, 2 ** 31)))
-        self.rx = burst_rx(BURST_SPS, model=model, equalizer_taps=equalizer_taps)
+        self.rx = burst_rx(BURST_SPS, model=model, equalizer_taps=equalizer_taps, max_symbols=max_symbols)
 
     @staticmethod
     def noise_voltage(snr_db: float) -> float:
@@ -247,34 +286,60 @@ class point_to_point(gr.top_block):
             hop.set_snr_db(snr_db)
         self.metrics.set_snr_db(snr_db)
 
-    def run_images(self, timeout: float = 600.0, idle: float | None = None) -> list[dict]:
+    def run_images(self, timeout: float = 600.0, idle: float | None = None, window: int = 32) -> list[dict]:
         """Start, wait until every image of one pass is scored, stop; returns the metric rows.
 
         Raises TimeoutError naming how many images arrived when some did not. With
         ``idle`` (a link that may lose images, e.g. bursts that are not detected), it
-        stops once no image has arrived for ``idle`` seconds instead, and scores the lost
-        ones as the fallback image with decode_failed 1 (``metrics_sink.score_lost``).
+        stops once the source has sent everything and no image has arrived for ``idle``
+        seconds, and scores the lost ones as the fallback image with decode_failed 1
+        (``metrics_sink.score_lost``). ``window``: images the source may send ahead of
+        the last one scored (saved, without scoring): GNU Radio's message queues have no
+        back-pressure, so an unpaced source would queue the whole image set at the
+        encoder; 0 for none. A file the source fails to read lowers the number waited
+        for at once (``image_source.count``); the rows are the whole run's (metrics_sink
+        keeps at least one pass of them).
         """
-        expected = self.source.count
+        import time  # here, not at the top: this harness's waiting is the only user
+
+        done_by = self.metrics if self.score else self.image_sink
+        if window and not getattr(self, "_paced", False):
+            self.msg_connect((done_by, "done"), (self.source, "done"))
+            self._paced = True
+        # on a lossy link, a run of lost images must not hold the source for long
+        self.source.set_window(window if getattr(self, "_paced", False) else 0, idle / 2 if idle else None)
+        self.metrics.set_keep_rows(max(self.metrics.keep_rows, self.source.count))
+
+        def wait_all(arrivals, per_image: int) -> bool:
+            """Wait until ``arrivals`` holds per_image per image of the source's (falling) count."""
+            deadline = time.monotonic() + timeout
+            while arrivals.count < self.source.count * per_image:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                # short waits: a file that fails to decode lowers source.count mid-run
+                arrivals.wait(self.source.count * per_image, min(left, 0.25))
+            return True
+
         self.start()
         try:
             if idle is not None and self.score:
-                while self.metrics.arrivals.count < expected and \
-                        self.metrics.arrivals.wait(self.metrics.arrivals.count + 1, idle):
+                arrivals = self.metrics.arrivals
+                while arrivals.count < self.source.count and (
+                        arrivals.wait(arrivals.count + 1, idle) or self.source.sending):
                     pass
-                arrived = True
-                saved = self.metrics.arrivals.count * self.samples
+                saved = arrivals.count * self.samples
+                # image_sink handles its messages in its own thread: stopping now could drop the last PNG
+                arrived = self.image_sink.arrivals.wait(saved, timeout)
             else:
-                arrived = not self.score or self.metrics.arrivals.wait(expected, timeout)
-                saved = expected * self.samples
-            # image_sink handles its messages in its own thread: stopping now could drop the last PNG
-            arrived = arrived and self.image_sink.arrivals.wait(saved, timeout)
+                arrived = (not self.score or wait_all(self.metrics.arrivals, 1)) and \
+                    wait_all(self.image_sink.arrivals, self.samples)
         finally:
             self.stop()
             self.wait()
         if not arrived:
-            done = (self.metrics if self.score else self.image_sink).arrivals.count
-            raise TimeoutError(f"{done} of {expected} images arrived in {timeout} s")
+            done = done_by.arrivals.count
+            raise TimeoutError(f"{done} of {self.source.count} images arrived in {timeout} s")
         if idle is not None and self.score:
             self.metrics.score_lost()
         return self.metrics.rows

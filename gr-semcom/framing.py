@@ -10,7 +10,8 @@ A frame, at one sample per symbol before pulse shaping (``burst_tx``), is::
       header   HEADER_BYTES bytes + CRC-32 (``Header``: version, payload kind and length,
                image shape, model and image id) in HEADER_FRAMES codewords of the rate-1/4
                LDPC code n512_r14, BPSK
-      payload  the PDU's symbols (analog JSCC symbols or QAM)
+      payload  the PDU's symbols (analog JSCC symbols or QAM), at most the link's
+               ``max_symbols`` (``check_payload``)
 
 Everything here is numpy on symbols; the blocks add pulse shaping, the stream and the
 synchronisation. Bits are MSB first.
@@ -33,6 +34,16 @@ _FIELDS = struct.Struct(f">BBBIHHI{ID_BYTES}s")
 HEADER_BYTES = _FIELDS.size
 HEADER_BITS = 8 * (HEADER_BYTES + 4)  # with the CRC-32
 HEADER_FRAMES = 3  # codewords of HEADER_CODE (k = 128) that hold HEADER_BITS, zero-padded
+# Payload length. The header's 32-bit field could claim 4 billion symbols, and a receiver that
+# believed it would buffer samples for that burst without end, so a link is set up for a longest
+# payload, ``max_symbols`` of burst_tx and burst_rx (``check_payload``): the sender refuses a
+# longer PDU before its stream (whose buffer holds one burst of it) and the receiver a header
+# that claims more, before it buffers anything for it. DEFAULT_MAX_SYMBOLS: both blocks'
+# default (a 768x512 image at ratio 1/16 is 73,728). MAX_SYMBOLS: the most max_symbols may be,
+# 2^24 as for stream_frames' frames (a 4096x4096 image at bandwidth ratio 1/3; a burst of it
+# is 512 MiB of samples at 4 samples per symbol).
+DEFAULT_MAX_SYMBOLS = 1 << 17
+MAX_SYMBOLS = 1 << 24
 
 
 def zadoff_chu(length: int = PREAMBLE_HALF, root: int = 1) -> np.ndarray:
@@ -99,6 +110,24 @@ class Header:
 def _header_code():
     from gnuradio.semcom import ldpc
     return ldpc.load(HEADER_CODE)
+
+
+def check_max_symbols(max_symbols) -> int:
+    """``max_symbols`` of burst_tx or burst_rx as an int; ValueError unless it is a whole
+    number 1..MAX_SYMBOLS."""
+    whole = isinstance(max_symbols, (int, np.integer)) or \
+        isinstance(max_symbols, (float, np.floating)) and float(max_symbols).is_integer()
+    if isinstance(max_symbols, bool) or not whole or not 1 <= max_symbols <= MAX_SYMBOLS:
+        raise ValueError(f"max_symbols must be a whole number 1..{MAX_SYMBOLS}, got {max_symbols!r}")
+    return int(max_symbols)
+
+
+def check_payload(n_symbols: int, max_symbols: int) -> None:
+    """ValueError unless a payload of ``n_symbols`` fits a link set up for ``max_symbols``
+    (burst_tx's and burst_rx's): the one check of a burst's length, on both sides."""
+    if not 1 <= n_symbols <= max_symbols:
+        raise ValueError(f"a payload of {n_symbols} symbols is outside the 1..{max_symbols} this link carries "
+                         f"(max_symbols of burst_tx and burst_rx)")
 
 
 def header_symbols(header: Header) -> np.ndarray:

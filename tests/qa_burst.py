@@ -4,6 +4,7 @@ every burst detected, its header read, and the JSCC decoder's PSNR within a stat
 of the aligned AWGN channel at the same SNR; no detection on noise alone."""
 from __future__ import annotations
 
+import re
 import statistics
 import time
 
@@ -13,7 +14,7 @@ import pytest
 from gnuradio import analog, blocks, channels, gr
 
 from conftest import logged
-from gnuradio.semcom import bundle, flowgraphs, images, keys, metrics, pdus
+from gnuradio.semcom import bundle, flowgraphs, framing, images, keys, metrics, pdus
 from gnuradio.semcom.burst_rx import burst_rx
 from gnuradio.semcom.burst_tx import burst_tx
 
@@ -30,10 +31,10 @@ class link(gr.top_block):
     """burst_tx -> [delay] -> channel_model (+ noise between the bursts) -> burst_rx."""
 
     def __init__(self, snr_db, frequency_offset=0.0, epsilon=1.0, delay=0, model=MODEL, gap=400, taps=(1.0,),
-                 equalizer_taps=1):
+                 equalizer_taps=1, tx_options=None, rx_options=None):
         gr.top_block.__init__(self, "burst link")
-        self.tx = burst_tx(SPS, gap=gap)
-        self.rx = burst_rx(SPS, model=model, equalizer_taps=equalizer_taps)
+        self.tx = burst_tx(SPS, gap=gap, **(tx_options or {}))
+        self.rx = burst_rx(SPS, model=model, equalizer_taps=equalizer_taps, **(rx_options or {}))
         self.delay = blocks.delay(gr.sizeof_gr_complex, delay)
         taps = np.asarray(taps, complex) / np.linalg.norm(taps)  # multipath keeps the signal power
         self.channel = channels.channel_model(noise_voltage(snr_db), frequency_offset, epsilon, taps.tolist(), 7)
@@ -41,9 +42,13 @@ class link(gr.top_block):
         self.connect(self.tx, self.delay, self.channel, self.rx)
         self.msg_connect(self.rx, "symbols", self.debug, "store")
 
-    def send(self, messages, expected, timeout=60.0):
+    def send(self, messages, expected, timeout=60.0, frames=()):
+        """Post ``frames`` (frame PDUs, as the framer makes them) to the stream, then ``messages``
+        (symbol PDUs) to the framer; the symbol PDUs received once ``expected`` are or at ``timeout``."""
         self.start()
         try:
+            for frame in frames:
+                self.tx.to_stream.to_basic_block()._post(pmt.intern("pdus"), frame)
             for msg in messages:
                 self.tx.framer.to_basic_block()._post(pmt.intern("symbols"), msg)
             deadline = time.monotonic() + timeout
@@ -156,6 +161,65 @@ def test_impossible_parameters_are_refused():
         burst_tx(1)
     with pytest.raises(ValueError, match="0 < threshold < 1"):
         burst_rx(4, threshold=1.5)
+    for bad in (0, framing.MAX_SYMBOLS + 1, 1000.5, float("inf"), "1000"):
+        with pytest.raises(ValueError, match="max_symbols must be a whole number 1..16777216"):
+            burst_tx(4, max_symbols=bad)
+        with pytest.raises(ValueError, match="max_symbols must be a whole number 1..16777216"):
+            burst_rx(4, max_symbols=bad)
+
+
+def crafted_frame(claimed, image_id, payload, tail):
+    """The symbols of a frame whose header decodes and passes its CRC but claims ``claimed``
+    payload symbols, carrying ``payload`` ones (what a hostile or broken sender can put on the
+    air), then ``tail`` zeros."""
+    header = framing.Header(0, claimed, 0, 32, 32, framing.model_hash(MODEL), image_id)
+    body = np.concatenate([framing.header_symbols(header), np.ones(payload, np.complex64)])
+    return pdus.make({}, np.concatenate([framing.PREAMBLE, framing.with_pilots(body, 32), np.zeros(tail, np.complex64)]))
+
+
+def test_a_header_claiming_a_huge_payload_is_refused_and_the_next_burst_arrives(capfd):
+    """The header's 32-bit length could make the receiver wait (and buffer) for 2^32 - 1 symbols:
+    it is refused at the header, and the burst right after it is received."""
+    model = bundle.DeepJSCCBundle(MODEL)
+    (_, good), = symbol_pdus(model, cifar_images(1))
+    graph = link(15.0)
+    crafted = crafted_frame(2 ** 32 - 1, "crafted", 512, graph.tx.framer.tail)
+    received = graph.send([good], 1, timeout=15, frames=[crafted])
+    assert [meta[keys.IMAGE_ID] for meta, _ in received] == ["00000_photo"] and received[0][1].size == 512
+    assert re.search(r"burst 'crafted' at sample \d+ refused at its header: a payload of 4294967295 symbols is "
+                     rf"outside the 1\.\.{framing.DEFAULT_MAX_SYMBOLS} this link carries \(max_symbols of burst_tx "
+                     r"and burst_rx\); searching on", logged(capfd))
+    assert graph.rx.receiver.refused == 1 and graph.rx.receiver.bursts == 1 and graph.rx.receiver.header_errors == 0
+
+
+def test_a_burst_longer_than_the_receivers_max_symbols_is_refused_at_its_header(capfd):
+    """A sender set up for longer bursts than the receiver (a real burst, not a crafted one): the
+    receiver refuses it before buffering its payload and takes the next one."""
+    model = bundle.DeepJSCCBundle(MODEL)
+    (_, good), = symbol_pdus(model, cifar_images(1))
+    long = pdus.make({keys.IMAGE_ID: "long", keys.MODEL_ID: MODEL}, np.ones(3000, np.complex64))
+    graph = link(15.0, rx_options={"max_symbols": 2048})
+    received = graph.send([long, good], 1, timeout=15)
+    assert [meta[keys.IMAGE_ID] for meta, _ in received] == ["00000_photo"]
+    assert re.search(r"burst 'long' at sample \d+ refused at its header: a payload of 3000 symbols is outside the "
+                     r"1\.\.2048 this link carries", logged(capfd))
+    assert graph.rx.receiver.refused == 1 and graph.rx.receiver.bursts == 1
+
+
+def test_a_pdu_longer_than_burst_tx_takes_is_dropped_and_the_next_one_is_sent(capfd):
+    """A PDU longer than the stream buffer inside burst_tx would stop GNU Radio's
+    pdu_to_tagged_stream for good ("Buffer too small for min_noutput_items"): the framer drops
+    it with a log line, and the next PDU goes over the air."""
+    model = bundle.DeepJSCCBundle(MODEL)
+    (_, good), = symbol_pdus(model, cifar_images(1))
+    oversize = pdus.make({keys.IMAGE_ID: "too_long", keys.MODEL_ID: MODEL}, np.ones(20000, np.complex64))
+    graph = link(15.0, tx_options={"max_symbols": 1000})
+    received = graph.send([oversize, good], 1, timeout=15)
+    assert [meta[keys.IMAGE_ID] for meta, _ in received] == ["00000_photo"]
+    log = logged(capfd)
+    assert ("dropped message for image too_long: a payload of 20000 symbols is outside the 1..1000 this link carries "
+            "(max_symbols of burst_tx and burst_rx)") in log
+    assert "Buffer too small" not in log and graph.rx.receiver.detections == 1
 
 
 @pytest.mark.parametrize("channel", list(flowgraphs.BURST_CHANNELS))

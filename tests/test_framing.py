@@ -28,6 +28,24 @@ def test_header_round_trip_and_crc():
         framing.Header(4, 10, 4)
 
 
+def test_a_payload_longer_than_the_links_max_symbols_is_refused():
+    """The one length check of both sides (burst_tx's framer on send, burst_rx at the header):
+    the header's 32-bit field can claim 2^32 - 1 symbols, a link carries at most its max_symbols."""
+    framing.check_payload(1, 1000)
+    framing.check_payload(1000, 1000)
+    for n in (0, 1001, 2 ** 32 - 1):
+        with pytest.raises(ValueError, match=f"a payload of {n} symbols is outside the 1..1000 this link carries"):
+            framing.check_payload(n, 1000)
+    assert framing.check_max_symbols(framing.MAX_SYMBOLS) == framing.MAX_SYMBOLS == 1 << 24
+    assert framing.check_max_symbols(4096.0) == 4096 and framing.DEFAULT_MAX_SYMBOLS == 131072
+    for bad in (0, -1, framing.MAX_SYMBOLS + 1, 2.5, float("nan"), True, None):
+        with pytest.raises(ValueError, match="max_symbols must be a whole number 1..16777216"):
+            framing.check_max_symbols(bad)
+    # the header itself holds any 32-bit length: the link's limit is the blocks' to enforce
+    header = framing.Header(0, 2 ** 32 - 1)
+    assert framing.Header.from_bits(header.to_bits()).n_symbols == 2 ** 32 - 1
+
+
 def test_pilots_sit_before_every_spacing_symbols_and_tracking_undoes_a_gain_and_a_rotation():
     rng = np.random.default_rng(1)
     data = gaussian(rng, 1000)
