@@ -58,7 +58,7 @@ import pathlib
 
 import numpy as np
 
-from gnuradio.semcom import images, keys, symbols
+from gnuradio.semcom import images, keys, pdus, symbols
 
 _PACKAGE = pathlib.Path(__file__).resolve().parent
 _REQUIRED = {"model_id": str, "method": str, "files": dict}
@@ -229,14 +229,13 @@ class Bundle:
                              f"size policy 'full' needs a fully convolutional model")
         return images.fit(image, policy, self.image_size)
 
-    def decoded_size(self, image_shape) -> tuple[int, int]:
-        """(H, W) a decoder makes: the metadata's ``image_shape`` (H, W[, 3]), or the fixed
-        model's size when it is None (ValueError for a fully convolutional model)."""
-        if image_shape is None:
-            if not self.image_size:
-                raise ValueError(f"metadata lacks image_shape and model {self.model_id} is fully convolutional")
-            return self.image_size
-        return int(image_shape[0]), int(image_shape[1])
+    def decoded_size(self, meta: dict) -> tuple[int, int]:
+        """(H, W) a decoder makes of a PDU with metadata ``meta``: its ``image_shape``
+        (checked and bounded by ``pdus.image_size``), or the fixed model's size when it has
+        none (ValueError for a fully convolutional model)."""
+        if keys.IMAGE_SHAPE not in meta and not self.image_size:
+            raise ValueError(f"metadata lacks image_shape and model {self.model_id} is fully convolutional")
+        return pdus.image_size(meta, tuple(self.image_size) if self.image_size else None)
 
     def padded_size(self, height: int, width: int) -> tuple[int, int]:
         """Size the encoder runs at: the image padded up to a multiple of the card's
@@ -405,7 +404,7 @@ class DeepJSCCBundle(Bundle):
         """(mean symbols, variance symbols or None, height, width) of a symbol PDU that hop ``hop``
         brought to ``node``, checked as ``decode_received`` checks it."""
         self.check_received(meta, hop, node)
-        height, width = self.decoded_size(meta.get(keys.IMAGE_SHAPE))
+        height, width = self.decoded_size(meta)
         return (*self.split_variance(meta, received, height, width), height, width)
 
     def check_received(self, meta: dict, hop: int, node: str) -> None:

@@ -42,8 +42,8 @@ class codec_decoder(gr.basic_block):
         self.message_port_register_out(pmt.intern("image"))
         self.set_msg_handler(pmt.intern("bits"), self.handle_bits)
 
-    def fallback_image(self, shape) -> np.ndarray:
-        return np.full((int(shape[0]), int(shape[1]), 3), self.fallback, dtype=np.uint8)
+    def fallback_image(self, height: int, width: int) -> np.ndarray:
+        return np.full((height, width, 3), self.fallback, dtype=np.uint8)
 
     @pdus.guarded
     def handle_bits(self, msg):
@@ -51,13 +51,10 @@ class codec_decoder(gr.basic_block):
         sender = meta.get(keys.CODEC, self.codec.name)
         if sender != self.codec.name:
             raise ValueError(f"bits carry a {sender} stream, this decoder's codec is {self.codec.name}")
-        shape = meta.get(keys.IMAGE_SHAPE)
-        if shape is None or len(shape) != 3 or int(shape[2]) != 3 or min(int(v) for v in shape) <= 0:
-            shown = None if shape is None else [int(v) for v in shape]
-            raise ValueError(f"metadata {keys.IMAGE_SHAPE!r} must be [H, W, 3], got {shown}")
+        height, width = pdus.image_size(meta)
         failed_frames = int(meta.get(keys.LDPC_FAILED_FRAMES, 0))
-        image = None if failed_frames else self.codec.decode(codecs.from_bits(bits), shape)
+        image = None if failed_frames else self.codec.decode(codecs.from_bits(bits), (height, width, 3))
         meta[keys.DECODE_FAILED] = int(image is None)
         if image is None:
-            image = self.fallback_image(shape)
+            image = self.fallback_image(height, width)
         self.message_port_pub(pmt.intern("image"), pdus.image_pdu(meta, image))

@@ -14,6 +14,10 @@ import pmt
 
 from gnuradio.semcom import demapping, keys
 
+# the largest image any block takes (8192 x 8192): metadata claiming more is refused, so a
+# small PDU cannot make a block allocate gigabytes
+MAX_PIXELS = 1 << 26
+
 
 def make(meta: dict, vector: np.ndarray):
     """PDU from a Python metadata dict and a uint8, float32 or complex64 numpy vector."""
@@ -41,17 +45,35 @@ def split(msg) -> tuple[dict, object]:
     return (pmt.to_python(meta) or {}) if pmt.is_dict(meta) else {}, data
 
 
+def image_size(meta: dict, default: tuple[int, int] | None = None) -> tuple[int, int]:
+    """(H, W) of the metadata's ``image_shape`` [H, W, 3] (``default`` when it is missing and
+    one is given): whole numbers, at least 1 and at most MAX_PIXELS pixels, so that no PDU
+    makes a block allocate what its metadata claims; ValueError naming what is wrong."""
+    shape = meta.get(keys.IMAGE_SHAPE)
+    if shape is None and default is not None:
+        return default
+    try:
+        values = [float(v) for v in shape]
+    except (TypeError, ValueError):
+        values = None
+    if values is None or len(values) != 3 or values[2] != 3 or \
+            not all(np.isfinite(v) and v.is_integer() and v >= 1 for v in values):
+        shown = [int(v) if np.isfinite(v) and v.is_integer() else v for v in values] if values else shape
+        raise ValueError(f"metadata {keys.IMAGE_SHAPE!r} must be [H, W, 3] with H, W >= 1, got {_clip(str(shown), 80)}")
+    height, width = int(values[0]), int(values[1])
+    if height * width > MAX_PIXELS:
+        raise ValueError(f"metadata {keys.IMAGE_SHAPE!r} claims {height}x{width} pixels, more than the "
+                         f"{MAX_PIXELS} any block takes")
+    return height, width
+
+
 def parse_image(msg) -> tuple[dict, np.ndarray]:
     """(metadata, uint8 (H, W, 3) image) of an image PDU."""
     meta, data = split(msg)
     if not pmt.is_u8vector(data):
         raise ValueError("image PDU payload must be a u8vector")
-    shape = meta.get(keys.IMAGE_SHAPE)
-    if shape is None or len(shape) != 3 or int(shape[2]) != 3:
-        shown = None if shape is None else [int(v) for v in shape]
-        raise ValueError(f"image PDU needs metadata {keys.IMAGE_SHAPE!r} = [H, W, 3], got {shown}")
+    height, width = image_size(meta)
     pixels = np.asarray(pmt.u8vector_elements(data), dtype=np.uint8)
-    height, width = int(shape[0]), int(shape[1])
     if pixels.size != height * width * 3:
         raise ValueError(f"image PDU holds {pixels.size} bytes, {keys.IMAGE_SHAPE} {height}x{width}x3 "
                          f"needs {height * width * 3}")

@@ -44,7 +44,7 @@ def test_bad_messages_are_logged_and_dropped_and_the_block_keeps_running(bitsemc
     log = logged(capfd)
     assert "not a PDU" in log and "u8vector" in log
     assert "for image wrong_size: model bitsemcom_cifar10 takes 32x32 images, got 40x32" in log
-    assert "image_shape' = [H, W, 3], got [32, 32, 1]" in log
+    assert "image_shape' must be [H, W, 3] with H, W >= 1, got [32, 32, 1]" in log
 
 
 def test_blocks_refuse_a_bundle_of_the_other_method(bitsemcom_model, cifar_model):

@@ -81,5 +81,5 @@ def test_bad_messages_are_logged_and_dropped_and_the_next_is_decoded(photo, capf
     assert "image floats: bit PDU payload must be a u8vector of 0/1 values" in log
     assert "image twos: bits must be 0 or 1, got 8 other values, e.g. 2" in log
     assert "image empty: bit PDU is empty" in log
-    assert "image noshape: metadata 'image_shape' must be [H, W, 3], got None" in log
+    assert "image noshape: metadata 'image_shape' must be [H, W, 3] with H, W >= 1, got None" in log
     assert "image webp: bits carry a webp stream, this decoder's codec is jpeg" in log

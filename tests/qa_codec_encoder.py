@@ -73,7 +73,7 @@ def test_bad_messages_are_logged_and_dropped_and_the_next_is_encoded(photo, capf
     assert [sent(m)[0][keys.IMAGE_ID] for m in out] == ["good"]
     log = logged(capfd)
     assert "not a PDU" in log
-    assert "image noshape: image PDU needs metadata 'image_shape'" in log
+    assert "image noshape: metadata 'image_shape' must be [H, W, 3] with H, W >= 1, got None" in log
     assert "image floats: image PDU payload must be a u8vector" in log
     assert ("image small: no budget for a 32x32 image: 512 channel uses x 2 bits = 1024 coded bits hold no "
             "n1800_r12 codeword of 1800 bits") in log

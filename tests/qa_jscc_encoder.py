@@ -41,7 +41,7 @@ def test_bad_messages_are_logged_and_dropped_and_the_block_keeps_running(cifar_m
     log = logged(capfd)
     assert "not a PDU" in log and "u8vector" in log and "needs 3072" in log
     assert "takes 32x32 images, got 40x32" in log and "wrong_size" in log
-    assert "image_shape' = [H, W, 3], got [32, 32, 1]" in log
+    assert "image_shape' must be [H, W, 3] with H, W >= 1, got [32, 32, 1]" in log
 
 
 def test_constructor_names_missing_and_corrupt_models(tmp_path, kodak_model):

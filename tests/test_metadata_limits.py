@@ -1,0 +1,48 @@
+"""Metadata a block allocates from is checked and bounded in one place (pdus.image_size):
+a small PDU claiming a huge image is refused with a log line, not allocated."""
+import resource
+
+import numpy as np
+import pytest
+from conftest import logged, run_block
+
+from gnuradio.semcom import codec_decoder, keys, pdus
+
+
+@pytest.mark.parametrize("shape, message", [
+    (None, "got None"),
+    ([], "got []"),
+    ([32, 32], "got [32, 32]"),
+    ([32, 32, 1], "got [32, 32, 1]"),
+    ([0, 0, 3], "got [0, 0, 3]"),
+    ([-4, 32, 3], "got [-4, 32, 3]"),
+    ([float("inf"), 32, 3], "got [inf, 32, 3]"),
+    ([float("nan"), 32, 3], "got [nan, 32, 3]"),
+    ([2.5, 32, 3], "got [2.5, 32, 3]"),
+    ("abc", "got abc"),
+])
+def test_malformed_image_shapes_are_refused(shape, message):
+    with pytest.raises(ValueError, match=r"metadata 'image_shape' must be \[H, W, 3\] with H, W >= 1, " +
+                       message.replace("[", r"\[").replace("]", r"\]")):
+        pdus.image_size({} if shape is None else {keys.IMAGE_SHAPE: shape})
+
+
+def test_sizes_are_bounded_and_a_default_stands_in_for_a_missing_shape():
+    assert pdus.image_size({keys.IMAGE_SHAPE: np.array([512, 768, 3], np.int32)}) == (512, 768)
+    assert pdus.image_size({}, (32, 32)) == (32, 32)
+    assert pdus.image_size({keys.IMAGE_SHAPE: [8192, 8192, 3]}) == (8192, 8192)
+    with pytest.raises(ValueError, match="claims 8193x8192 pixels, more than the 67108864 any block takes"):
+        pdus.image_size({keys.IMAGE_SHAPE: [8193, 8192, 3]})
+
+
+def test_a_small_pdu_claiming_a_huge_image_costs_nothing(capfd):
+    """Issue 15: a 71-byte PDU claiming 8000x8000 cost codec_decoder 2 GiB for its fallback."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    huge = pdus.make({keys.IMAGE_ID: "huge", keys.IMAGE_SHAPE: np.array([100000, 100000, 3], np.int32),
+                      keys.LDPC_FAILED_FRAMES: 1}, np.zeros(8, np.uint8))
+    fine = pdus.make({keys.IMAGE_ID: "fine", keys.IMAGE_SHAPE: np.array([8, 8, 3], np.int32),
+                      keys.LDPC_FAILED_FRAMES: 1}, np.zeros(8, np.uint8))
+    out = run_block(codec_decoder("jpeg"), "bits", [huge, fine], "image", expected=1, settle=0.2)
+    assert [pdus.parse_image(m)[0][keys.IMAGE_ID] for m in out] == ["fine"]
+    assert "image huge: metadata 'image_shape' claims 100000x100000 pixels" in logged(capfd)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB
