@@ -23,21 +23,36 @@ bit pipeline. rx: ZMQ -> the last hop -> jscc_decoder (with ``--qf``: qf_dequant
 jscc_decoder, no channel) -> image_sink, metrics_sink, scored against its own copy
 of ``--images``.
 
-tx and relays run until they are stopped (Ctrl-C, SIGTERM). rx stops when every image
-of ``--images`` has been scored, or exits with status 1 and a message naming how many
-arrived once ``--timeout`` seconds pass (a node upstream that died, for instance).
+tx and relays run until they are stopped (Ctrl-C, SIGTERM: they exit within a few seconds,
+even with nobody downstream, and log what they took in but did not pass on). rx stops when
+every image of ``--images`` has been scored (status 0); else it exits with status 1 and the
+ids that never arrived: once the last image has arrived (the missing ones were lost
+upstream), after ``--timeout`` seconds, or on Ctrl-C/SIGTERM.
+
+Delivery is at most once. A node holds what it has taken in and not yet passed on in
+memory; when it dies, that is lost and nothing is sent again. Images travel one route in
+the order sent, so the receiver reports a gap as soon as a later image arrives, with the
+ids. ``--received FILE`` keeps the ids a receiver got: one started again with the same
+file does not wait for what its predecessor received (and keeps that one's CSV aside).
 """
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
+import os
+import pathlib
 import signal
 import statistics
 import sys
 import threading
+import time
 
+import pmt
+import zmq
 from gnuradio import gr, zeromq
 
-from gnuradio.semcom import bundle, flowgraphs, quantization
+from gnuradio.semcom import bundle, flowgraphs, keys, quantization
 from gnuradio.semcom.image_sink import image_sink
 from gnuradio.semcom.image_source import image_source
 from gnuradio.semcom.jscc_decoder import jscc_decoder
@@ -48,7 +63,147 @@ from gnuradio.semcom.relay_df import relay_df
 from gnuradio.semcom.relay_qf import relay_qf
 
 ROLES = ("tx", "relay", "rx")
-POLL_MS = 100  # how often a ZMQ source checks for messages and for a stop
+POLL_MS = 100  # how often a ZMQ source checks for messages and a ZMQ sink for a stop
+STOP_GRACE_S = 5.0  # a stopping node whose blocks are still busy after this exits anyway
+
+
+class NodeError(RuntimeError):
+    """A node that cannot run as asked (its --out address taken, say): one clear line, exit 2."""
+
+
+class Incomplete(RuntimeError):
+    """The receiver ended before every image arrived; the message names the ones missing."""
+
+
+def _image_id(msg) -> str:
+    """The image id of a PDU for tallies and logs ("?" when it has none). Reads the one key,
+    not the whole metadata, and never raises: it runs on whatever came over the network."""
+    try:
+        meta = pmt.car(msg) if pmt.is_pair(msg) else pmt.PMT_NIL
+        if pmt.is_dict(meta):
+            value = pmt.dict_ref(meta, pmt.intern(keys.IMAGE_ID), pmt.PMT_NIL)
+            if pmt.is_symbol(value):
+                return pmt.symbol_to_string(value)
+            if not pmt.is_null(value):
+                return pmt.write_string(value)
+    except Exception:  # noqa: BLE001 - a tally must never take its block's thread down
+        pass
+    return "?"
+
+
+def _listed(ids) -> str:
+    return ", ".join(ids) if ids else "none"
+
+
+class _tally(gr.basic_block):
+    """Records the image id of every PDU on port ``in`` and passes it on to ``out``, except
+    those whose id is in ``skip``: what a node took in, for the losses it reports."""
+
+    def __init__(self, name: str, skip=()):
+        gr.basic_block.__init__(self, name=name, in_sig=None, out_sig=None)
+        self.ids: list[str] = []  # appended by the block's thread only, read by the main thread
+        self._skip = set(skip)
+        self.message_port_register_in(pmt.intern("in"))
+        self.message_port_register_out(pmt.intern("out"))
+        self.set_msg_handler(pmt.intern("in"), self._handle)
+
+    def _handle(self, msg):
+        image_id = _image_id(msg)
+        self.ids.append(image_id)
+        if image_id not in self._skip:
+            self.message_port_pub(pmt.intern("out"), msg)
+
+
+class _push_sink(gr.basic_block):
+    """ZMQ PUSH bound to ``address`` of the PDUs on port ``in``, on the wire of GNU Radio's
+    ``zeromq.push_msg_sink`` (one frame of ``pmt.serialize_str``, so its ``pull_msg_source``
+    and the GRC nodes read it), but one that can stop. GNU Radio's sends without a timeout:
+    with no peer its thread blocks in zmq_send for good, the flowgraph cannot stop and only
+    kill -9 ends the process. Here a send gives up after POLL_MS and is tried again until
+    ``halt()``; ``sent`` and ``dropped`` (halted before a peer took it) hold the ids."""
+
+    def __init__(self, address: str):
+        gr.basic_block.__init__(self, name="semcom_node_push", in_sig=None, out_sig=None)
+        self._context = zmq.Context()
+        self._socket = self._context.socket(zmq.PUSH)
+        self._socket.setsockopt(zmq.LINGER, 0)  # a stopping node does not wait for a peer
+        self._socket.setsockopt(zmq.SNDTIMEO, POLL_MS)
+        try:
+            self._socket.bind(address)
+        except zmq.ZMQError as error:
+            self.close()
+            raise NodeError(f"cannot bind --out {address}: {error.strerror} "
+                            f"(another node or program holds it? choose a free port)") from None
+        self._halted = threading.Event()
+        self.sent: list[str] = []
+        self.dropped: list[str] = []
+        self.message_port_register_in(pmt.intern("in"))
+        self.set_msg_handler(pmt.intern("in"), self._handle)
+
+    def _handle(self, msg):
+        image_id, data = _image_id(msg), pmt.serialize_str(msg)
+        while not self._halted.is_set():
+            try:
+                self._socket.send(data)
+            except zmq.Again:  # no peer yet, or its queue is full: wait on, unless stopping
+                continue
+            self.sent.append(image_id)
+            return
+        self.dropped.append(image_id)
+
+    def halt(self) -> None:
+        """Make a send that waits for a peer give up within POLL_MS, and every later one at once."""
+        self._halted.set()
+
+    def close(self) -> None:
+        self._socket.close()
+        self._context.term()
+
+
+class _Stop:
+    """SIGINT and SIGTERM while a node runs, from before it loads its model: the first sets
+    ``event`` and the main thread stops the flowgraph (``_stop_flowgraph``, which ends the
+    process within STOP_GRACE_S whatever its blocks do). Later ones are ignored: Ctrl-C in a
+    terminal reaches a script and its nodes together, and the script's SIGTERM must not cut
+    the nodes' reports short. The previous handlers come back on exit (``main`` also runs
+    inside test processes)."""
+
+    def __init__(self):
+        self.name, self.event = "", threading.Event()
+        self._previous = {}
+
+    def __enter__(self):
+        for number in (signal.SIGINT, signal.SIGTERM):
+            self._previous[number] = signal.signal(number, self._on_signal)
+        return self
+
+    def __exit__(self, *_):
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+    def _on_signal(self, number, _frame):
+        if not self.event.is_set():
+            self.name = signal.Signals(number).name
+            self.event.set()
+
+
+def _stop_flowgraph(top: gr.top_block, name: str, status: int = 0, report=lambda: "") -> None:
+    """Stop ``top``: halt its ZMQ sinks first (a send waiting for a peer returns within
+    POLL_MS, so its thread can end), then the flowgraph. Blocks still busy after STOP_GRACE_S
+    (a long backlog) do not keep the process: it prints ``report()`` and exits ``status``."""
+    for sink in getattr(top, "sinks", ()):
+        sink.halt()
+    top.stop()
+    waiter = threading.Thread(target=top.wait, name="semcom_node_stop", daemon=True)
+    waiter.start()
+    waiter.join(STOP_GRACE_S)
+    if waiter.is_alive():
+        line = report()
+        print(f"{name}: blocks still busy {STOP_GRACE_S:g} s after the stop: exiting anyway"
+              + (f"; {line}" if line else ""), flush=True)
+        os._exit(status)
+    for sink in getattr(top, "sinks", ()):
+        sink.close()
 
 
 def _source(images: str, model_bundle: bundle.DeepJSCCBundle, rate: float = 0.0) -> image_source:
@@ -73,9 +228,19 @@ class transmitter(gr.top_block):
         model_bundle = bundle.DeepJSCCBundle(model, provider, threads)
         self.source = _source(images, model_bundle, rate)
         self.encoder = jscc_encoder(str(model_bundle.path), provider, threads)
-        self.out = zeromq.push_msg_sink(address, POLL_MS, True)
+        self.out = _push_sink(address)
+        self.sinks = (self.out,)
+        self.read = _tally("semcom_node_read")
         self.msg_connect((self.source, "image"), (self.encoder, "image"))
+        self.msg_connect((self.source, "image"), (self.read, "in"))
         self.msg_connect((self.encoder, "symbols"), (self.out, "in"))
+
+    def report(self) -> str:
+        """What it read, sent, and read but never sent (dropped when it stopped)."""
+        sent = set(self.out.sent)
+        unsent = [i for i in self.read.ids if i not in sent]
+        return (f"{len(self.read.ids)} images read, {len(self.out.sent)} sent, "
+                + (f"{len(unsent)} never sent: {', '.join(unsent)}" if unsent else "every one sent"))
 
 
 class relay(gr.top_block):
@@ -94,26 +259,72 @@ class relay(gr.top_block):
         else:
             self.relay, port = relay_df(path, relay_index, provider, threads), "symbols"
         self.input = zeromq.pull_msg_source(source, POLL_MS, False)
+        self.taken = _tally("semcom_node_taken")
         self.hop = flowgraphs.awgn_hop(snr_db, flowgraphs.hop_seed(seed, relay_index - 1),
                                        _burst(model_bundle, max_size))
-        self.out = zeromq.push_msg_sink(address, POLL_MS, True)
-        self.msg_connect(self.hop.connect(self, (self.input, "out")), (self.relay, "symbols"))
+        self.out = _push_sink(address)
+        self.sinks = (self.out,)
+        self.msg_connect((self.input, "out"), (self.taken, "in"))
+        self.msg_connect(self.hop.connect(self, (self.taken, "out")), (self.relay, "symbols"))
         self.msg_connect((self.relay, port), (self.out, "in"))
+
+    def report(self) -> str:
+        """What it took in, forwarded, and took in but never forwarded (lost here)."""
+        sent = set(self.out.sent)
+        lost = [i for i in self.taken.ids if i not in sent]
+        return (f"{len(self.taken.ids)} images taken in, {len(self.out.sent)} forwarded, "
+                + (f"{len(lost)} lost here: {', '.join(lost)}" if lost else "none lost here"))
+
+
+class _Ledger:
+    """The ids of the images a receiver got, one JSON string a line, appended and flushed as
+    each arrives; what is in the file at start was received by a predecessor."""
+
+    def __init__(self, path: str):
+        self.path = pathlib.Path(path) if path else None
+        self.previous: list[str] = []
+        self._file = None
+        if self.path is not None:
+            if self.path.exists():
+                self.previous = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "a")
+
+    def add(self, image_id: str) -> None:
+        if self._file is not None:
+            self._file.write(json.dumps(image_id) + "\n")
+            self._file.flush()
+
+
+def _set_aside(path: pathlib.Path) -> pathlib.Path:
+    """Rename ``path`` to the first free ``<stem>.<n><suffix>``; returns the new name."""
+    for number in itertools.count(1):
+        kept = path.with_name(f"{path.stem}.{number}{path.suffix}")
+        if not kept.exists():
+            return path.rename(kept)
 
 
 class receiver(gr.top_block):
     """ZMQ PULL from ``source`` -> the last AWGN hop -> jscc_decoder (or, with ``qf``,
     qf_dequantizer -> jscc_decoder) -> image_sink, metrics_sink; references from its own
-    image_source of ``images``."""
+    image_source of ``images``. ``received``: the ledger file of ids received (``_Ledger``)."""
 
     def __init__(self, model, images, source, snr_db, seed=1, qf=None, out_dir="", csv_path="",
-                 provider="auto", threads=0, lpips=False, hash_model=""):
+                 provider="auto", threads=0, lpips=False, hash_model="", received=""):
         gr.top_block.__init__(self, "semcom node rx")
         model_bundle = bundle.DeepJSCCBundle(model, provider, threads)
         path = str(model_bundle.path)
+        self.ledger = _Ledger(received)
+        if self.ledger.previous and csv_path and pathlib.Path(csv_path).exists():
+            # metrics_sink starts its CSV afresh: keep the predecessor's rows
+            kept = _set_aside(pathlib.Path(csv_path))
+            print(f"rx: the previous receiver's metrics kept in {kept}", flush=True)
         self.references = _source(images, model_bundle)
+        # the predecessor's images are not scored again: their references stop here
+        self.expected = _tally("semcom_node_expected", skip=self.ledger.previous)
         self.input = zeromq.pull_msg_source(source, POLL_MS, False)
         self.decoder = jscc_decoder(path, provider, threads)
+        self.decoded = _tally("semcom_node_decoded")
         self.image_sink = image_sink(out_dir)
         self.metrics = metrics_sink(snr_db, csv_path, lpips, hash_model)
         if qf is not None:
@@ -124,37 +335,99 @@ class receiver(gr.top_block):
             self.hop = flowgraphs.awgn_hop(snr_db, flowgraphs.hop_seed(seed, model_bundle.hops - 1),
                                            model_bundle.n_symbols(*self.references.max_shape()))
             self.msg_connect(self.hop.connect(self, (self.input, "out")), (self.decoder, "symbols"))
-        self.msg_connect((self.decoder, "image"), (self.image_sink, "image"))
-        self.msg_connect((self.decoder, "image"), (self.metrics, "decoded"))
-        self.msg_connect((self.references, "image"), (self.metrics, "reference"))
+        self.msg_connect((self.decoder, "image"), (self.decoded, "in"))
+        self.msg_connect((self.decoded, "out"), (self.image_sink, "image"))
+        self.msg_connect((self.decoded, "out"), (self.metrics, "decoded"))
+        self.msg_connect((self.references, "image"), (self.expected, "in"))
+        self.msg_connect((self.expected, "out"), (self.metrics, "reference"))
 
-    def run_images(self, timeout: float) -> list[dict]:
-        """Start, wait until every image of ``images`` is scored and saved, stop; returns the
-        metric rows. TimeoutError naming how many arrived when some did not in ``timeout`` s."""
-        expected = self.references.count
+    def run_images(self, timeout: float, stop: _Stop | None = None) -> list[dict]:
+        """Start; log every gap in the arrivals with its ids as soon as a later image shows
+        it; stop when every image of ``images`` has arrived (here or at a predecessor) and
+        been scored and saved, and return this run's metric rows. Incomplete, naming the ids
+        that never arrived, when the last image arrived without some of the others (lost
+        upstream), after ``timeout`` s, or on ``stop``."""
+        total = self.references.count
+        previous = set(self.ledger.previous)
+        if stop is not None and stop.event.is_set():
+            raise Incomplete(f"{stop.name} before the start: 0 of {total} images arrived")
         self.start()
+        print("rx running" + (f"; {len(previous)} images received by a predecessor (in {self.ledger.path}) "
+                              f"are not waited for" if previous else ""), flush=True)
+        deadline = time.monotonic() + timeout
+        seen: set[str] = set()
+        lost: set[str] = set()
+        handled, furthest, ending = 0, -1, ""
         try:
-            arrived = self.metrics.arrivals.wait(expected, timeout) and \
-                self.image_sink.arrivals.wait(expected, timeout)
+            while not ending:
+                expected = self.expected.ids[:]  # the references' ids, in the order sent
+                position = {image_id: index for index, image_id in enumerate(expected)}
+                arrivals = self.decoded.ids[:]
+                for image_id in arrivals[handled:]:
+                    if image_id in seen or image_id in previous:
+                        print(f"rx: {image_id} arrived again (a node upstream started again?): not counted",
+                              flush=True)
+                        continue
+                    seen.add(image_id)
+                    self.ledger.add(image_id)
+                    if image_id in lost:
+                        lost.discard(image_id)
+                        print(f"rx: {image_id} arrived after it was reported lost (out of order: more than "
+                              f"one route?)", flush=True)
+                handled = len(arrivals)
+                if len(expected) == total:  # positions are known once every reference is out
+                    furthest = max([furthest] + [position[i] for i in seen if i in position])
+                    gap = [i for i in expected[:max(furthest, 0)] if i not in seen and i not in previous and i not in lost]
+                    if gap:
+                        lost.update(gap)
+                        print(f"rx: lost {len(gap)} images, sent before {expected[furthest]} which arrived "
+                              f"(delivery is at most once: a node upstream dropped them): {_listed(gap)}",
+                              flush=True)
+                    missing = [i for i in expected if i not in seen and i not in previous]
+                    if not missing:
+                        ending = "complete"
+                    elif furthest == total - 1:
+                        ending = ": the last image arrived without them, they were lost upstream"
+                if not ending and stop is not None and stop.event.is_set():
+                    ending = f": stopped by {stop.name}"
+                if not ending and time.monotonic() > deadline:
+                    ending = f" in {timeout:g} s: is every node upstream running?"
+                if not ending:
+                    time.sleep(POLL_MS / 1000)
+            if ending == "complete":  # the last ones may still be in the sinks
+                self.metrics.arrivals.wait(len(seen), timeout)
+                self.image_sink.arrivals.wait(len(seen), timeout)
         finally:
-            self.stop()
-            self.wait()
-        if not arrived:
-            raise TimeoutError(f"{self.metrics.arrivals.count} of {expected} images arrived in {timeout:g} s: "
-                               f"is every node upstream running?")
+            _stop_flowgraph(self, "rx", 1, lambda: f"{len(seen)} images arrived")
+        if ending != "complete":
+            expected = self.expected.ids[:] if len(self.expected.ids) == total else []
+            missing = [i for i in expected if i not in seen and i not in previous]
+            named = f"Never arrived ({len(missing)}): {_listed(missing)}" if expected else \
+                "The references were not all read, so the missing ids are unknown"
+            before = f" ({len(previous)} of them at a predecessor)" if previous else ""
+            raise Incomplete(f"{len(seen) + len(previous)} of {total} images arrived{before}{ending}. {named}")
+        if previous:
+            print(f"rx: {len(previous)} images had arrived at a predecessor, {len(seen)} here", flush=True)
         return self.metrics.rows
 
 
-def run_until_stopped(top: gr.top_block, name: str) -> None:
-    """Run ``top`` until SIGINT or SIGTERM."""
-    stopped = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopped.set())
+def run_until_stopped(top: gr.top_block, name: str, stop: _Stop | None = None) -> None:
+    """Run ``top`` until SIGINT or SIGTERM, then stop it within a few seconds (``_stop_flowgraph``),
+    logging what it lost (``top.report()``)."""
+    if stop is None:
+        with _Stop() as stop:
+            return run_until_stopped(top, name, stop)
+    report = getattr(top, "report", lambda: "")
+    if stop.event.is_set():
+        print(f"{name}: {stop.name} before the start: exiting", flush=True)
+        return
     top.start()
     print(f"{name} running", flush=True)
-    stopped.wait()
-    top.stop()
-    top.wait()
+    stop.event.wait()
+    print(f"{name}: {stop.name}: stopping", flush=True)
+    _stop_flowgraph(top, name, 0, report)
+    line = report()
+    print(f"{name}: stopped" + (f"; {line}" if line else ""), flush=True)
 
 
 def main(argv=None) -> list[dict] | None:
@@ -175,6 +448,9 @@ def main(argv=None) -> list[dict] | None:
     parser.add_argument("--csv", default="", help="rx: metrics CSV")
     parser.add_argument("--out-dir", default="", help="rx: where to write the decoded PNGs")
     parser.add_argument("--timeout", type=float, default=600.0, help="rx: seconds to wait for every image")
+    parser.add_argument("--received", default="",
+                        help="rx: file of the ids received, appended as they arrive; a receiver started again "
+                             "with the same file does not wait for the images in it")
     parser.add_argument("--lpips", action="store_true", help="rx: also score LPIPS")
     parser.add_argument("--hash-model", default="", help="rx: a DHD bundle, also score hash agreement")
     args = parser.parse_args(argv)
@@ -182,25 +458,36 @@ def main(argv=None) -> list[dict] | None:
     missing = [f"--{'in' if key == 'source' else key}" for key in needs if not getattr(args, key)]
     if missing:
         parser.error(f"{args.role} needs {' and '.join(missing)}")
-    try:
-        if args.role == "tx":
-            run_until_stopped(transmitter(args.model, args.images, args.out, args.rate), "tx")
+    name = f"relay {args.relay}" if args.role == "relay" else args.role
+    # signals are caught before the model loads: one during start-up ends the node cleanly too
+    with _Stop() as stop:
+        try:
+            if args.role == "tx":
+                node = transmitter(args.model, args.images, args.out, args.rate)
+            elif args.role == "relay":
+                node = relay(args.model, args.relay, args.source, args.out, args.snr, args.seed, args.qf,
+                             args.max_size)
+            else:
+                node = receiver(args.model, args.images, args.source, args.snr, args.seed, args.qf, args.out_dir,
+                                args.csv, lpips=args.lpips, hash_model=args.hash_model, received=args.received)
+        except (ValueError, bundle.ModelError) as error:
+            parser.error(str(error))
+        except NodeError as error:
+            print(f"{name}: {error}", file=sys.stderr, flush=True)
+            sys.exit(2)
+        if args.role != "rx":
+            run_until_stopped(node, name, stop)
             return None
-        if args.role == "relay":
-            node = relay(args.model, args.relay, args.source, args.out, args.snr, args.seed, args.qf, args.max_size)
-            run_until_stopped(node, f"relay {args.relay}")
-            return None
-        node = receiver(args.model, args.images, args.source, args.snr, args.seed, args.qf, args.out_dir, args.csv,
-                        lpips=args.lpips, hash_model=args.hash_model)
-        print("rx running", flush=True)
-        rows = node.run_images(args.timeout)
-    except (ValueError, bundle.ModelError) as error:
-        parser.error(str(error))
-    except TimeoutError as error:
-        print(f"rx: {error}", file=sys.stderr)
-        sys.exit(1)
-    print(f"rx: {len(rows)} images, mean PSNR {statistics.fmean(r['psnr_db'] for r in rows):.2f} dB, "
-          f"SSIM {statistics.fmean(r['ssim'] for r in rows):.4f}", flush=True)
+        try:
+            rows = node.run_images(args.timeout, stop)
+        except Incomplete as error:
+            print(f"rx: {error}", file=sys.stderr, flush=True)
+            sys.exit(1)
+    if rows:
+        print(f"rx: {len(rows)} images, mean PSNR {statistics.fmean(r['psnr_db'] for r in rows):.2f} dB, "
+              f"SSIM {statistics.fmean(r['ssim'] for r in rows):.4f}", flush=True)
+    else:
+        print("rx: no new images: every one had arrived at a predecessor", flush=True)
     return rows
 
 
