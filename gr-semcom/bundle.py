@@ -139,10 +139,14 @@ def read_card(path: pathlib.Path) -> dict:
 
 
 def _require(card: dict, card_path: pathlib.Path, required: dict) -> None:
+    """Raise ModelError unless every key of ``required`` is in ``card`` with its type; an
+    int is a count or a size and must be > 0 (a 0 would divide by zero at the first image)."""
     for key, kind in required.items():
         # bool is an int in Python, never a count or a size
         if not isinstance(card.get(key), kind) or isinstance(card.get(key), bool):
             raise ModelError(f"{card_path}: key {key!r} missing or not a {kind.__name__}")
+        if kind is int and card[key] <= 0:
+            raise ModelError(f"{card_path}: {key} must be > 0, got {card[key]}")
 
 
 def _image_input(image: np.ndarray) -> np.ndarray:
@@ -489,11 +493,6 @@ class BitSemComBundle(Bundle):
         super()._check_card(card, card_path)
         if card.get("image_size"):
             _require(card, card_path, {"n_bits": int})
-            if card["n_bits"] <= 0:
-                raise ModelError(f"{card_path}: n_bits must be > 0, got {card['n_bits']}")
-        for key in ("bit_channels", "downsampling"):
-            if card[key] <= 0:
-                raise ModelError(f"{card_path}: {key} must be > 0, got {card[key]}")
         if card.get("inference_bits", "sample") not in self.DECISIONS:
             raise ModelError(f"{card_path}: inference_bits must be one of {self.DECISIONS}, "
                              f"got {card['inference_bits']!r}")

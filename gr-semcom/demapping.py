@@ -89,8 +89,19 @@ class Constellation:
 
     @classmethod
     def from_gnuradio(cls, constellation) -> "Constellation":
-        """From a ``digital.constellation`` (any subclass or ``.base()``):
-        its points(), bits_per_symbol() and labels (see the module docstring)."""
+        """From a ``digital.constellation`` (any subclass or ``.base()``), or a name of
+        ``modulations.MODULATIONS``: its points(), bits_per_symbol() and labels (see the
+        module docstring). ValueError for anything else."""
+        if isinstance(constellation, str):
+            from .modulations import MODULATIONS, make  # GNU Radio's digital module, only for a name
+            if constellation not in MODULATIONS:
+                raise ValueError(f"unknown constellation {constellation!r}; give a digital.constellation "
+                                 f"or one of {', '.join(MODULATIONS)}")
+            constellation = make(constellation)
+        if not all(callable(getattr(constellation, name, None)) for name in ("dimensionality", "points",
+                                                                              "bits_per_symbol")):
+            raise ValueError(f"constellation must be a digital.constellation or a modulation name, "
+                             f"got {type(constellation).__name__}")
         if constellation.dimensionality() != 1:
             raise ValueError(f"constellation has dimensionality {constellation.dimensionality()}; only 1 is supported")
         points = np.asarray(constellation.points(), dtype=np.complex128)

@@ -111,6 +111,9 @@ def load_codebook(model, dimension: int, bits: float) -> Codebook:
     if not entry:
         raise bundle.ModelError(f"model {model_bundle.model_id} has no quantize-and-forward codebooks "
                                 f"(make them with python -m semcom_train.qf_codebooks)")
+    if not (isinstance(entry, dict) and isinstance(entry.get("file"), str)):
+        raise bundle.ModelError(f"model {model_bundle.model_id}: card key qf_codebooks must be "
+                                f'{{"file": "<codebooks>.npz", ...}}, got {entry!r:.80}')
     path = model_bundle.path / entry["file"]
     name = codebook_name(dimension, bits)
     if not path.is_file():

@@ -128,7 +128,7 @@ def main(argv=None) -> pathlib.Path:
     parser.add_argument("--model-id", help="the bundle's model id (default: the architecture's registry name); "
                         "names a variant, e.g. the same network trained over another channel")
     args = parser.parse_args(argv)
-    state = torch.load(args.checkpoint, weights_only=False, map_location="cpu")
+    state = torch.load(args.checkpoint, weights_only=True, map_location="cpu")  # never run a pickle
     name = state["model_name"]
     model_id = args.model_id or name
     if not model_id or "/" in model_id or model_id != model_id.strip():

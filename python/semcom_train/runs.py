@@ -30,7 +30,7 @@ class Run:
         """Load the checkpoint when there is one (ValueError if it holds another model); True if loaded."""
         if not self.path.exists():
             return False
-        state = torch.load(self.path, weights_only=False)
+        state = torch.load(self.path, weights_only=True)  # a checkpoint is tensors and plain values: never run a pickle
         if state["model_name"] != self.name:
             raise ValueError(f"{self.path} holds {state['model_name']}, not {self.name}")
         self.model.load_state_dict(state["model"])

@@ -86,7 +86,7 @@ def make_channel(args, model: torch.nn.Module, snr_db, generator: torch.Generato
 def initialise(model: torch.nn.Module, path, name: str) -> None:
     """Load ``path`` (a checkpoint.pt, or a bundle's weights.pt) into ``model``: all of it when
     it holds the same model ``name``, else every tensor whose name and shape match."""
-    state = torch.load(path, weights_only=False, map_location="cpu")
+    state = torch.load(path, weights_only=True, map_location="cpu")  # never run a pickle from --init
     weights, source = (state["model"], state["model_name"]) if "model_name" in state else (state, None)
     if source == name:
         model.load_state_dict(weights)
