@@ -8,7 +8,6 @@ import time
 import numpy as np
 import pmt
 from gnuradio import gr
-from PIL import Image
 
 from gnuradio.semcom import bundle, keys, pdus
 from gnuradio.semcom import images as imaging
@@ -18,7 +17,7 @@ class image_source(gr.basic_block):
     LABELS = ("none", "file_prefix", "folder")
 
     def __init__(self, images="samples", model="", policy="full", size=(0, 0), loop=False, rate=0.0,
-                 labels="none"):
+                 labels="none", window=0, window_timeout=10.0):
         """Emit each image as a PDU on port ``image``.
 
         images: "samples" (scikit-image's photos), "kodak", a folder, a glob, a
@@ -33,6 +32,22 @@ class image_source(gr.basic_block):
         labels: the class label of each image, for accuracy: "none", "file_prefix"
             (the file name up to its first "_": the ``cifar10-test:N`` files are
             ``<class>_<n>.png``) or "folder" (the name of the folder holding it).
+        window: at most this many images sent and not yet acknowledged on the input
+            port ``done`` (0: no limit). GNU Radio 3.10's message queues have no
+            back-pressure (a publisher never blocks, and the ``max_messages`` limit only
+            prunes ports without a handler), so a source at rate 0 would fill the next
+            block's queue with every image; connect a sink's ``done`` port (image_sink,
+            metrics_sink) to bound that. Acknowledging an image also acknowledges every
+            image sent before it (messages keep their order), so a lost image holds no
+            credit once a later one arrives.
+        window_timeout: seconds without any acknowledgement after which the images in
+            flight are logged as presumed lost and sending goes on (a link that loses
+            every image, or ``done`` left unconnected, must not stop the source for good).
+
+        Files Pillow cannot open (not an image, over its decompression-bomb limit) are
+        logged and left out at construction; a file that fails to decode when it is sent
+        is logged, left out of later passes and out of ``count`` at once, so a runner
+        waiting for ``count`` images does not wait for it.
 
         Each PDU: u8vector of H*W*3 RGB bytes; metadata image_id (unique:
         running number and file stem), image_shape, source, and label unless
@@ -41,9 +56,13 @@ class image_source(gr.basic_block):
         gr.basic_block.__init__(self, name="semcom_image_source", in_sig=None, out_sig=None)
         if isinstance(images, str) and "," in images:
             images = [s.strip() for s in images.split(",") if s.strip()]
-        self.paths = imaging.resolve_paths(images)
         if rate < 0:
             raise ValueError(f"rate must be >= 0 images/s, got {rate}")
+        if int(window) < 0 or int(window) != window:
+            raise ValueError(f"window must be a whole number of images >= 0 (0: no limit), got {window}")
+        if not window_timeout > 0:
+            raise ValueError(f"window_timeout must be > 0 s, got {window_timeout}")
+        self.paths, self._headers = self._readable(imaging.resolve_paths(images))
         if model:
             model_bundle = bundle.Bundle(model)
             if policy == "full" and model_bundle.image_size:
@@ -59,15 +78,98 @@ class image_source(gr.basic_block):
         if labels not in self.LABELS:
             raise ValueError(f"labels {labels!r} is not one of {self.LABELS}")
         self.policy, self.loop, self.rate, self.labels = policy, bool(loop), float(rate), labels
+        self.window, self.window_timeout = int(window), float(window_timeout)
         self.message_port_register_out(pmt.intern("image"))
+        self.message_port_register_in(pmt.intern("done"))
+        self.set_msg_handler(pmt.intern("done"), self.handle_done)
         self._stop = threading.Event()
         self._thread = None
         self.sent = 0
+        self.skipped = 0  # files that failed to decode while sending (left out of count since)
+        # pacing (window > 0): image_id -> running number of the images in flight, in sending order
+        self._credit = threading.Condition()
+        self._in_flight: dict[str, int] = {}
+        self._acknowledged = -1  # the highest running number acknowledged on "done"
+
+    def _readable(self, paths) -> tuple[list[pathlib.Path], dict]:
+        """The files whose header Pillow reads, and their (height, width); the others logged."""
+        readable, headers = [], {}
+        for path in paths:
+            try:
+                headers[path] = imaging.check_header(path)
+            except ValueError as error:
+                self.logger.error(f"left out {path}: {error}")
+                continue
+            readable.append(path)
+        if not readable:
+            raise ValueError(f"none of the {len(paths)} image files can be read (see the log)")
+        return readable, headers
 
     @property
     def count(self) -> int:
-        """Images one pass emits (a looping source repeats them)."""
+        """Images one pass emits (a looping source repeats them); drops as soon as a file
+        fails to decode while sending, so a runner re-reading it never waits for that file."""
         return len(self.paths)
+
+    def set_window(self, window: int, timeout: float | None = None) -> None:
+        """Change ``window`` (and ``window_timeout``); before start."""
+        if int(window) < 0:
+            raise ValueError(f"window must be >= 0 images, got {window}")
+        self.window = int(window)
+        if timeout is not None:
+            if not timeout > 0:
+                raise ValueError(f"window_timeout must be > 0 s, got {timeout}")
+            self.window_timeout = float(timeout)
+
+    @property
+    def in_flight(self) -> int:
+        """Images sent and not yet acknowledged on ``done`` (counted only with a window)."""
+        with self._credit:
+            return len(self._in_flight)
+
+    @property
+    def sending(self) -> bool:
+        """Whether the source's thread is still running (a non-looping source ends after one pass)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @pdus.guarded
+    def handle_done(self, msg):
+        """An acknowledgement: an image id as a string, or a metadata dict or PDU that has one."""
+        meta = msg if pmt.is_dict(msg) else pmt.car(msg) if pmt.is_pair(msg) and pmt.is_dict(pmt.car(msg)) else None
+        value = msg if meta is None else pmt.dict_ref(meta, pmt.intern(keys.IMAGE_ID), pmt.PMT_NIL)
+        if not pmt.is_symbol(value):
+            raise ValueError(f"an acknowledgement on port done must be an image id (a string, or a dict or PDU "
+                             f"with {keys.IMAGE_ID}), got {pdus._short(msg)}")
+        with self._credit:
+            number = self._in_flight.get(pmt.symbol_to_string(value))
+            if number is None:  # not ours, or already counted (an earlier id's acknowledgement, a timeout)
+                return
+            self._acknowledged = max(self._acknowledged, number)
+            while self._in_flight and next(iter(self._in_flight.values())) <= self._acknowledged:
+                del self._in_flight[next(iter(self._in_flight))]
+            self._credit.notify_all()
+
+    def _wait_for_credit(self) -> bool:
+        """With a window, wait until fewer than ``window`` images are in flight; False when stopped."""
+        if not self.window:
+            return not self._stop.is_set()
+        with self._credit:
+            quiet_since = time.monotonic()
+            while len(self._in_flight) >= self.window:
+                if self._stop.is_set():
+                    return False
+                acknowledged = self._acknowledged
+                # short waits, so that stop() is seen even without a notification
+                self._credit.wait(0.1)
+                if self._acknowledged != acknowledged:
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since >= self.window_timeout:
+                    ids = list(self._in_flight)
+                    self.logger.warn(f"no image acknowledged on port done for {self.window_timeout:g} s with "
+                                     f"{len(ids)} in flight: presumed lost, sending on ({_ids(ids)})")
+                    self._acknowledged = max(self._in_flight.values())
+                    self._in_flight.clear()
+            return not self._stop.is_set()
 
     def label_of(self, path) -> str | None:
         """The class label ``labels`` gives the file ``path`` (None for "none")."""
@@ -78,11 +180,7 @@ class image_source(gr.basic_block):
         """(height, width) of each image one pass emits, read from file headers."""
         if self.size is not None:
             return [tuple(self.size)] * len(self.paths)
-        shapes = []
-        for path in self.paths:
-            with Image.open(path) as picture:
-                shapes.append((picture.height, picture.width))
-        return shapes
+        return [self._headers[path] for path in list(self.paths)]
 
     def max_shape(self) -> tuple[int, int]:
         """Largest (height, width) this source emits, read from file headers."""
@@ -93,12 +191,17 @@ class image_source(gr.basic_block):
 
     def start(self):
         self._stop.clear()
+        with self._credit:  # a restart owes nothing to the images of the last run
+            self._in_flight.clear()
+            self._acknowledged = self.sent - 1
         self._thread = threading.Thread(target=self._run, name="semcom_image_source", daemon=True)
         self._thread.start()
         return True
 
     def stop(self):
         self._stop.set()
+        with self._credit:
+            self._credit.notify_all()
         if self._thread is not None:
             self._thread.join()
         return True
@@ -107,20 +210,18 @@ class image_source(gr.basic_block):
         period = 1.0 / self.rate if self.rate > 0 else 0.0
         next_time = time.monotonic()
         while not self._stop.is_set():
-            for path in self.paths:
-                if self._stop.is_set():
+            for path in list(self.paths):  # a copy: a file that fails leaves self.paths
+                if not self._wait_for_credit():
                     return
-                try:
-                    image, note = imaging.load_image(path)
-                    image = imaging.fit(image, self.policy, self.size)
-                except ValueError as error:
-                    self.logger.error(f"skipped {path}: {error}")
+                image = self._load(path)
+                if image is None:
                     continue
-                if note:
-                    self.logger.info(f"{path.name}: {note}")
                 meta = {keys.IMAGE_ID: f"{self.sent:05d}_{path.stem}", keys.SOURCE: str(path)}
                 if self.labels != "none":
                     meta[keys.LABEL] = self.label_of(path)
+                if self.window:
+                    with self._credit:
+                        self._in_flight[meta[keys.IMAGE_ID]] = self.sent
                 self.message_port_pub(pmt.intern("image"), pdus.image_pdu(meta, np.ascontiguousarray(image)))
                 self.sent += 1
                 if period:
@@ -128,3 +229,28 @@ class image_source(gr.basic_block):
                     self._stop.wait(max(0.0, next_time - time.monotonic()))
             if not self.loop:
                 return
+            if not self.paths:
+                self.logger.error("no readable image left to loop over: the source stops")
+                return
+
+    def _load(self, path) -> np.ndarray | None:
+        """The fitted image of ``path``, or None after logging why not: the file then leaves
+        ``paths`` (and ``count``) so that nobody waits for it, and the source goes on."""
+        try:
+            image, note = imaging.load_image(path)
+            image = imaging.fit(image, self.policy, self.size)
+        except Exception as error:  # noqa: BLE001 - one file must never end the source's thread
+            kind = "" if isinstance(error, ValueError) else f"internal error {type(error).__name__}: "
+            self.paths.remove(path)
+            self.skipped += 1
+            self.logger.error(f"skipped {path}: {kind}{error} ({len(self.paths)} images left in a pass)")
+            return None
+        if note:
+            self.logger.info(f"{path.name}: {note}")
+        return image
+
+
+def _ids(ids: list[str], shown: int = 10) -> str:
+    """Image ids for a log line: the first ``shown`` of them and how many more."""
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return ", ".join(ids[:shown]) + more

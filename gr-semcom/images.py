@@ -51,14 +51,33 @@ def to_rgb8(picture: Image.Image) -> tuple[np.ndarray, str]:
     return np.asarray(picture.convert("RGB")), f"{mode} converted to RGB"
 
 
+# What Pillow raises for a file it cannot read: OSError (unknown format, truncated data),
+# SyntaxError (malformed headers), DecompressionBombError (more than twice
+# Image.MAX_IMAGE_PIXELS pixels, e.g. a 27 KB PNG claiming 15000x15000: an Exception, not an
+# OSError) and MemoryError (a size it cannot allocate).
+_UNREADABLE = (OSError, SyntaxError, Image.DecompressionBombError, MemoryError)
+
+
 def load_image(path) -> tuple[np.ndarray, str]:
-    """Read ``path`` as uint8 (H, W, 3) RGB; returns (array, conversion note)."""
+    """Read ``path`` as uint8 (H, W, 3) RGB; returns (array, conversion note). ValueError naming
+    the file for anything Pillow cannot read, including images over its decompression-bomb limit."""
     try:
         with Image.open(path) as picture:
             picture.load()
             return to_rgb8(picture)
-    except (OSError, SyntaxError) as error:  # Pillow raises these for unreadable files
-        raise ValueError(f"cannot read image {path}: {error}") from error
+    except _UNREADABLE as error:
+        raise ValueError(f"cannot read image {path}: {type(error).__name__}: {error}") from error
+
+
+def check_header(path) -> tuple[int, int]:
+    """(height, width) from the header of ``path`` without decoding its pixels; ValueError, as
+    ``load_image``, for a file Pillow cannot open (unknown format, over the decompression-bomb
+    limit). A file that passes can still fail to decode (truncated pixel data)."""
+    try:
+        with Image.open(path) as picture:
+            return picture.height, picture.width
+    except _UNREADABLE as error:
+        raise ValueError(f"cannot read image {path}: {type(error).__name__}: {error}") from error
 
 
 def sample_paths() -> list[pathlib.Path]:

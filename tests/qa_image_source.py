@@ -2,6 +2,7 @@
 import time
 
 import numpy as np
+import pmt
 import pytest
 from gnuradio import blocks, gr
 from PIL import Image
@@ -65,13 +66,15 @@ def test_converts_grayscale_rgba_and_16_bit_and_skips_corrupt_files(tmp_path, ca
     Image.fromarray(rgba, "RGBA").save(tmp_path / "b_rgba.png")
     Image.fromarray(gray.astype(np.uint16) * 257).save(tmp_path / "c_16bit.png")
     (tmp_path / "d_corrupt.png").write_bytes(b"\x89PNG not really")
-    out = _collect(image_source(str(tmp_path), policy="full"), 3, settle=0.3)
+    source = image_source(str(tmp_path), policy="full")
+    assert source.count == 3  # the corrupt file is left out at construction: nobody waits for it
+    out = _collect(source, 3, settle=0.3)
     assert len(out) == 3 and all(image.shape == (12, 10, 3) for _, image in out)
     np.testing.assert_array_equal(out[0][1][..., 1], gray)
     assert out[1][1][0, 0].tolist() == [100, 0, 0]  # 200 * 128/255, composited on black
     np.testing.assert_array_equal(out[2][1][..., 0], gray)
     log = logged(capfd)
-    assert "skipped" in log and "d_corrupt.png" in log and "alpha composited" in log
+    assert "left out" in log and "d_corrupt.png" in log and "alpha composited" in log
 
 
 def test_impossible_parameters_raise(tmp_path, cifar_model, kodak_model):
@@ -102,3 +105,142 @@ def test_labels_from_the_file_name_prefix_or_the_folder(tmp_path):
     assert all(keys.LABEL not in meta for meta, _ in unlabelled)
     with pytest.raises(ValueError, match="labels 'name' is not one of"):
         image_source(str(folder), policy="full", labels="name")
+
+
+def _bomb(path, side=15000):
+    """A PNG whose header claims side x side RGB pixels (2.5 times Pillow's decompression-bomb
+    limit at 15000) and whose data is a few rows of zeros: a few KB on disk."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = zlib.compress(b"\0" * (1 + 3 * side) * 4, 9)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+    return path
+
+
+def _truncated(path):
+    """A PNG with a good header whose pixel data stops half way: Pillow opens it, then fails to decode it."""
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return path
+
+
+def test_a_decompression_bomb_is_a_logged_skip_not_a_dead_source(tmp_path, capfd):
+    with pytest.raises(ValueError, match="cannot read image .*bomb.png: DecompressionBombError"):
+        images.load_image(_bomb(tmp_path / "bomb.png"))
+    good = np.full((8, 8, 3), 90, np.uint8)
+    for name in ("a.png", "c.png"):
+        Image.fromarray(good).save(tmp_path / name)
+    source = image_source(str(tmp_path), policy="full")
+    assert source.count == 2 and "left out" in logged(capfd)  # found by its header, before anything runs
+    # a file that turns into a bomb after construction: skipped when it is read, and the source goes on
+    _bomb(tmp_path / "c.png")
+    out = _collect(source, 1, settle=0.3)
+    assert [meta[keys.IMAGE_ID] for meta, _ in out] == ["00000_a"]
+    log = logged(capfd)
+    assert "skipped" in log and "c.png" in log and "DecompressionBombError" in log
+    assert source.count == 1 and source.skipped == 1
+
+
+def test_a_file_that_fails_to_decode_leaves_the_count_at_once(tmp_path, capfd):
+    good = np.full((8, 8, 3), 90, np.uint8)
+    Image.fromarray(good).save(tmp_path / "a.png")
+    _truncated(tmp_path / "b.png")
+    Image.fromarray(good).save(tmp_path / "c.png")
+    source = image_source(str(tmp_path), policy="full", loop=True, rate=100.0)
+    assert source.count == 3  # its header is fine: found out only when decoded
+    out = _collect(source, 4)
+    assert [meta[keys.SOURCE].rsplit("/", 1)[1] for meta, _ in out[:4]] == ["a.png", "c.png", "a.png", "c.png"]
+    assert source.count == 2 and source.skipped == 1  # left out of the later passes too
+    log = logged(capfd)
+    assert log.count("skipped") == 1 and "b.png: OSError: image file is truncated (2 images left in a pass)" in log
+
+
+def test_the_harness_does_not_wait_for_an_unreadable_image(cifar_model, photo_dir, capfd):
+    """The evaluation CLI waited its 1,800 s for a file the source had skipped, and wrote nothing."""
+    from gnuradio.semcom import evaluate
+    _truncated(photo_dir / "broken.png")
+    _bomb(photo_dir / "bomb.png")
+    started = time.monotonic()
+    rows = evaluate.run([str(cifar_model)], [str(photo_dir)], [10.0], timeout=30.0)
+    assert sorted(r["image"].split("_", 1)[1] for r in rows) == ["astronaut", "chelsea", "coffee"]
+    assert time.monotonic() - started < 20
+    log = logged(capfd)
+    assert "broken.png" in log and "bomb.png" in log
+
+
+def _ack(source, image_id):
+    source.to_basic_block()._post(pmt.intern("done"), pmt.intern(image_id))
+
+
+def test_a_window_bounds_the_images_in_flight_until_acknowledged(photo_dir, capfd):
+    source = image_source(str(photo_dir), policy="full", loop=True, window=3, window_timeout=1.0)
+    top = gr.top_block()
+    debug = blocks.message_debug()
+    top.msg_connect((source, "image"), (debug, "store"))
+    top.start()
+    try:
+        def settled(n, wait=0.3):
+            """Messages out once n are, or after 3 s, and ``wait`` s more (under window_timeout)."""
+            deadline = time.monotonic() + 3
+            while debug.num_messages() < n and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(wait)
+            return debug.num_messages()
+        assert settled(3) == 3 and source.in_flight == 3
+        ids = [pdus.parse_image(debug.get_message(i))[0][keys.IMAGE_ID] for i in range(3)]
+        _ack(source, ids[1])  # acknowledges ids[0] too: messages keep their order
+        _ack(source, "not ours")  # ignored
+        _ack(source, ids[0])  # already counted
+        assert settled(5) == 5 and source.in_flight == 3
+        # nothing acknowledged for window_timeout: the images in flight are presumed lost
+        assert settled(8, 0.0) == 8
+        assert "no image acknowledged on port done for 1 s with 3 in flight: presumed lost" in logged(capfd)
+    finally:
+        top.stop()
+        top.wait()
+    with pytest.raises(ValueError, match="window must be a whole number"):
+        image_source(str(photo_dir), policy="full", window=-1)
+
+
+class _SlowStage(gr.basic_block):
+    """Takes 10 ms per image, records its input queue's length, and acknowledges each image."""
+
+    def __init__(self):
+        gr.basic_block.__init__(self, name="slow_stage", in_sig=None, out_sig=None)
+        self.message_port_register_in(pmt.intern("in"))
+        self.message_port_register_out(pmt.intern("done"))
+        self.set_msg_handler(pmt.intern("in"), self.handle)
+        self.queued, self.handled = [], 0
+
+    def handle(self, msg):
+        self.queued.append(self.to_basic_block().nmsgs(pmt.intern("in")))
+        time.sleep(0.01)
+        self.handled += 1
+        self.message_port_pub(pmt.intern("done"), pmt.car(msg))
+
+
+@pytest.mark.parametrize("window", [0, 4])
+def test_a_paced_source_keeps_the_next_queue_within_its_window(tmp_path, window):
+    for i in range(40):
+        Image.fromarray(np.full((4, 4, 3), i, np.uint8)).save(tmp_path / f"{i:02d}.png")
+    source = image_source(str(tmp_path), policy="full", window=window)
+    stage = _SlowStage()
+    top = gr.top_block()
+    top.msg_connect((source, "image"), (stage, "in"))
+    top.msg_connect((stage, "done"), (source, "done"))
+    top.start()
+    deadline = time.monotonic() + 10
+    while stage.handled < 40 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    top.stop()
+    top.wait()
+    assert stage.handled == 40
+    if window:
+        assert max(stage.queued) < window
+    else:  # unpaced, the whole set waits in the queue (what the issue saw as 600 PDUs)
+        assert max(stage.queued) > 20

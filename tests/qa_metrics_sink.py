@@ -167,3 +167,65 @@ def test_accuracy_without_labels_is_logged_and_the_sink_keeps_running(capfd):
     plain = metrics_sink()
     run_block(plain, "decoded", messages[-2:], done=lambda: plain.arrivals.count >= 1)
     assert plain.rows[0]["correct"] == ""
+
+
+def test_duplicates_are_logged_and_never_paired_with_a_later_reference(capfd):
+    rng = np.random.default_rng(5)
+    first, later, decoded = (rng.integers(0, 256, (16, 16, 3), dtype=np.uint8) for _ in range(3))
+    sink = metrics_sink()
+    # GNU Radio drains one input port's queue before the next: posted in steps, to keep their order
+    steps = [[("reference", image_pdu(first, "a")), ("decoded", image_pdu(decoded, "a"))],  # scored
+             [("decoded", image_pdu(decoded, "a"))],  # a duplicate of a scored image: dropped, not held
+             [("reference", image_pdu(later, "a")),  # a later reference with the id must not pair with it
+              ("reference", image_pdu(first, "b")), ("reference", image_pdu(later, "b")),  # replaces the first
+              ("decoded", _draw(decoded, "c", 0, 2)), ("decoded", _draw(decoded, "c", 0, 2))]]  # one draw twice
+    for step in steps:
+        run_block(sink, "decoded", step, done=lambda: sink.arrivals.count >= 1, settle=0.2)
+    assert [r["image"] for r in sink.rows] == ["a"] and sink.rows[0]["psnr_db"] == metrics.psnr_db(first, decoded)
+    assert sink.waiting() == {"reference": ["a", "b"], "decoded": ["c"]}
+    text = logged(capfd)
+    assert "decoded image a came again after it was scored: dropped" in text
+    assert "reference image b came again before its decoded image: the earlier reference is replaced" in text
+    assert "decoded image c (draw 0) came twice before it was scored: the second is dropped" in text
+    # the images still unmatched when the flowgraph stops are named
+    assert "at stop, 2 reference images had no decoded image: a, b" in text
+    assert "at stop, 1 decoded image had no reference: c" in text
+    run_block(sink, "decoded", [("decoded", image_pdu(decoded, "b"))], done=lambda: sink.arrivals.count >= 2)
+    assert sink.rows[-1]["psnr_db"] == metrics.psnr_db(later, decoded)  # b was scored against its second reference
+
+
+def test_rows_keep_the_latest_while_means_and_csv_cover_every_row(tmp_path):
+    rng = np.random.default_rng(6)
+    refs = [rng.integers(0, 256, (16, 16, 3), dtype=np.uint8) for _ in range(5)]
+    decoded = [np.clip(r.astype(int) + 4 * (i + 1), 0, 255).astype(np.uint8) for i, r in enumerate(refs)]
+    sink = metrics_sink(csv_path=str(tmp_path / "m.csv"), keep_rows=2)
+    messages = [m for i in range(5) for m in (("reference", image_pdu(refs[i], f"i{i}")),
+                                              ("decoded", image_pdu(decoded[i], f"i{i}")))]
+    done = run_block(sink, "decoded", messages, out_port="done", expected=5)
+    assert [r["image"] for r in sink.rows] == ["i3", "i4"]
+    psnrs = [metrics.psnr_db(r, d) for r, d in zip(refs, decoded)]
+    means = sink.means()
+    assert means["count"] == 5 == sink.count and means["psnr_db"] == pytest.approx(np.mean(psnrs))
+    assert means["psnr_min"] == pytest.approx(np.mean(psnrs)) and np.isnan(means["accuracy"])
+    with open(tmp_path / "m.csv") as handle:
+        assert [row["image"] for row in csv.DictReader(handle)] == [f"i{i}" for i in range(5)]
+    # each row is acknowledged on "done" (image_source's window)
+    assert [pdus.split(m)[0][keys.IMAGE_ID] for m in done] == [f"i{i}" for i in range(5)]
+    sink.set_keep_rows(10)
+    assert [r["image"] for r in sink.rows] == ["i3", "i4"] and sink.keep_rows == 10
+    with pytest.raises(ValueError, match="keep_rows must be >= 0"):
+        metrics_sink(keep_rows=-1)
+
+
+def test_images_waiting_for_their_match_are_bounded_and_the_dropped_ones_named(capfd):
+    image = np.zeros((16, 16, 3), np.uint8)  # 768 bytes: three fit in 2,500
+    sink = metrics_sink(max_waiting_mb=2500 / 2 ** 20)
+    run_block(sink, "reference", [image_pdu(image, f"r{i}") for i in range(5)], done=lambda: len(sink.waiting()[
+        "reference"]) == 3 and "r4" in sink.waiting()["reference"], timeout=10)
+    run_block(sink, "decoded", [image_pdu(image, "r4")], done=lambda: sink.arrivals.count >= 1, timeout=10)
+    assert sink.waiting() == {"reference": ["r3"], "decoded": []}  # r2 made room for the decoded r4
+    text = logged(capfd)
+    for old in ("r0", "r1", "r2"):
+        assert f"reference image {old} dropped unmatched: the images waiting for their match passed max_waiting_mb" \
+            in text
+    assert "r3 dropped" not in text and sink.count == 1
