@@ -161,15 +161,19 @@ class _push_sink(gr.basic_block):
 
 
 class _Stop:
-    """SIGINT and SIGTERM while a node runs, from before it loads its model: the first sets
-    ``event`` and the main thread stops the flowgraph (``_stop_flowgraph``, which ends the
-    process within STOP_GRACE_S whatever its blocks do). Later ones are ignored: Ctrl-C in a
-    terminal reaches a script and its nodes together, and the script's SIGTERM must not cut
-    the nodes' reports short. The previous handlers come back on exit (``main`` also runs
-    inside test processes)."""
+    """SIGINT and SIGTERM while a node runs, from before it loads its model: the first one's
+    name goes into ``name`` and the main thread, which polls it every POLL_MS, stops the
+    flowgraph (``_stop_flowgraph``: the process ends within STOP_GRACE_S whatever its blocks
+    do). Polled, not waited for: Python runs a handler only when the main thread runs
+    bytecode, and a signal the kernel hands to one of GNU Radio's threads does not wake a
+    main thread blocked on a lock; nor may the handler take a lock (an Event's), which the
+    main thread it interrupts may hold. Later signals are ignored: Ctrl-C in a terminal
+    reaches a script and its nodes together, and the script's SIGTERM must not cut the
+    nodes' reports short. The previous handlers come back on exit (``main`` also runs inside
+    test processes)."""
 
     def __init__(self):
-        self.name, self.event = "", threading.Event()
+        self.name = ""
         self._previous = {}
 
     def __enter__(self):
@@ -182,9 +186,7 @@ class _Stop:
             signal.signal(number, handler)
 
     def _on_signal(self, number, _frame):
-        if not self.event.is_set():
-            self.name = signal.Signals(number).name
-            self.event.set()
+        self.name = self.name or signal.Signals(number).name
 
 
 def _stop_flowgraph(top: gr.top_block, name: str, status: int = 0, report=lambda: "") -> None:
@@ -322,6 +324,7 @@ class receiver(gr.top_block):
         self.references = _source(images, model_bundle)
         # the predecessor's images are not scored again: their references stop here
         self.expected = _tally("semcom_node_expected", skip=self.ledger.previous)
+        self._predicted: list[str] = []
         self.input = zeromq.pull_msg_source(source, POLL_MS, False)
         self.decoder = jscc_decoder(path, provider, threads)
         self.decoded = _tally("semcom_node_decoded")
@@ -341,6 +344,16 @@ class receiver(gr.top_block):
         self.msg_connect((self.references, "image"), (self.expected, "in"))
         self.msg_connect((self.expected, "out"), (self.metrics, "reference"))
 
+    def _expected_ids(self) -> list[str]:
+        """The ids of ``images`` in the order sent: the references' own once all are out,
+        before that those image_source gives them (running number and file stem), so a
+        receiver stopped early still names every image that did not arrive."""
+        if len(self.expected.ids) >= self.references.count:
+            return self.expected.ids[:self.references.count]
+        if len(self._predicted) != len(self.references.paths):  # a file that failed to load leaves paths
+            self._predicted = [f"{index:05d}_{path.stem}" for index, path in enumerate(self.references.paths)]
+        return self._predicted
+
     def run_images(self, timeout: float, stop: _Stop | None = None) -> list[dict]:
         """Start; log every gap in the arrivals with its ids as soon as a later image shows
         it; stop when every image of ``images`` has arrived (here or at a predecessor) and
@@ -349,19 +362,24 @@ class receiver(gr.top_block):
         upstream), after ``timeout`` s, or on ``stop``."""
         total = self.references.count
         previous = set(self.ledger.previous)
-        if stop is not None and stop.event.is_set():
+        if stop is not None and stop.name:
             raise Incomplete(f"{stop.name} before the start: 0 of {total} images arrived")
         self.start()
         print("rx running" + (f"; {len(previous)} images received by a predecessor (in {self.ledger.path}) "
                               f"are not waited for" if previous else ""), flush=True)
         deadline = time.monotonic() + timeout
-        seen: set[str] = set()
-        lost: set[str] = set()
-        handled, furthest, ending = 0, -1, ""
+        seen: set[str] = set()  # arrived here, each once
+        lost: set[str] = set()  # reported lost and not arrived since
+        expected, position = [], {}
+        handled = scanned = 0  # arrivals looked at; expected[:scanned] looked at for gaps
+        furthest, ending = -1, ""
         try:
             while not ending:
-                expected = self.expected.ids[:]  # the references' ids, in the order sent
-                position = {image_id: index for index, image_id in enumerate(expected)}
+                latest = self._expected_ids()
+                if latest != expected:  # at the start, and should the references differ from the prediction
+                    expected, scanned = latest, 0
+                    position = {image_id: index for index, image_id in enumerate(expected)}
+                    furthest = max([-1] + [position[i] for i in seen if i in position])
                 arrivals = self.decoded.ids[:]
                 for image_id in arrivals[handled:]:
                     if image_id in seen or image_id in previous:
@@ -370,29 +388,28 @@ class receiver(gr.top_block):
                         continue
                     seen.add(image_id)
                     self.ledger.add(image_id)
+                    furthest = max(furthest, position.get(image_id, -1))
                     if image_id in lost:
                         lost.discard(image_id)
                         print(f"rx: {image_id} arrived after it was reported lost (out of order: more than "
                               f"one route?)", flush=True)
                 handled = len(arrivals)
-                if len(expected) == total:  # positions are known once every reference is out
-                    furthest = max([furthest] + [position[i] for i in seen if i in position])
-                    gap = [i for i in expected[:max(furthest, 0)] if i not in seen and i not in previous and i not in lost]
-                    if gap:
-                        lost.update(gap)
-                        print(f"rx: lost {len(gap)} images, sent before {expected[furthest]} which arrived "
-                              f"(delivery is at most once: a node upstream dropped them): {_listed(gap)}",
-                              flush=True)
-                    missing = [i for i in expected if i not in seen and i not in previous]
-                    if not missing:
-                        ending = "complete"
-                    elif furthest == total - 1:
-                        ending = ": the last image arrived without them, they were lost upstream"
-                if not ending and stop is not None and stop.event.is_set():
+                # one route keeps the order: what was sent before an image that arrived and is not here is lost
+                gap = [i for i in expected[scanned:max(furthest, 0)] if i not in seen and i not in previous]
+                scanned = max(scanned, furthest)
+                if gap:
+                    lost.update(gap)
+                    print(f"rx: lost {len(gap)} images, sent before {expected[furthest]} which arrived "
+                          f"(delivery is at most once: a node upstream dropped them): {_listed(gap)}", flush=True)
+                if all(i in seen or i in previous for i in expected[scanned:]) and not lost:
+                    ending = "complete"
+                elif furthest == total - 1:
+                    ending = ": the last image arrived without them, they were lost upstream"
+                elif stop is not None and stop.name:
                     ending = f": stopped by {stop.name}"
-                if not ending and time.monotonic() > deadline:
+                elif time.monotonic() > deadline:
                     ending = f" in {timeout:g} s: is every node upstream running?"
-                if not ending:
+                else:
                     time.sleep(POLL_MS / 1000)
             if ending == "complete":  # the last ones may still be in the sinks
                 self.metrics.arrivals.wait(len(seen), timeout)
@@ -400,12 +417,10 @@ class receiver(gr.top_block):
         finally:
             _stop_flowgraph(self, "rx", 1, lambda: f"{len(seen)} images arrived")
         if ending != "complete":
-            expected = self.expected.ids[:] if len(self.expected.ids) == total else []
             missing = [i for i in expected if i not in seen and i not in previous]
-            named = f"Never arrived ({len(missing)}): {_listed(missing)}" if expected else \
-                "The references were not all read, so the missing ids are unknown"
             before = f" ({len(previous)} of them at a predecessor)" if previous else ""
-            raise Incomplete(f"{len(seen) + len(previous)} of {total} images arrived{before}{ending}. {named}")
+            raise Incomplete(f"{len(seen) + len(previous)} of {total} images arrived{before}{ending}. "
+                             f"Never arrived ({len(missing)}): {_listed(missing)}")
         if previous:
             print(f"rx: {len(previous)} images had arrived at a predecessor, {len(seen)} here", flush=True)
         return self.metrics.rows
@@ -418,12 +433,13 @@ def run_until_stopped(top: gr.top_block, name: str, stop: _Stop | None = None) -
         with _Stop() as stop:
             return run_until_stopped(top, name, stop)
     report = getattr(top, "report", lambda: "")
-    if stop.event.is_set():
+    if stop.name:
         print(f"{name}: {stop.name} before the start: exiting", flush=True)
         return
     top.start()
     print(f"{name} running", flush=True)
-    stop.event.wait()
+    while not stop.name:
+        time.sleep(POLL_MS / 1000)
     print(f"{name}: {stop.name}: stopping", flush=True)
     _stop_flowgraph(top, name, 0, report)
     line = report()

@@ -242,12 +242,74 @@ def test_nodes_refuse_missing_addresses_and_impossible_relays(df_model, capsys):
     assert "relay must be 1 .. 2" in capsys.readouterr().err
 
 
+SCRIPT = pathlib.Path(__file__).resolve().parent.parent / "examples" / "relay_processes.sh"
+
+
+def leftover_nodes(model: pathlib.Path) -> str:
+    time.sleep(0.5)
+    return subprocess.run(["pgrep", "-af", f"gnuradio.semcom.nodes .*{model}"], capture_output=True, text=True).stdout
+
+
 def test_the_example_script_starts_the_four_processes_and_ends_them(df_model, tmp_path):
-    script = pathlib.Path(__file__).resolve().parent.parent / "examples" / "relay_processes.sh"
-    result = subprocess.run(["bash", str(script), str(df_model), "samples", "5", str(tmp_path / "out")],
+    result = subprocess.run(["bash", str(SCRIPT), str(df_model), "samples", "5", str(tmp_path / "out")],
                             capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHON": sys.executable})
     assert result.returncode == 0 and "rx: 4 images, mean PSNR" in result.stdout, result.stdout + result.stderr
     assert len(list((tmp_path / "out").glob("*.png"))) == 4
-    time.sleep(1)
-    leftover = subprocess.run(["pgrep", "-f", f"gnuradio.semcom.nodes .*{df_model}"], capture_output=True, text=True)
-    assert leftover.stdout == "", "the script left node processes running"
+    assert len((tmp_path / "out" / "received.txt").read_text().splitlines()) == 4
+    assert "relay 2: stopped; 4 images taken in, 4 forwarded, none lost here" in result.stdout
+    assert leftover_nodes(df_model) == "", "the script left node processes running"
+
+
+def test_the_example_script_says_which_node_could_not_bind_its_port_and_stops_at_once(df_model, tmp_path):
+    held = socket.socket()  # another program on relay 1's port
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    with held:
+        ports = [free_addresses(1)[0].rsplit(":", 1)[1], str(held.getsockname()[1]), free_addresses(1)[0].rsplit(":", 1)[1]]
+        started = time.monotonic()
+        result = subprocess.run(["bash", str(SCRIPT), str(df_model), "samples", "5", str(tmp_path / "out")],
+                                capture_output=True, text=True, timeout=120,
+                                env={**os.environ, "PYTHON": sys.executable, "RELAY_PORTS": " ".join(ports)})
+        took = time.monotonic() - started
+    output = result.stdout + result.stderr
+    assert result.returncode == 1 and took < 30, output
+    assert f"relay 1: cannot bind --out tcp://127.0.0.1:{ports[1]}: Address already in use" in result.stderr
+    assert re.search(r"relay_processes.sh: relay 1 \(pid \d+\) exited with status 2; stopping the other nodes",
+                     result.stderr), output
+    assert "Traceback" not in output
+    assert leftover_nodes(df_model) == "", "the script left node processes running"
+
+
+@pytest.mark.parametrize("ctrl_c", [False, True], ids=["sigterm-to-the-script", "ctrl-c-to-the-group"])
+def test_the_example_script_stopped_mid_run_stops_every_node(df_model, tmp_path, ctrl_c):
+    photos = tmp_path / "photos"  # enough that the run is still going when it is stopped
+    photos.mkdir()
+    picture, _ = images.load_image(images.sample_paths()[0])
+    for index in range(200):
+        Image.fromarray(images.fit(picture, "crop", (32, 32)) ^ index).save(photos / f"p{index:03d}.png")
+    log = open(tmp_path / "script.log", "w")
+    script = subprocess.Popen(["bash", str(SCRIPT), str(df_model), str(photos), "5", str(tmp_path / "out")],
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                              env={**os.environ, "PYTHON": sys.executable, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 60
+        while not all(f"{name} running" in (tmp_path / "script.log").read_text()
+                      for name in ("tx", "relay 1", "relay 2", "rx")):
+            assert time.monotonic() < deadline and script.poll() is None, (tmp_path / "script.log").read_text()
+            time.sleep(0.1)
+        if ctrl_c:  # what a terminal does: SIGINT to the script and its nodes at once
+            os.killpg(script.pid, signal.SIGINT)
+        else:
+            script.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        status = script.wait(20)
+    finally:
+        if script.poll() is None:
+            os.killpg(script.pid, signal.SIGKILL)
+    output = (tmp_path / "script.log").read_text()
+    assert status == (130 if ctrl_c else 143) and time.monotonic() - sent < 12, output
+    for name in ("tx", "relay 1", "relay 2"):
+        assert f"{name}: {'SIGINT' if ctrl_c else 'SIGTERM'}: stopping" in output and f"{name}: stopped; " in output
+    assert re.search(r"rx: \d+ of 200 images arrived: stopped by SIG(INT|TERM)\. Never arrived", output), output
+    assert "did not stop on SIGTERM" not in output
+    assert leftover_nodes(df_model) == "", "the script left node processes running"
