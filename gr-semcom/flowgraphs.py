@@ -303,12 +303,13 @@ class point_to_point(gr.top_block):
         import time  # here, not at the top: this harness's waiting is the only user
 
         done_by = self.metrics if self.score else self.image_sink
+        # on a lossy link, a run of lost images must not hold the source for long
+        self.source.pace(window, idle / 2 if idle else None)
         if window and not getattr(self, "_paced", False):
+            done_by.add_done_port()
             self.msg_connect((done_by, "done"), (self.source, "done"))
             self._paced = True
-        # on a lossy link, a run of lost images must not hold the source for long
-        self.source.set_window(window if getattr(self, "_paced", False) else 0, idle / 2 if idle else None)
-        self.metrics.set_keep_rows(max(self.metrics.keep_rows, self.source.count))
+        self.metrics.keep_latest(max(self.metrics.keep_rows, self.source.count))
 
         def wait_all(arrivals, per_image: int) -> bool:
             """Wait until ``arrivals`` holds per_image per image of the source's (falling) count."""

@@ -45,7 +45,7 @@ def file_stem(image_id: str) -> str:
 
 
 class image_sink(gr.basic_block):
-    def __init__(self, folder=""):
+    def __init__(self, folder="", done_port=False):
         """Take image PDUs on port ``image``; write ``<folder>/<name>.png``
         (``<name>#<sample>.png`` for the draws of an image decoded several times).
 
@@ -56,9 +56,9 @@ class image_sink(gr.basic_block):
         id in its text chunk ``image_id``. An image whose file this sink already wrote in
         this run (the same id twice, or ids that differ only in case on a case-insensitive
         file system) is written as ``<name>~2.png`` (3, ...) with a log line, never over
-        the first. Files from earlier runs are overwritten. Each image written is
-        acknowledged on the output port ``done`` (a PDU with its image_id; connect it to
-        image_source's ``done`` to pace the source).
+        the first. Files from earlier runs are overwritten. done_port: acknowledge each
+        image written on the output port ``done`` (a PDU with its image_id; connect it to
+        image_source's ``done`` to pace the source; also ``add_done_port()``).
 
         ``last_image`` holds the most recent image (uint8 (H, W, 3)) and ``last_id`` its
         id, for display; ``arrivals.wait(n, timeout)`` waits for n images.
@@ -72,8 +72,18 @@ class image_sink(gr.basic_block):
         self.arrivals = pdus.Arrivals()
         self._started_ns = time.time_ns() - 100_000_000  # files modified since were written in this run
         self.message_port_register_in(pmt.intern("image"))
-        self.message_port_register_out(pmt.intern("done"))
+        self._done_port = False
+        if done_port:
+            self.add_done_port()
         self.set_msg_handler(pmt.intern("image"), self.handle_image)
+
+    def add_done_port(self) -> None:
+        """Publish each image written on the output port ``done`` (a PDU with its image_id and no
+        data), for image_source's window; before start. Not there by default: the GRC block
+        declares no such port."""
+        if not self._done_port:
+            self.message_port_register_out(pmt.intern("done"))
+            self._done_port = True
 
     def start(self):
         # the kernel stamps files with a clock that lags time.time_ns() by up to a tick (a few
@@ -98,8 +108,9 @@ class image_sink(gr.basic_block):
             self._write(image, image_id, stem)
         self.last_image, self.last_id = image, image_id
         self.arrivals.add()
-        self.message_port_pub(pmt.intern("done"), pmt.cons(pmt.to_pmt({keys.IMAGE_ID: image_id}),
-                                                           pmt.init_u8vector(0, [])))
+        if self._done_port:
+            self.message_port_pub(pmt.intern("done"), pmt.cons(pmt.to_pmt({keys.IMAGE_ID: image_id}),
+                                                               pmt.init_u8vector(0, [])))
 
     def _write(self, image, image_id: str, stem: str) -> None:
         """Write ``<stem>.png``, or ``<stem>~<n>.png`` when this run already wrote that file."""

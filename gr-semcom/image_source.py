@@ -33,7 +33,7 @@ class image_source(gr.basic_block):
             (the file name up to its first "_": the ``cifar10-test:N`` files are
             ``<class>_<n>.png``) or "folder" (the name of the folder holding it).
         window: at most this many images sent and not yet acknowledged on the input
-            port ``done`` (0: no limit). GNU Radio 3.10's message queues have no
+            port ``done``, which the source has only with a window (0: no limit, no port). GNU Radio 3.10's message queues have no
             back-pressure (a publisher never blocks, and the ``max_messages`` limit only
             prunes ports without a handler), so a source at rate 0 would fill the next
             block's queue with every image; connect a sink's ``done`` port (image_sink,
@@ -80,8 +80,9 @@ class image_source(gr.basic_block):
         self.policy, self.loop, self.rate, self.labels = policy, bool(loop), float(rate), labels
         self.window, self.window_timeout = int(window), float(window_timeout)
         self.message_port_register_out(pmt.intern("image"))
-        self.message_port_register_in(pmt.intern("done"))
-        self.set_msg_handler(pmt.intern("done"), self.handle_done)
+        self._done_port = False
+        if self.window:
+            self._add_done_port()
         self._stop = threading.Event()
         self._thread = None
         self.sent = 0
@@ -111,15 +112,24 @@ class image_source(gr.basic_block):
         fails to decode while sending, so a runner re-reading it never waits for that file."""
         return len(self.paths)
 
-    def set_window(self, window: int, timeout: float | None = None) -> None:
-        """Change ``window`` (and ``window_timeout``); before start."""
+    def pace(self, window: int, timeout: float | None = None) -> None:
+        """Set ``window`` (and ``window_timeout``) before start; a window adds the port ``done``."""
         if int(window) < 0:
             raise ValueError(f"window must be >= 0 images, got {window}")
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"window_timeout must be > 0 s, got {timeout}")
         self.window = int(window)
         if timeout is not None:
-            if not timeout > 0:
-                raise ValueError(f"window_timeout must be > 0 s, got {timeout}")
             self.window_timeout = float(timeout)
+        if self.window:
+            self._add_done_port()
+
+    def _add_done_port(self) -> None:
+        # only with a window: the GRC block, which has none, declares no such port
+        if not self._done_port:
+            self.message_port_register_in(pmt.intern("done"))
+            self.set_msg_handler(pmt.intern("done"), self.handle_done)
+            self._done_port = True
 
     @property
     def in_flight(self) -> int:

@@ -28,7 +28,7 @@ _SCORED_IDS = 10000  # ids remembered as scored, to drop decoded images that com
 
 class metrics_sink(gr.basic_block):
     def __init__(self, snr_db=float("nan"), csv_path="", lpips=False, hash_model="", accuracy=False,
-                 keep_rows=10000, max_waiting_mb=1024.0):
+                 keep_rows=10000, max_waiting_mb=1024.0, done_port=False):
         """Match decoded images (port ``decoded``) to sources (port ``reference``) by image_id.
 
         snr_db: the channel SNR to record (metadata ``snr_db`` wins when present;
@@ -58,11 +58,13 @@ class metrics_sink(gr.basic_block):
         for days. max_waiting_mb: the most memory the images waiting for their match may
         take; beyond it the oldest is dropped with a log line naming its id.
 
-        Each scored row is acknowledged on the output port ``done`` (a PDU with its
-        image_id; connect it to image_source's ``done`` to pace the source). Nothing is
-        dropped silently: a reference that comes again before its match replaces the
-        first, a draw that comes again or a decoded image whose id was just scored is
-        dropped, each with a log line, and ``stop`` logs the ids still unmatched.
+        done_port: acknowledge each scored row on the output port ``done`` (a PDU with
+        its image_id; connect it to image_source's ``done`` to pace the source; also
+        ``add_done_port()``).
+
+        Nothing is dropped silently: a reference that comes again before its match
+        replaces the first, a draw that comes again or a decoded image whose id was just
+        scored is dropped, each with a log line, and ``stop`` logs the ids still unmatched.
         ``rows`` holds the latest ``keep_rows`` rows as dicts, ``means()`` the running means.
         """
         gr.basic_block.__init__(self, name="semcom_metrics_sink", in_sig=None, out_sig=None)
@@ -98,7 +100,17 @@ class metrics_sink(gr.basic_block):
         for port, handler in (("reference", self.handle_reference), ("decoded", self.handle_decoded)):
             self.message_port_register_in(pmt.intern(port))
             self.set_msg_handler(pmt.intern(port), handler)
-        self.message_port_register_out(pmt.intern("done"))
+        self._done_port = False
+        if done_port:
+            self.add_done_port()
+
+    def add_done_port(self) -> None:
+        """Publish each row scored on the output port ``done`` (a PDU with its image_id and no
+        data), for image_source's window; before start. Not there by default: the GRC block
+        declares no such port."""
+        if not self._done_port:
+            self.message_port_register_out(pmt.intern("done"))
+            self._done_port = True
 
     def set_snr_db(self, snr_db):
         self.snr_db = float(snr_db)
@@ -113,7 +125,7 @@ class metrics_sink(gr.basic_block):
     def keep_rows(self) -> int:
         return self._rows.maxlen
 
-    def set_keep_rows(self, keep_rows: int) -> None:
+    def keep_latest(self, keep_rows: int) -> None:
         """Keep the latest ``keep_rows`` rows from now on (those kept so far stay, up to that many)."""
         if int(keep_rows) < 0:
             raise ValueError(f"keep_rows must be >= 0, got {keep_rows}")
@@ -235,8 +247,9 @@ class metrics_sink(gr.basic_block):
             self._csv.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
             self._csv_file.flush()
         self.arrivals.add()
-        self.message_port_pub(pmt.intern("done"), pmt.cons(pmt.to_pmt({keys.IMAGE_ID: row["image"]}),
-                                                           pmt.init_u8vector(0, [])))
+        if self._done_port:
+            self.message_port_pub(pmt.intern("done"), pmt.cons(pmt.to_pmt({keys.IMAGE_ID: row["image"]}),
+                                                               pmt.init_u8vector(0, [])))
 
     def _image_scores(self, reference, image) -> dict:
         return {"psnr_db": metrics.psnr_db(reference, image), "ssim": metrics.ssim(reference, image),

@@ -70,7 +70,7 @@ def test_the_same_id_twice_in_a_run_keeps_both_files_and_logs_it(tmp_path, capfd
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(earlier)
     an_hour_ago = time.time() - 3600
     os.utime(earlier, (an_hour_ago, an_hour_ago))
-    sink = image_sink(str(tmp_path))
+    sink = image_sink(str(tmp_path), done_port=True)
     first, second, rerun = (np.full((4, 4, 3), v, np.uint8) for v in (50, 150, 250))
     msgs = [image_pdu(first, "dup"), image_pdu(second, "dup"), image_pdu(rerun, "old")]
     done = run_block(sink, "image", msgs, out_port="done", expected=3)

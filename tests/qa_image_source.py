@@ -1,4 +1,5 @@
 """image_source emits every image once (or looping), fitted, converted, with ids."""
+import functools
 import time
 
 import numpy as np
@@ -205,6 +206,10 @@ def test_a_window_bounds_the_images_in_flight_until_acknowledged(photo_dir, capf
         top.wait()
     with pytest.raises(ValueError, match="window must be a whole number"):
         image_source(str(photo_dir), policy="full", window=-1)
+    unpaced = image_source(str(photo_dir), policy="full")
+    assert "done" not in pmt.to_python(unpaced.message_ports_in())  # as the GRC block declares
+    unpaced.pace(2, 0.5)
+    assert "done" in pmt.to_python(unpaced.message_ports_in()) and unpaced.window_timeout == 0.5
 
 
 class _SlowStage(gr.basic_block):
@@ -232,7 +237,8 @@ def test_a_paced_source_keeps_the_next_queue_within_its_window(tmp_path, window)
     stage = _SlowStage()
     top = gr.top_block()
     top.msg_connect((source, "image"), (stage, "in"))
-    top.msg_connect((stage, "done"), (source, "done"))
+    if window:  # the source has the port only with a window
+        top.msg_connect((stage, "done"), (source, "done"))
     top.start()
     deadline = time.monotonic() + 10
     while stage.handled < 40 and time.monotonic() < deadline:
@@ -244,3 +250,28 @@ def test_a_paced_source_keeps_the_next_queue_within_its_window(tmp_path, window)
         assert max(stage.queued) < window
     else:  # unpaced, the whole set waits in the queue (what the issue saw as 600 PDUs)
         assert max(stage.queued) > 20
+
+
+def test_the_harness_paces_its_source_and_a_run_of_lost_images_does_not_stop_it(cifar_model, tmp_path, monkeypatch,
+                                                                                capfd):
+    """run_images acknowledges each scored image to the source (window 2 here); six images in a
+    row lost in the link hold the window until idle / 2 s pass, then the source sends on, and
+    the lost ones are scored as such."""
+    from gnuradio.semcom import flowgraphs, jscc_decoder
+    for i in range(10):
+        Image.fromarray(np.full((32, 32, 3), 20 * i, np.uint8)).save(tmp_path / f"{i:02d}.png")
+    lost = {f"{i:05d}_{i:02d}" for i in range(2, 8)}
+    decode = jscc_decoder.handle_symbols
+
+    @functools.wraps(decode)  # GNU Radio's gateway finds a handler by its name
+    def lossy(self, msg):  # a link that loses images 2 to 7
+        if pmt.symbol_to_string(pmt.dict_ref(pmt.car(msg), pmt.intern(keys.IMAGE_ID), pmt.PMT_NIL)) not in lost:
+            decode(self, msg)
+    monkeypatch.setattr(jscc_decoder, "handle_symbols", lossy)
+    graph = flowgraphs.analog_point_to_point(cifar_model, str(tmp_path), snr_db=10.0)
+    started = time.monotonic()
+    rows = graph.run_images(timeout=30, idle=2.0, window=2)
+    assert time.monotonic() - started < 15
+    assert sorted(r["image"] for r in rows) == [f"{i:05d}_{i:02d}" for i in range(10)]
+    assert {r["image"] for r in rows if r["decode_failed"] == 1} == lost
+    assert "presumed lost, sending on (00002_02, 00003_03)" in logged(capfd)

@@ -198,7 +198,7 @@ def test_rows_keep_the_latest_while_means_and_csv_cover_every_row(tmp_path):
     rng = np.random.default_rng(6)
     refs = [rng.integers(0, 256, (16, 16, 3), dtype=np.uint8) for _ in range(5)]
     decoded = [np.clip(r.astype(int) + 4 * (i + 1), 0, 255).astype(np.uint8) for i, r in enumerate(refs)]
-    sink = metrics_sink(csv_path=str(tmp_path / "m.csv"), keep_rows=2)
+    sink = metrics_sink(csv_path=str(tmp_path / "m.csv"), keep_rows=2, done_port=True)
     messages = [m for i in range(5) for m in (("reference", image_pdu(refs[i], f"i{i}")),
                                               ("decoded", image_pdu(decoded[i], f"i{i}")))]
     done = run_block(sink, "decoded", messages, out_port="done", expected=5)
@@ -211,7 +211,7 @@ def test_rows_keep_the_latest_while_means_and_csv_cover_every_row(tmp_path):
         assert [row["image"] for row in csv.DictReader(handle)] == [f"i{i}" for i in range(5)]
     # each row is acknowledged on "done" (image_source's window)
     assert [pdus.split(m)[0][keys.IMAGE_ID] for m in done] == [f"i{i}" for i in range(5)]
-    sink.set_keep_rows(10)
+    sink.keep_latest(10)
     assert [r["image"] for r in sink.rows] == ["i3", "i4"] and sink.keep_rows == 10
     with pytest.raises(ValueError, match="keep_rows must be >= 0"):
         metrics_sink(keep_rows=-1)
