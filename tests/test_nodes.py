@@ -313,3 +313,36 @@ def test_the_example_script_stopped_mid_run_stops_every_node(df_model, tmp_path,
     assert re.search(r"rx: \d+ of 200 images arrived: stopped by SIG(INT|TERM)\. Never arrived", output), output
     assert "did not stop on SIGTERM" not in output
     assert leftover_nodes(df_model) == "", "the script left node processes running"
+
+
+def test_a_node_whose_blocks_stay_busy_after_the_stop_exits_anyway_with_its_report(tmp_path):
+    # a block stuck in its handler (here 60 s of sleep) must not keep a stopped node alive
+    program = tmp_path / "busy.py"
+    program.write_text('''
+import time
+import pmt
+from gnuradio import blocks, gr
+from gnuradio.semcom import nodes
+
+class stuck(gr.basic_block):
+    def __init__(self):
+        gr.basic_block.__init__(self, name="stuck", in_sig=None, out_sig=None)
+        self.message_port_register_in(pmt.intern("in"))
+        self.set_msg_handler(pmt.intern("in"), self.handle)
+
+    def handle(self, msg):
+        time.sleep(60)
+
+top = gr.top_block()
+strobe, block = blocks.message_strobe(pmt.intern("x"), 10), stuck()  # Python blocks need a reference
+top.msg_connect((strobe, "strobe"), (block, "in"))
+top.start()
+time.sleep(0.5)
+nodes._stop_flowgraph(top, "busy node", 7, lambda: "3 images held")
+print("not reached", flush=True)
+''')
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 7 and time.monotonic() - started < 20, result.stdout + result.stderr
+    assert "busy node: blocks still busy 5 s after the stop: exiting anyway; 3 images held" in result.stdout
+    assert "not reached" not in result.stdout
