@@ -27,7 +27,7 @@ import dataclasses
 import numpy as np
 import pmt
 
-from .framing import zadoff_chu
+from .framing import MAX_SYMBOLS, zadoff_chu  # the most payload symbols any link carries
 
 PREAMBLE_HALF = 251  # prime: the Zadoff-Chu sequence has ideal periodic autocorrelation
 PREAMBLE = np.concatenate([zadoff_chu(PREAMBLE_HALF), zadoff_chu(PREAMBLE_HALF)])
@@ -36,9 +36,6 @@ PILOTS = zadoff_chu(PILOT_LENGTH, root=7)
 GUARD = 256
 SEARCH = 64  # samples either side of the tag where the preamble may start
 BURST_TAG = "semcom_burst"
-# the most payload symbols a frame carries (a 4096x4096 image at bandwidth ratio 1/3 is
-# 2^24): a tag that claims more is refused, so no tag makes the receiver buffer without end
-MAX_SYMBOLS = 1 << 24
 DEFAULT_PILOT_SPACING = 256
 # a burst whose preamble correlates less than this with the received samples is refused:
 # a clean burst gives 1, an SNR of s about s / (1 + s) (found in 199 of 200 at -12 dB, 139 at
