@@ -8,10 +8,11 @@
     python -m gnuradio.semcom.nodes rx --model deepjscc_cifar10_r6_df2_m5_dhd --images samples \\
         --in tcp://127.0.0.1:5552 --snr 0 --csv out/nodes/metrics.csv
 
-Every node is a GNU Radio flowgraph in its own process. Each one sends its PDUs with
-GNU Radio's ZMQ ``push_msg_sink`` (bound to ``--out``) and takes the previous node's
-with a ``pull_msg_source`` (connected to ``--in``), so nodes start in any order and a
-node that is restarted is reconnected by ZMQ. The channel of a hop (AWGN at ``--snr``,
+Every node is a GNU Radio flowgraph in its own process. Each one sends its PDUs with a
+ZMQ PUSH sink bound to ``--out`` (``_push_sink``: the wire of GNU Radio's
+``push_msg_sink``, but one that can stop) and takes the previous node's with GNU Radio's
+``pull_msg_source`` (connected to ``--in``), so nodes start in any order and a node that
+is restarted is reconnected by ZMQ. The channel of a hop (AWGN at ``--snr``,
 ``flowgraphs.awgn_hop``) sits at the node that receives it, seeded as in the
 single-process ``flowgraphs.analog_point_to_point`` (``hop_seed``): the same images
 through the processes give the same PSNR as through one flowgraph.
@@ -43,7 +44,6 @@ import json
 import os
 import pathlib
 import signal
-import statistics
 import sys
 import threading
 import time
@@ -95,21 +95,47 @@ def _listed(ids) -> str:
     return ", ".join(ids) if ids else "none"
 
 
-class _tally(gr.basic_block):
-    """Records the image id of every PDU on port ``in`` and passes it on to ``out``, except
-    those whose id is in ``skip``: what a node took in, for the losses it reports."""
+class _Held:
+    """What a node has taken in and not yet passed on (the ids, in order) and how many it took
+    and passed: what it loses if it stops now. Held only as long as the node holds the image,
+    so a node that runs for days does not grow."""
 
-    def __init__(self, name: str, skip=()):
+    def __init__(self):
+        self._lock = threading.Lock()  # taken in one block's thread, passed on in another's
+        self._ids: dict[str, int] = {}
+        self.taken = self.passed = 0
+
+    def take(self, image_id: str) -> None:
+        with self._lock:
+            self.taken += 1
+            self._ids[image_id] = self._ids.get(image_id, 0) + 1
+
+    def pass_on(self, image_id: str) -> None:
+        with self._lock:
+            self.passed += 1
+            count = self._ids.pop(image_id, 0)
+            if count > 1:
+                self._ids[image_id] = count - 1
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return list(self._ids)
+
+
+class _tally(gr.basic_block):
+    """Calls ``record`` with the image id of every PDU on port ``in`` and passes the PDU on to
+    ``out``, except those whose id is in ``skip``: what a node took in."""
+
+    def __init__(self, name: str, record, skip=()):
         gr.basic_block.__init__(self, name=name, in_sig=None, out_sig=None)
-        self.ids: list[str] = []  # appended by the block's thread only, read by the main thread
-        self._skip = set(skip)
+        self._record, self._skip = record, set(skip)
         self.message_port_register_in(pmt.intern("in"))
         self.message_port_register_out(pmt.intern("out"))
         self.set_msg_handler(pmt.intern("in"), self._handle)
 
     def _handle(self, msg):
         image_id = _image_id(msg)
-        self.ids.append(image_id)
+        self._record(image_id)
         if image_id not in self._skip:
             self.message_port_pub(pmt.intern("out"), msg)
 
@@ -120,9 +146,9 @@ class _push_sink(gr.basic_block):
     and the GRC nodes read it), but one that can stop. GNU Radio's sends without a timeout:
     with no peer its thread blocks in zmq_send for good, the flowgraph cannot stop and only
     kill -9 ends the process. Here a send gives up after POLL_MS and is tried again until
-    ``halt()``; ``sent`` and ``dropped`` (halted before a peer took it) hold the ids."""
+    ``halt()``; ``on_sent`` is called with the id of each PDU handed to ZMQ."""
 
-    def __init__(self, address: str):
+    def __init__(self, address: str, on_sent=lambda image_id: None):
         gr.basic_block.__init__(self, name="semcom_node_push", in_sig=None, out_sig=None)
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.PUSH)
@@ -135,8 +161,7 @@ class _push_sink(gr.basic_block):
             raise NodeError(f"cannot bind --out {address}: {error.strerror} "
                             f"(another node or program holds it? choose a free port)") from None
         self._halted = threading.Event()
-        self.sent: list[str] = []
-        self.dropped: list[str] = []
+        self._on_sent = on_sent
         self.message_port_register_in(pmt.intern("in"))
         self.set_msg_handler(pmt.intern("in"), self._handle)
 
@@ -147,9 +172,8 @@ class _push_sink(gr.basic_block):
                 self._socket.send(data)
             except zmq.Again:  # no peer yet, or its queue is full: wait on, unless stopping
                 continue
-            self.sent.append(image_id)
-            return
-        self.dropped.append(image_id)
+            self._on_sent(image_id)
+            return  # halted: dropped, and reported as taken in but not sent by the node
 
     def halt(self) -> None:
         """Make a send that waits for a peer give up within POLL_MS, and every later one at once."""
@@ -230,18 +254,18 @@ class transmitter(gr.top_block):
         model_bundle = bundle.DeepJSCCBundle(model, provider, threads)
         self.source = _source(images, model_bundle, rate)
         self.encoder = jscc_encoder(str(model_bundle.path), provider, threads)
-        self.out = _push_sink(address)
+        self.held = _Held()
+        self.out = _push_sink(address, self.held.pass_on)
         self.sinks = (self.out,)
-        self.read = _tally("semcom_node_read")
-        self.msg_connect((self.source, "image"), (self.encoder, "image"))
+        self.read = _tally("semcom_node_read", self.held.take)
         self.msg_connect((self.source, "image"), (self.read, "in"))
+        self.msg_connect((self.read, "out"), (self.encoder, "image"))
         self.msg_connect((self.encoder, "symbols"), (self.out, "in"))
 
     def report(self) -> str:
         """What it read, sent, and read but never sent (dropped when it stopped)."""
-        sent = set(self.out.sent)
-        unsent = [i for i in self.read.ids if i not in sent]
-        return (f"{len(self.read.ids)} images read, {len(self.out.sent)} sent, "
+        unsent = self.held.ids()
+        return (f"{self.held.taken} images read, {self.held.passed} sent, "
                 + (f"{len(unsent)} never sent: {', '.join(unsent)}" if unsent else "every one sent"))
 
 
@@ -261,10 +285,11 @@ class relay(gr.top_block):
         else:
             self.relay, port = relay_df(path, relay_index, provider, threads), "symbols"
         self.input = zeromq.pull_msg_source(source, POLL_MS, False)
-        self.taken = _tally("semcom_node_taken")
+        self.held = _Held()
+        self.taken = _tally("semcom_node_taken", self.held.take)
         self.hop = flowgraphs.awgn_hop(snr_db, flowgraphs.hop_seed(seed, relay_index - 1),
                                        _burst(model_bundle, max_size))
-        self.out = _push_sink(address)
+        self.out = _push_sink(address, self.held.pass_on)
         self.sinks = (self.out,)
         self.msg_connect((self.input, "out"), (self.taken, "in"))
         self.msg_connect(self.hop.connect(self, (self.taken, "out")), (self.relay, "symbols"))
@@ -272,9 +297,8 @@ class relay(gr.top_block):
 
     def report(self) -> str:
         """What it took in, forwarded, and took in but never forwarded (lost here)."""
-        sent = set(self.out.sent)
-        lost = [i for i in self.taken.ids if i not in sent]
-        return (f"{len(self.taken.ids)} images taken in, {len(self.out.sent)} forwarded, "
+        lost = self.held.ids()
+        return (f"{self.held.taken} images taken in, {self.held.passed} forwarded, "
                 + (f"{len(lost)} lost here: {', '.join(lost)}" if lost else "none lost here"))
 
 
@@ -323,11 +347,13 @@ class receiver(gr.top_block):
             print(f"rx: the previous receiver's metrics kept in {kept}", flush=True)
         self.references = _source(images, model_bundle)
         # the predecessor's images are not scored again: their references stop here
-        self.expected = _tally("semcom_node_expected", skip=self.ledger.previous)
+        self.expected_ids: list[str] = []  # appended by a block's thread, read by the main thread
+        self.expected = _tally("semcom_node_expected", self.expected_ids.append, skip=self.ledger.previous)
         self._predicted: list[str] = []
         self.input = zeromq.pull_msg_source(source, POLL_MS, False)
         self.decoder = jscc_decoder(path, provider, threads)
-        self.decoded = _tally("semcom_node_decoded")
+        self.arrived_ids: list[str] = []
+        self.decoded = _tally("semcom_node_decoded", self.arrived_ids.append)
         self.image_sink = image_sink(out_dir)
         self.metrics = metrics_sink(snr_db, csv_path, lpips, hash_model)
         if qf is not None:
@@ -348,8 +374,8 @@ class receiver(gr.top_block):
         """The ids of ``images`` in the order sent: the references' own once all are out,
         before that those image_source gives them (running number and file stem), so a
         receiver stopped early still names every image that did not arrive."""
-        if len(self.expected.ids) >= self.references.count:
-            return self.expected.ids[:self.references.count]
+        if len(self.expected_ids) >= self.references.count:
+            return self.expected_ids[:self.references.count]
         if len(self._predicted) != len(self.references.paths):  # a file that failed to load leaves paths
             self._predicted = [f"{index:05d}_{path.stem}" for index, path in enumerate(self.references.paths)]
         return self._predicted
@@ -380,8 +406,9 @@ class receiver(gr.top_block):
                     expected, scanned = latest, 0
                     position = {image_id: index for index, image_id in enumerate(expected)}
                     furthest = max([-1] + [position[i] for i in seen if i in position])
-                arrivals = self.decoded.ids[:]
-                for image_id in arrivals[handled:]:
+                arrivals = self.arrived_ids[handled:]
+                handled += len(arrivals)
+                for image_id in arrivals:
                     if image_id in seen or image_id in previous:
                         print(f"rx: {image_id} arrived again (a node upstream started again?): not counted",
                               flush=True)
@@ -393,7 +420,6 @@ class receiver(gr.top_block):
                         lost.discard(image_id)
                         print(f"rx: {image_id} arrived after it was reported lost (out of order: more than "
                               f"one route?)", flush=True)
-                handled = len(arrivals)
                 # one route keeps the order: what was sent before an image that arrived and is not here is lost
                 gap = [i for i in expected[scanned:max(furthest, 0)] if i not in seen and i not in previous]
                 scanned = max(scanned, furthest)
@@ -411,9 +437,11 @@ class receiver(gr.top_block):
                     ending = f" in {timeout:g} s: is every node upstream running?"
                 else:
                     time.sleep(POLL_MS / 1000)
-            if ending == "complete":  # the last ones may still be in the sinks
-                self.metrics.arrivals.wait(len(seen), timeout)
-                self.image_sink.arrivals.wait(len(seen), timeout)
+            if ending == "complete":  # the last ones may still be in the sinks; polled, like the signals
+                until = max(deadline, time.monotonic() + 30)
+                while min(self.metrics.arrivals.count, self.image_sink.arrivals.count) < len(seen) and \
+                        not (stop is not None and stop.name) and time.monotonic() < until:
+                    time.sleep(POLL_MS / 1000)
         finally:
             _stop_flowgraph(self, "rx", 1, lambda: f"{len(seen)} images arrived")
         if ending != "complete":
@@ -499,9 +527,10 @@ def main(argv=None) -> list[dict] | None:
         except Incomplete as error:
             print(f"rx: {error}", file=sys.stderr, flush=True)
             sys.exit(1)
-    if rows:
-        print(f"rx: {len(rows)} images, mean PSNR {statistics.fmean(r['psnr_db'] for r in rows):.2f} dB, "
-              f"SSIM {statistics.fmean(r['ssim'] for r in rows):.4f}", flush=True)
+    means = node.metrics.means()  # over every image scored (rows keeps only the latest)
+    if means["count"]:
+        print(f"rx: {means['count']} images, mean PSNR {means['psnr_db']:.2f} dB, SSIM {means['ssim']:.4f}",
+              flush=True)
     else:
         print("rx: no new images: every one had arrived at a predecessor", flush=True)
     return rows
