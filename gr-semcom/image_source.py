@@ -33,11 +33,12 @@ class image_source(gr.basic_block):
             (the file name up to its first "_": the ``cifar10-test:N`` files are
             ``<class>_<n>.png``) or "folder" (the name of the folder holding it).
         window: at most this many images sent and not yet acknowledged on the input
-            port ``done``, which the source has only with a window (0: no limit, no port). GNU Radio 3.10's message queues have no
-            back-pressure (a publisher never blocks, and the ``max_messages`` limit only
-            prunes ports without a handler), so a source at rate 0 would fill the next
-            block's queue with every image; connect a sink's ``done`` port (image_sink,
-            metrics_sink) to bound that. Acknowledging an image also acknowledges every
+            port ``done``, which the source has only with a window (0: no limit and no
+            port). GNU Radio 3.10's message queues have no back-pressure (a publisher
+            never blocks, and the ``max_messages`` limit only prunes ports without a
+            handler), so a source at rate 0 would fill the next block's queue with every
+            image; connect a sink's ``done`` port (image_sink, metrics_sink with
+            done_port) to bound that. Acknowledging an image also acknowledges every
             image sent before it (messages keep their order), so a lost image holds no
             credit once a later one arrives.
         window_timeout: seconds without any acknowledgement after which the images in
@@ -99,7 +100,7 @@ class image_source(gr.basic_block):
             try:
                 headers[path] = imaging.check_header(path)
             except ValueError as error:
-                self.logger.error(f"left out {path}: {error}")
+                self.logger.error(f"left out: {error}")
                 continue
             readable.append(path)
         if not readable:

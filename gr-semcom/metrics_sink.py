@@ -184,7 +184,8 @@ class metrics_sink(gr.basic_block):
                 return False
             sample = meta.get(keys.SAMPLE, 0)
             if any(m.get(keys.SAMPLE, 0) == sample for m, _ in draws):
-                self.logger.warn(f"decoded image {image_id} (draw {sample}) came twice before it was scored: the second is dropped")
+                self.logger.warn(f"decoded image {image_id} (draw {sample}) came twice before it was scored: "
+                                 f"the second is dropped")
                 return False
             self._waiting["decoded"].setdefault(image_id, []).append((meta, image))
         size = image.nbytes
