@@ -122,7 +122,7 @@ def image_pdu(image: np.ndarray, image_id: str = "img0"):
     return pdus.image_pdu({keys.IMAGE_ID: image_id}, image)
 
 
-class _Idle(gr.basic_block):
+class Idle(gr.basic_block):
     """A message source that never sends: it only puts a sink into the flowgraph."""
 
     def __init__(self):
@@ -138,7 +138,7 @@ def run_block(block, in_port: str, messages, out_port: str | None = None, expect
     ``done()`` is true, for sinks, or ``timeout`` passed), after ``settle``
     more seconds for stragglers."""
     top = gr.top_block()
-    idle = _Idle()
+    idle = Idle()
     posts = [item if isinstance(item, tuple) else (in_port, item) for item in messages]
     for port in {port for port, _ in posts}:
         top.msg_connect((idle, "out"), (block, port))

@@ -15,16 +15,11 @@ import time
 
 import numpy as np
 import pmt
+from conftest import Idle
 from gnuradio import analog, blocks, digital, gr, pdu
 
 from gnuradio.semcom import (block_fading, flowgraphs, keys, ldpc, ldpc_decoder, ldpc_encoder, pdus,
                              qam_mapper, soft_demapper)
-
-
-class _Idle(gr.basic_block):
-    def __init__(self):
-        gr.basic_block.__init__(self, name="idle", in_sig=None, out_sig=None)
-        self.message_port_register_out(pmt.intern("out"))
 
 
 class Link(gr.top_block):
@@ -59,7 +54,7 @@ class Link(gr.top_block):
             tail.append(self.decoder)
         self.sink = blocks.message_debug()
         self.first = chain[0]
-        self.idle = _Idle()
+        self.idle = Idle()
         self.msg_connect((self.idle, "out"), (self.first, "bits"))
         ports = {"ldpc_encoder": ("bits", "bits"), "qam_mapper": ("bits", "symbols"),
                  "block_fading": ("symbols", "symbols"), "soft_demapper": ("symbols", "soft_bits"),
