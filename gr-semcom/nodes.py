@@ -28,7 +28,8 @@ tx and relays run until they are stopped (Ctrl-C, SIGTERM: they exit within a fe
 even with nobody downstream, and log what they took in but did not pass on). rx stops when
 every image of ``--images`` has been scored (status 0); else it exits with status 1 and the
 ids that never arrived: once the last image has arrived (the missing ones were lost
-upstream), after ``--timeout`` seconds, or on Ctrl-C/SIGTERM.
+upstream), after ``--timeout`` seconds, ``--idle-timeout`` seconds after the latest
+arrival when no other comes, or on Ctrl-C/SIGTERM.
 
 Delivery is at most once. A node holds what it has taken in and not yet passed on in
 memory; when it dies, that is lost and nothing is sent again. Images travel one route in
@@ -380,12 +381,14 @@ class receiver(gr.top_block):
             self._predicted = [f"{index:05d}_{path.stem}" for index, path in enumerate(self.references.paths)]
         return self._predicted
 
-    def run_images(self, timeout: float, stop: _Stop | None = None) -> list[dict]:
+    def run_images(self, timeout: float, stop: _Stop | None = None, idle_timeout: float = 0.0) -> list[dict]:
         """Start; log every gap in the arrivals with its ids as soon as a later image shows
         it; stop when every image of ``images`` has arrived (here or at a predecessor) and
         been scored and saved, and return this run's metric rows. Incomplete, naming the ids
         that never arrived, when the last image arrived without some of the others (lost
-        upstream), after ``timeout`` s, or on ``stop``."""
+        upstream), after ``timeout`` s, ``idle_timeout`` s after the latest arrival (> 0: a
+        node upstream that died with the rest, which no later image can show), or on
+        ``stop``."""
         total = self.references.count
         previous = set(self.ledger.previous)
         if stop is not None and stop.name:
@@ -398,7 +401,7 @@ class receiver(gr.top_block):
         lost: set[str] = set()  # reported lost and not arrived since
         expected, position = [], {}
         handled = scanned = 0  # arrivals looked at; expected[:scanned] looked at for gaps
-        furthest, ending = -1, ""
+        furthest, ending, latest_arrival = -1, "", None
         try:
             while not ending:
                 latest = self._expected_ids()
@@ -408,6 +411,8 @@ class receiver(gr.top_block):
                     furthest = max([-1] + [position[i] for i in seen if i in position])
                 arrivals = self.arrived_ids[handled:]
                 handled += len(arrivals)
+                if arrivals:
+                    latest_arrival = time.monotonic()
                 for image_id in arrivals:
                     if image_id in seen or image_id in previous:
                         print(f"rx: {image_id} arrived again (a node upstream started again?): not counted",
@@ -435,6 +440,10 @@ class receiver(gr.top_block):
                     ending = f": stopped by {stop.name}"
                 elif time.monotonic() > deadline:
                     ending = f" in {timeout:g} s: is every node upstream running?"
+                elif idle_timeout > 0 and latest_arrival is not None and \
+                        time.monotonic() - latest_arrival > idle_timeout:
+                    ending = (f": none for {idle_timeout:g} s since the latest (--idle-timeout): did a node upstream "
+                              f"stop or die?")
                 else:
                     time.sleep(POLL_MS / 1000)
             if ending == "complete":  # the last ones may still be in the sinks; polled, like the signals
@@ -492,6 +501,9 @@ def main(argv=None) -> list[dict] | None:
     parser.add_argument("--csv", default="", help="rx: metrics CSV")
     parser.add_argument("--out-dir", default="", help="rx: where to write the decoded PNGs")
     parser.add_argument("--timeout", type=float, default=600.0, help="rx: seconds to wait for every image")
+    parser.add_argument("--idle-timeout", type=float, default=60.0,
+                        help="rx: give up this many seconds after the latest image when no other comes (0: never; "
+                             "raise it for a transmitter slower than one image a minute)")
     parser.add_argument("--received", default="",
                         help="rx: file of the ids received, appended as they arrive; a receiver started again "
                              "with the same file does not wait for the images in it")
@@ -523,7 +535,7 @@ def main(argv=None) -> list[dict] | None:
             run_until_stopped(node, name, stop)
             return None
         try:
-            rows = node.run_images(args.timeout, stop)
+            rows = node.run_images(args.timeout, stop, args.idle_timeout)
         except Incomplete as error:
             print(f"rx: {error}", file=sys.stderr, flush=True)
             sys.exit(1)

@@ -156,6 +156,26 @@ def test_a_relay_killed_with_a_backlog_loses_it_and_the_receiver_names_the_ids_a
     assert reported == lost, log
 
 
+def test_a_receiver_whose_relay_died_mid_stream_gives_up_soon_after_the_latest_image(nodes, twenty_photos, tmp_path):
+    a, b, c = free_addresses(3)
+    rx = nodes.start("rx", "--images", str(twenty_photos), "--in", c, "--csv", str(tmp_path / "rx.csv"),
+                     "--timeout", "300", "--idle-timeout", "3")
+    second = nodes.start("relay", "--relay", "2", "--in", b, "--out", c, name="relay2")
+    nodes.start("relay", "--relay", "1", "--in", a, "--out", b, name="relay1")
+    nodes.start("tx", "--images", str(twenty_photos), "--out", a, "--rate", "4")
+    deadline = time.monotonic() + 60
+    while not ((tmp_path / "rx.csv").exists() and len(rows_of(tmp_path / "rx.csv")) >= 4):
+        assert time.monotonic() < deadline and rx.poll() is None, nodes.log("rx")
+        time.sleep(0.1)
+    second.kill()  # and no one starts it again: no later image can show the loss
+    killed = time.monotonic()
+    assert rx.wait(30) == 1, nodes.log("rx")
+    assert time.monotonic() - killed < 10  # not its 300 s timeout
+    log = nodes.log("rx")
+    assert "since the latest (--idle-timeout): did a node upstream stop or die?" in log, log
+    assert never_arrived(log) == all_ids(twenty_photos) - set(rows_of(tmp_path / "rx.csv"))
+
+
 def test_a_receiver_started_again_does_not_wait_for_what_its_predecessor_received(nodes, twenty_photos,
                                                                                   tmp_path):
     a, b, c = free_addresses(3)
@@ -338,11 +358,12 @@ strobe, block = blocks.message_strobe(pmt.intern("x"), 10), stuck()  # Python bl
 top.msg_connect((strobe, "strobe"), (block, "in"))
 top.start()
 time.sleep(0.5)
+nodes.STOP_GRACE_S = 1  # 5 in the nodes; less time in the suite
 nodes._stop_flowgraph(top, "busy node", 7, lambda: "3 images held")
 print("not reached", flush=True)
 ''')
     started = time.monotonic()
     result = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 7 and time.monotonic() - started < 20, result.stdout + result.stderr
-    assert "busy node: blocks still busy 5 s after the stop: exiting anyway; 3 images held" in result.stdout
+    assert "busy node: blocks still busy 1 s after the stop: exiting anyway; 3 images held" in result.stdout
     assert "not reached" not in result.stdout
