@@ -60,7 +60,8 @@ class burst_tx(gr.hier_block2):
         """
         gr.hier_block2.__init__(self, "semcom_burst_tx", gr.io_signature(0, 0, 0),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
-        if int(sps) < 2 or not 0 < rolloff <= 1 or int(pilot_spacing) < 1 or int(gap) < 0 or amplitude <= 0:
+        if int(sps) < 2 or not 0 < rolloff <= 1 or int(pilot_spacing) < 1 or int(gap) < 0 \
+                or not (np.isfinite(amplitude) and amplitude > 0):
             raise ValueError(f"burst_tx needs sps >= 2, 0 < rolloff <= 1, pilot_spacing >= 1, gap >= 0 and "
                              f"amplitude > 0, got {sps}, {rolloff}, {pilot_spacing}, {gap}, {amplitude}")
         self.sps, self.rolloff, self.pilot_spacing = int(sps), float(rolloff), int(pilot_spacing)

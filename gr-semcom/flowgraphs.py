@@ -78,11 +78,15 @@ BURST_SPS = 4
 
 def noise_amplitude(snr_db: float) -> float:
     """noise_source_c amplitude for ``snr_db`` at unit signal power."""
-    return 10.0 ** (-snr_db / 20.0)
+    return noise_variance(snr_db) ** 0.5
 
 
 def noise_variance(snr_db: float) -> float:
-    """N0 = E|n|^2 = amplitude^2 for ``snr_db`` at unit signal power."""
+    """N0 = E|n|^2 = amplitude^2 for ``snr_db`` at unit signal power; ValueError for an SNR
+    that is not a finite number (NaN noise would make every image be dropped)."""
+    if isinstance(snr_db, bool) or not isinstance(snr_db, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(snr_db):
+        raise ValueError(f"snr_db must be a finite number of dB, got {snr_db!r}")
     return 10.0 ** (-snr_db / 10.0)
 
 

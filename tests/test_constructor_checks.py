@@ -7,7 +7,7 @@ import shutil
 import pytest
 from conftest import CIFAR_MODEL
 
-from gnuradio.semcom import bundle, jscc_encoder, qam_mapper, relay_qf, soft_demapper
+from gnuradio.semcom import bundle, burst_tx, flowgraphs, jscc_encoder, qam_mapper, relay_qf, soft_demapper
 
 
 @pytest.fixture
@@ -46,3 +46,19 @@ def test_constellations_by_name_or_refused_clearly():
         qam_mapper("qpsx")
     with pytest.raises(ValueError, match="constellation must be a digital.constellation or a modulation name, got int"):
         soft_demapper(3, noise_var=0.1)
+
+
+@pytest.mark.parametrize("snr_db", [float("nan"), float("inf"), -float("inf")])
+def test_a_link_refuses_an_snr_that_is_not_finite(snr_db):
+    """NaN noise made every image be dropped by the decoder; the link now refuses it."""
+    with pytest.raises(ValueError, match="snr_db must be a finite number of dB"):
+        flowgraphs.analog_point_to_point(str(CIFAR_MODEL), snr_db=snr_db)
+    link = flowgraphs.analog_point_to_point(str(CIFAR_MODEL), snr_db=10.0)
+    with pytest.raises(ValueError, match="snr_db must be a finite number of dB"):
+        link.set_snr_db(snr_db)
+
+
+@pytest.mark.parametrize("amplitude", [float("nan"), float("inf"), 0.0])
+def test_burst_tx_refuses_an_amplitude_that_is_not_a_finite_positive_number(amplitude):
+    with pytest.raises(ValueError, match="amplitude > 0, got .*" + str(amplitude)):
+        burst_tx(amplitude=amplitude)
