@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
 import pathlib
 import signal
@@ -66,6 +67,7 @@ from gnuradio.semcom.relay_qf import relay_qf
 ROLES = ("tx", "relay", "rx")
 POLL_MS = 100  # how often a ZMQ source checks for messages and a ZMQ sink for a stop
 STOP_GRACE_S = 5.0  # a stopping node whose blocks are still busy after this exits anyway
+TX_WINDOW = 16  # images a transmitter reads ahead of what it has handed to ZMQ
 
 
 class NodeError(RuntimeError):
@@ -147,7 +149,8 @@ class _push_sink(gr.basic_block):
     and the GRC nodes read it), but one that can stop. GNU Radio's sends without a timeout:
     with no peer its thread blocks in zmq_send for good, the flowgraph cannot stop and only
     kill -9 ends the process. Here a send gives up after POLL_MS and is tried again until
-    ``halt()``; ``on_sent`` is called with the id of each PDU handed to ZMQ."""
+    ``halt()``; ``on_sent`` is called with the id of each PDU handed to ZMQ, and the id goes
+    out on port ``done`` (an image_source's acknowledgements)."""
 
     def __init__(self, address: str, on_sent=lambda image_id: None):
         gr.basic_block.__init__(self, name="semcom_node_push", in_sig=None, out_sig=None)
@@ -164,6 +167,7 @@ class _push_sink(gr.basic_block):
         self._halted = threading.Event()
         self._on_sent = on_sent
         self.message_port_register_in(pmt.intern("in"))
+        self.message_port_register_out(pmt.intern("done"))
         self.set_msg_handler(pmt.intern("in"), self._handle)
 
     def _handle(self, msg):
@@ -174,6 +178,7 @@ class _push_sink(gr.basic_block):
             except zmq.Again:  # no peer yet, or its queue is full: wait on, unless stopping
                 continue
             self._on_sent(image_id)
+            self.message_port_pub(pmt.intern("done"), pmt.intern(image_id))
             return  # halted: dropped, and reported as taken in but not sent by the node
 
     def halt(self) -> None:
@@ -233,9 +238,11 @@ def _stop_flowgraph(top: gr.top_block, name: str, status: int = 0, report=lambda
         sink.close()
 
 
-def _source(images: str, model_bundle: bundle.DeepJSCCBundle, rate: float = 0.0) -> image_source:
+def _source(images: str, model_bundle: bundle.DeepJSCCBundle, rate: float = 0.0, window: int = 0) -> image_source:
     policy = "resize" if model_bundle.image_size else "full"
-    return image_source(images, model=str(model_bundle.path), policy=policy, rate=rate)
+    # no window timeout: a transmitter with nobody downstream waits (it is not losing images)
+    return image_source(images, model=str(model_bundle.path), policy=policy, rate=rate, window=window,
+                        window_timeout=math.inf)
 
 
 def _burst(model_bundle: bundle.DeepJSCCBundle, max_size) -> int:
@@ -248,12 +255,15 @@ def _burst(model_bundle: bundle.DeepJSCCBundle, max_size) -> int:
 
 
 class transmitter(gr.top_block):
-    """image_source -> jscc_encoder -> ZMQ PUSH bound to ``address``."""
+    """image_source -> jscc_encoder -> ZMQ PUSH bound to ``address``; the source reads at
+    most TX_WINDOW images ahead of what has been handed to ZMQ (GNU Radio's message queues
+    have no back-pressure: a source at rate 0 would put its whole image set in memory, and
+    lose it all on a stop)."""
 
     def __init__(self, model, images, address, rate=0.0, provider="auto", threads=0):
         gr.top_block.__init__(self, "semcom node tx")
         model_bundle = bundle.DeepJSCCBundle(model, provider, threads)
-        self.source = _source(images, model_bundle, rate)
+        self.source = _source(images, model_bundle, rate, TX_WINDOW)
         self.encoder = jscc_encoder(str(model_bundle.path), provider, threads)
         self.held = _Held()
         self.out = _push_sink(address, self.held.pass_on)
@@ -262,6 +272,7 @@ class transmitter(gr.top_block):
         self.msg_connect((self.source, "image"), (self.read, "in"))
         self.msg_connect((self.read, "out"), (self.encoder, "image"))
         self.msg_connect((self.encoder, "symbols"), (self.out, "in"))
+        self.msg_connect((self.out, "done"), (self.source, "done"))
 
     def report(self) -> str:
         """What it read, sent, and read but never sent (dropped when it stopped)."""
@@ -452,7 +463,7 @@ class receiver(gr.top_block):
                         not (stop is not None and stop.name) and time.monotonic() < until:
                     time.sleep(POLL_MS / 1000)
         finally:
-            _stop_flowgraph(self, "rx", 1, lambda: f"{len(seen)} images arrived")
+            _stop_flowgraph(self, "rx", 0 if ending == "complete" else 1, lambda: f"{len(seen)} images arrived")
         if ending != "complete":
             missing = [i for i in expected if i not in seen and i not in previous]
             before = f" ({len(previous)} of them at a predecessor)" if previous else ""
