@@ -44,7 +44,7 @@ trap 'exit 130' INT   # through the EXIT trap
 trap 'exit 143' TERM
 
 if [[ -n ${RELAY_PORTS:-} ]]; then
-    read -r p1 p2 p3 <<<"$RELAY_PORTS"
+    read -r p1 p2 p3 <<<"$RELAY_PORTS" || true
 else
     # three ports free at this moment; should another program take one before its node binds
     # it, that node says "cannot bind" and exits, and the script stops at once (below)
@@ -53,8 +53,17 @@ import socket
 held = [socket.socket() for _ in range(3)]
 for s in held:
     s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in held))')
+print(*(s.getsockname()[1] for s in held))') || true
 fi
+for port in "${p1:-}" "${p2:-}" "${p3:-}"; do
+    [[ $port =~ ^[0-9]+$ ]] && continue
+    if [[ -n ${RELAY_PORTS:-} ]]; then
+        echo "$me: RELAY_PORTS must be three port numbers, got '$RELAY_PORTS'" >&2
+    else
+        echo "$me: could not pick three free ports with $python" >&2
+    fi
+    exit 2
+done
 a=tcp://127.0.0.1:$p1 b=tcp://127.0.0.1:$p2 c=tcp://127.0.0.1:$p3
 mkdir -p "$out"
 rm -f "$out/received.txt"  # a fresh run waits for every image
