@@ -331,6 +331,37 @@ def render_make(data: dict, values: dict) -> str:
     return Template(data["templates"]["make"]).render(**codes)
 
 
+def port_hidden(port: dict, data: dict, values: dict) -> bool:
+    """Whether GRC hides ``port`` (its ``hide`` template, evaluated) with each parameter's
+    default or ``values``: a hidden optional port is one the block does not register."""
+    if "hide" not in port:
+        return False
+    # GRC evaluates the expression on the parameters' values, not on their code as in make
+    names = [p["id"] for p in data.get("parameters", [])]
+    evaluated = eval(render_make({**data, "templates": {"make": "(" + ", ".join(f"${{{n}}}" for n in names) + ",)"}},
+                                 values), {})
+    expression = re.fullmatch(r"\$\{(.*)\}", str(port["hide"]).strip(), re.S).group(1)
+    return bool(eval(expression, {}, dict(zip(names, evaluated))))
+
+
+# blocks whose optional message ports appear with a parameter: (block, parameter values, the ports)
+OPTIONAL_PORTS = [("semcom_image_source", {"window": "4"}, {"inputs": {"done"}}),
+                  ("semcom_image_sink", {"done_port": "True"}, {"outputs": {"done"}}),
+                  ("semcom_metrics_sink", {"done_port": "True"}, {"outputs": {"done"}})]
+
+
+@pytest.mark.parametrize("block_id, values, ports", OPTIONAL_PORTS, ids=[o[0] for o in OPTIONAL_PORTS])
+def test_optional_ports_appear_with_their_parameter(block_id, values, ports):
+    data = load_block(GRC_DIR / f"{block_id}.block.yml")
+    namespace = {}
+    exec(data["templates"]["imports"], namespace)
+    block = eval(render_make({**data, "templates": {**data["templates"], "make": make_call(data)}}, values), namespace)
+    for direction, names in ports.items():
+        assert all(not port_hidden(p, data, values) for p in data[direction] if p["id"] in names)
+        registered = block.message_ports_in() if direction == "inputs" else block.message_ports_out()
+        assert names <= set(pmt.to_python(registered))
+
+
 _QT_APPLICATION = []
 
 
@@ -352,7 +383,8 @@ def test_make_with_defaults_builds_a_block_with_the_yaml_ports(path, request):
     def ports(names) -> set[str]:
         return set(pmt.to_python(names)) - {"system"}
 
-    declared = {direction: {p["id"] for p in data.get(direction, []) if p.get("domain") == "message"}
+    declared = {direction: {p["id"] for p in data.get(direction, []) if p.get("domain") == "message"
+                            and not port_hidden(p, data, values)}
                 for direction in ("inputs", "outputs")}
     if isinstance(block, gr.hier_block2):  # no port listing: each declared port must connect, others not
         top, debug = gr.top_block(), blocks.message_debug()
