@@ -17,6 +17,8 @@ from gnuradio.semcom import demapping, keys
 # the largest image any block takes (8192 x 8192): metadata claiming more is refused, so a
 # small PDU cannot make a block allocate gigabytes
 MAX_PIXELS = 1 << 26
+# the most metadata keys a PDU may carry (the pipeline's own PDUs carry about 20)
+MAX_METADATA_KEYS = 256
 
 
 def make(meta: dict, vector: np.ndarray):
@@ -42,7 +44,17 @@ def split(msg) -> tuple[dict, object]:
         raise ValueError(f"PDU metadata is not a dict: {_short(meta)}")
     if not pmt.is_uniform_vector(data):
         raise ValueError(f"PDU payload is not a uniform vector: {_short(data)}")
-    return (pmt.to_python(meta) or {}) if pmt.is_dict(meta) else {}, data
+    if not pmt.is_dict(meta):
+        return {}, data
+    # GNU Radio's conversion takes time quadratic in the number of keys (20,000 keys: over
+    # 30 s), and recursion as deep as the nesting: both bounded before it runs
+    if pmt.length(meta) > MAX_METADATA_KEYS:
+        raise ValueError(f"PDU metadata has {pmt.length(meta)} keys, more than the {MAX_METADATA_KEYS} any block takes")
+    try:
+        return pmt.to_python(meta) or {}, data
+    except (RecursionError, ValueError) as error:  # GNU Radio's message quotes the whole value
+        raise ValueError(f"PDU metadata cannot be read ({type(error).__name__}: nested too deep, or a "
+                         f"value pmt does not convert)") from None
 
 
 def image_size(meta: dict, default: tuple[int, int] | None = None) -> tuple[int, int]:

@@ -1,8 +1,10 @@
 """Metadata a block allocates from is checked and bounded in one place (pdus.image_size):
 a small PDU claiming a huge image is refused with a log line, not allocated."""
 import resource
+import time
 
 import numpy as np
+import pmt
 import pytest
 from conftest import logged, run_block
 
@@ -46,3 +48,22 @@ def test_a_small_pdu_claiming_a_huge_image_costs_nothing(capfd):
     assert [pdus.parse_image(m)[0][keys.IMAGE_ID] for m in out] == ["fine"]
     assert "image huge: metadata 'image_shape' claims 100000x100000 pixels" in logged(capfd)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB
+
+
+def test_metadata_with_too_many_keys_or_too_deep_is_refused_at_once(capfd):
+    """Issue 15: a 20,000-key dict held a block for over 30 s in GNU Radio's conversion, which
+    is quadratic in the keys (2,000 take 50 ms)."""
+    meta = pmt.make_dict()
+    for i in range(2000):
+        meta = pmt.dict_add(meta, pmt.intern(f"k{i}"), pmt.from_long(i))
+    many = pmt.cons(meta, pmt.init_c32vector(4, [0j] * 4))
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="PDU metadata has 2000 keys, more than the 256 any block takes"):
+        pdus.split(many)
+    assert time.monotonic() - started < 0.01
+    deep = pmt.from_long(1)
+    for _ in range(5000):
+        deep = pmt.list1(deep)
+    nested = pmt.cons(pmt.dict_add(pmt.make_dict(), pmt.intern("x"), deep), pmt.init_c32vector(4, [0j] * 4))
+    with pytest.raises(ValueError, match="PDU metadata cannot be read"):
+        pdus.split(nested)
