@@ -62,3 +62,14 @@ def test_resampling_benchmark_times_every_draw_count(vscc_tiny, tmp_path):
     assert [row["draws"] for row in rows] == [1, 4]
     assert all(row["batched decode ms/image"] > 0 and row["batch speed-up"] > 0 for row in rows)
     assert "vscc_tiny" in (tmp_path / "resampling.md").read_text()
+
+
+def test_soak_benchmark_scores_every_image_over_both_links(tmp_path):
+    spec = importlib.util.spec_from_file_location("soak", ROOT / "bench" / "soak.py")
+    soak = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(soak)
+    for link in ("stream", "burst"):
+        rows = soak.main(["--link", link, "--images", "40", "--samples", "2", "--out", str(tmp_path)])
+        assert [row["images"] >= target for row, target in zip(rows, (20, 40))] == [True, True]
+        assert all(row["RSS (MiB)"] > 0 for row in rows)
+        assert "MiB per 10,000 images" in (tmp_path / f"soak_{link}.md").read_text()
