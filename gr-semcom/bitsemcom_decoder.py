@@ -42,7 +42,7 @@ class bitsemcom_decoder(gr.basic_block):
     @pdus.guarded
     def handle_soft_bits(self, msg):
         meta, soft = pdus.parse_floats(msg, "soft-bit")
-        sender = meta.get(keys.MODEL_ID)
+        sender = pdus.text(meta, keys.MODEL_ID)
         if sender is not None and sender != self.bundle.model_id:
             raise ValueError(f"soft bits come from model {sender}, this decoder is {self.bundle.model_id}")
         kind = meta.get(keys.SOFT_BITS, self.input)

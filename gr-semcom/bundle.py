@@ -414,19 +414,19 @@ class DeepJSCCBundle(Bundle):
     def check_received(self, meta: dict, hop: int, node: str) -> None:
         """ValueError when a symbol PDU's metadata names another model than this one, or another
         hop than ``hop``, the one ``node`` decodes."""
-        sender = meta.get(keys.MODEL_ID)
+        sender = pdus.text(meta, keys.MODEL_ID)
         if sender is not None and sender != self.model_id:
             raise ValueError(f"symbols come from model {sender}, {node} is {self.model_id}'s")
-        sent_hop = meta.get(keys.HOP)
-        if sent_hop is not None and int(sent_hop) != hop:
-            raise ValueError(f"symbols of hop {int(sent_hop)} reached {node}, which decodes hop {hop} of {self.model_id}")
+        sent_hop = pdus.whole(meta, keys.HOP, high=1 << 16)
+        if sent_hop is not None and sent_hop != hop:
+            raise ValueError(f"symbols of hop {sent_hop} reached {node}, which decodes hop {hop} of {self.model_id}")
 
     def split_variance(self, meta: dict, received: np.ndarray, height: int, width: int):
         """(mean symbols, variance symbols or None) of a received PDU for an image of ``height``
         x ``width``: the variance is the last ``variance_symbols`` of them when the metadata says
         so. ValueError when the counts do not fit the image."""
         expected = self.n_symbols(height, width)
-        sent_variance = int(meta.get(keys.VARIANCE_SYMBOLS, 0))
+        sent_variance = pdus.whole(meta, keys.VARIANCE_SYMBOLS, 0)
         if sent_variance not in (0, expected) or received.size != expected + sent_variance:
             told = f" ({keys.VARIANCE_SYMBOLS} {sent_variance})" if sent_variance else ""
             raise ValueError(f"{received.size} symbols received{told}, model {self.model_id} sends {expected} "

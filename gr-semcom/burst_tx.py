@@ -28,13 +28,12 @@ class burst_framer(gr.basic_block):
     def handle_symbols(self, msg):
         meta, payload = pdus.parse_symbols(msg)
         framing.check_payload(payload.size, self.max_symbols)
-        shape = meta.get(keys.IMAGE_SHAPE)
-        height, width = (int(shape[0]), int(shape[1])) if shape is not None else (0, 0)
-        model = meta.get(keys.MODEL_ID)
-        kind = int(meta.get(keys.BITS_PER_SYMBOL, 0))
-        padding = payload.size * kind - int(meta.get(keys.N_BITS, payload.size * kind)) if kind else 0
+        height, width = pdus.image_size(meta, (0, 0))
+        model = pdus.text(meta, keys.MODEL_ID)
+        kind = pdus.whole(meta, keys.BITS_PER_SYMBOL, 0, high=255)
+        padding = payload.size * kind - pdus.whole(meta, keys.N_BITS, payload.size * kind) if kind else 0
         header = framing.Header(kind, int(payload.size), padding, height, width,
-                                framing.model_hash(model) if model else 0, str(meta.get(keys.IMAGE_ID, "")))
+                                framing.model_hash(model) if model else 0, pdus.text(meta, keys.IMAGE_ID, ""))
         samples = np.concatenate([framing.frame(payload, header, self.pilot_spacing),
                                   np.zeros(self.tail, np.complex64)])
         self.message_port_pub(pmt.intern("frame"), pdus.make({keys.IMAGE_ID: header.image_id}, samples))

@@ -52,7 +52,7 @@ class codec_decoder(gr.basic_block):
         if sender != self.codec.name:
             raise ValueError(f"bits carry a {sender} stream, this decoder's codec is {self.codec.name}")
         height, width = pdus.image_size(meta)
-        failed_frames = int(meta.get(keys.LDPC_FAILED_FRAMES, 0))
+        failed_frames = pdus.whole(meta, keys.LDPC_FAILED_FRAMES, 0)
         image = None if failed_frames else self.codec.decode(codecs.from_bits(bits), (height, width, 3))
         meta[keys.DECODE_FAILED] = int(image is None)
         if image is None:

@@ -103,8 +103,8 @@ class image_sink(gr.basic_block):
             if "~" in stem:  # ids have "~" escaped: this name was shortened
                 self.logger.info(f"image id of {len(image_id)} characters is too long for a file name: "
                                  f"written as {stem}.png (its text chunk image_id holds the full id)")
-            if int(meta.get(keys.SAMPLES, 1)) > 1:
-                stem += f"#{int(meta[keys.SAMPLE])}"
+            if pdus.whole(meta, keys.SAMPLES, 1) > 1:
+                stem += f"#{pdus.whole(meta, keys.SAMPLE, 0)}"
             self._write(image, image_id, stem)
         self.last_image, self.last_id = image, image_id
         self.arrivals.add()

@@ -79,6 +79,29 @@ def image_size(meta: dict, default: tuple[int, int] | None = None) -> tuple[int,
     return height, width
 
 
+def whole(meta: dict, key: str, default=None, low: int = 0, high: int = 1 << 32):
+    """The metadata's ``key`` as an int from ``low`` to ``high`` (``default`` when it is missing):
+    ValueError naming the key for anything else (a float that is not whole, NaN, Inf, a
+    string, a vector), so no metadata reaches a block's arithmetic unchecked."""
+    if key not in meta:
+        return default
+    value = meta[key]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or float(value) != int(value) or not low <= int(value) <= high:
+        raise ValueError(f"metadata {key!r} must be a whole number from {low} to {high}, got {_clip(repr(value), 60)}")
+    return int(value)
+
+
+def text(meta: dict, key: str, default=None):
+    """The metadata's ``key`` as a str (``default`` when it is missing); ValueError naming the
+    key for any other type."""
+    if key not in meta:
+        return default
+    if not isinstance(meta[key], str):
+        raise ValueError(f"metadata {key!r} must be a string, got {_clip(repr(meta[key]), 60)}")
+    return meta[key]
+
+
 def parse_image(msg) -> tuple[dict, np.ndarray]:
     """(metadata, uint8 (H, W, 3) image) of an image PDU."""
     meta, data = split(msg)

@@ -30,7 +30,7 @@ class qf_dequantizer(gr.basic_block):
             raise ValueError(f"bits were quantised with codebook {meta[keys.QF_CODEBOOK]}, this is {self.codebook.name}")
         if keys.QF_SYMBOLS not in meta:
             raise ValueError(f"metadata lacks {keys.QF_SYMBOLS}: how many symbols to restore")
-        symbols = self.codebook.dequantize(bits, int(meta[keys.QF_SYMBOLS]))
+        symbols = self.codebook.dequantize(bits, pdus.whole(meta, keys.QF_SYMBOLS, low=1))
         meta.pop(keys.N_BITS, None)
         meta[keys.N_SYMBOLS] = int(symbols.size)
         self.message_port_pub(pmt.intern("symbols"), pdus.make(meta, symbols))

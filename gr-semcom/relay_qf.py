@@ -30,7 +30,7 @@ class relay_qf(gr.basic_block):
     @pdus.guarded
     def handle_symbols(self, msg):
         meta, received = pdus.parse_symbols(msg)
-        sender = meta.get(keys.MODEL_ID)
+        sender = pdus.text(meta, keys.MODEL_ID)
         if sender is not None and sender != self.model_id:
             raise ValueError(f"symbols come from model {sender}, this relay's codebooks are {self.model_id}'s")
         bits = self.codebook.quantize(received)

@@ -60,7 +60,7 @@ class soft_demapper(gr.basic_block):
         if keys.COHERENCE_SYMBOLS in meta:  # one gain per fading block (block_fading)
             gain = per_symbol_gains(gain, meta[keys.COHERENCE_SYMBOLS], received.size)
         soft = demapping.llrs(received, self.constellation, noise_var, gain, self.method)
-        n_bits = int(meta.get(keys.N_BITS, soft.size))
+        n_bits = pdus.whole(meta, keys.N_BITS, soft.size)
         if not 0 <= n_bits <= soft.size:
             raise ValueError(f"metadata {keys.N_BITS!r} = {n_bits}, but {received.size} symbols carry {soft.size} bits")
         soft = soft[:n_bits]

@@ -38,7 +38,7 @@ def test_no_message_disables_the_decoder(decoder, capfd):
     out = run_block(decoder, "symbols", bad + [good], "image", expected=1, settle=0.2)
     assert [pdus.parse_image(m)[0][keys.IMAGE_ID] for m in out] == ["good"]
     log = logged(capfd)
-    assert "dropped message for image inf hop: internal error OverflowError" in log
+    assert "dropped message for image inf hop: metadata 'hop' must be a whole number from 0 to 65536, got inf" in log
     assert "dropped message for image no shape:" in log
     assert log.count("dropped message") == 3
 

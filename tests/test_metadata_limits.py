@@ -67,3 +67,17 @@ def test_metadata_with_too_many_keys_or_too_deep_is_refused_at_once(capfd):
     nested = pmt.cons(pmt.dict_add(pmt.make_dict(), pmt.intern("x"), deep), pmt.init_c32vector(4, [0j] * 4))
     with pytest.raises(ValueError, match="PDU metadata cannot be read"):
         pdus.split(nested)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), 2.5, -1, 1 << 40, "3", [3], np.array([3]), True])
+def test_whole_number_keys_refuse_anything_else(value):
+    with pytest.raises(ValueError, match=r"metadata 'hop' must be a whole number from 0 to 4294967296, got"):
+        pdus.whole({keys.HOP: value}, keys.HOP)
+
+
+def test_whole_numbers_and_strings_read_from_metadata():
+    assert pdus.whole({keys.HOP: np.int32(2)}, keys.HOP) == 2 and pdus.whole({keys.HOP: 2.0}, keys.HOP) == 2
+    assert pdus.whole({}, keys.HOP, 7) == 7 and pdus.whole({}, keys.HOP) is None
+    assert pdus.text({keys.MODEL_ID: "m"}, keys.MODEL_ID) == "m" and pdus.text({}, keys.MODEL_ID, "") == ""
+    with pytest.raises(ValueError, match=r"metadata 'model_id' must be a string, got array"):
+        pdus.text({keys.MODEL_ID: np.zeros(0)}, keys.MODEL_ID)
