@@ -109,10 +109,18 @@ class stream_to_symbols(gr.sync_block):
         """Forget samples no pending frame needs (keeping SEARCH for a tag yet to come)."""
         end = self.held_from + self.held
         keep_from = self.pending[0][0] - stream_frames.SEARCH if self.pending else end - stream_frames.SEARCH
-        while self.chunks and self.held_from + len(self.chunks[0]) <= keep_from:
-            dropped = self.chunks.popleft()
-            self.held_from += len(dropped)
-            self.held -= len(dropped)
+        drop = min(max(keep_from - self.held_from, 0), self.held)
+        while drop and self.chunks:
+            first = self.chunks[0]
+            if len(first) <= drop:
+                self.chunks.popleft()
+                cut = len(first)
+            else:  # the rest of a chunk that _window joined: a copy, so the part before is freed
+                self.chunks[0] = first[drop:].copy()
+                cut = drop
+            self.held_from += cut
+            self.held -= cut
+            drop -= cut
 
     def stop(self):
         for tag_offset, layout, meta in self.pending:

@@ -129,3 +129,12 @@ def test_tags_that_are_not_a_frames_are_logged_and_the_next_frame_received(capfd
     block, out = receive(stream, tags)
     assert [meta[keys.IMAGE_ID] for meta, _ in out] == ["next"] and block.dropped == 1
     assert "a frame carries 1 to 16777216 payload symbols, got 1099511627776" in logged(capfd)
+
+
+def test_what_the_block_holds_stays_bounded():
+    """Samples no pending frame needs are let go, also those of a chunk joined to receive
+    an earlier frame (which kept the whole stream before: 300 MiB per 10,000 images)."""
+    sent = payloads(*([600] * 200))
+    block, out = receive(*tagged_stream(sent, [f"i{k}" for k in range(200)]))
+    assert len(out) == 200 and block.received == 200
+    assert block.held <= stream_frames.SEARCH + 8192, block.held
