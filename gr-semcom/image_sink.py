@@ -72,18 +72,15 @@ class image_sink(gr.basic_block):
         self.arrivals = pdus.Arrivals()
         self._started_ns = time.time_ns() - 100_000_000  # files modified since were written in this run
         self.message_port_register_in(pmt.intern("image"))
-        self._done_port = False
+        self._done = pdus.DonePort(self)
         if done_port:
             self.add_done_port()
         self.set_msg_handler(pmt.intern("image"), self.handle_image)
 
     def add_done_port(self) -> None:
-        """Publish each image written on the output port ``done`` (a PDU with its image_id and no
-        data), for image_source's window; before start. Not there by default: the GRC block
-        declares no such port."""
-        if not self._done_port:
-            self.message_port_register_out(pmt.intern("done"))
-            self._done_port = True
+        """Publish each image written on the output port ``done`` (``pdus.DonePort``), for
+        image_source's window; before start."""
+        self._done.add()
 
     def start(self):
         # the kernel stamps files with a clock that lags time.time_ns() by up to a tick (a few
@@ -108,9 +105,7 @@ class image_sink(gr.basic_block):
             self._write(image, image_id, stem)
         self.last_image, self.last_id = image, image_id
         self.arrivals.add()
-        if self._done_port:
-            self.message_port_pub(pmt.intern("done"), pmt.cons(pmt.to_pmt({keys.IMAGE_ID: image_id}),
-                                                               pmt.init_u8vector(0, [])))
+        self._done.acknowledge(image_id)
 
     def _write(self, image, image_id: str, stem: str) -> None:
         """Write ``<stem>.png``, or ``<stem>~<n>.png`` when this run already wrote that file."""

@@ -100,17 +100,14 @@ class metrics_sink(gr.basic_block):
         for port, handler in (("reference", self.handle_reference), ("decoded", self.handle_decoded)):
             self.message_port_register_in(pmt.intern(port))
             self.set_msg_handler(pmt.intern(port), handler)
-        self._done_port = False
+        self._done = pdus.DonePort(self)
         if done_port:
             self.add_done_port()
 
     def add_done_port(self) -> None:
-        """Publish each row scored on the output port ``done`` (a PDU with its image_id and no
-        data), for image_source's window; before start. Not there by default: the GRC block
-        declares no such port."""
-        if not self._done_port:
-            self.message_port_register_out(pmt.intern("done"))
-            self._done_port = True
+        """Publish each row scored on the output port ``done`` (``pdus.DonePort``), for
+        image_source's window; before start."""
+        self._done.add()
 
     def set_snr_db(self, snr_db):
         self.snr_db = float(snr_db)
@@ -248,9 +245,7 @@ class metrics_sink(gr.basic_block):
             self._csv.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
             self._csv_file.flush()
         self.arrivals.add()
-        if self._done_port:
-            self.message_port_pub(pmt.intern("done"), pmt.cons(pmt.to_pmt({keys.IMAGE_ID: row["image"]}),
-                                                               pmt.init_u8vector(0, [])))
+        self._done.acknowledge(row["image"])
 
     def _image_scores(self, reference, image) -> dict:
         return {"psnr_db": metrics.psnr_db(reference, image), "ssim": metrics.ssim(reference, image),

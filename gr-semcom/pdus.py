@@ -193,6 +193,25 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+class DonePort:
+    """A sink's optional output port ``done``: one PDU per image taken (its image_id and no
+    data), which image_source's ``done`` input counts against its window. Registered by
+    ``add`` (before start), so that a block without it has no such port."""
+
+    def __init__(self, block):
+        self.block, self.added = block, False
+
+    def add(self) -> None:
+        if not self.added:
+            self.block.message_port_register_out(pmt.intern("done"))
+            self.added = True
+
+    def acknowledge(self, image_id) -> None:
+        if self.added:
+            self.block.message_port_pub(pmt.intern("done"), pmt.cons(pmt.to_pmt({keys.IMAGE_ID: image_id}),
+                                                                     pmt.init_u8vector(0, [])))
+
+
 class Arrivals:
     """Counts messages a sink has handled, so a runner can wait for them."""
 
