@@ -80,9 +80,6 @@ while :; do
         status=0
         wait "${pids[$i]}" || status=$?
         [[ ${names[$i]} == rx ]] && exit "$status"
-        # a Ctrl-C or SIGTERM to the whole group ends the nodes too, maybe before this shell runs
-        # its trap: a pending trap runs after this sleep, so the script exits 130 / 143 as asked
-        sleep 0.5
         echo "$me: ${names[$i]} (pid ${pids[$i]}) exited with status $status; stopping the other nodes" >&2
         exit 1
     done

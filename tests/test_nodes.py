@@ -312,8 +312,11 @@ def test_the_example_script_stopped_mid_run_stops_every_node(df_model, tmp_path,
     for index in range(200):
         Image.fromarray(images.fit(picture, "crop", (32, 32)) ^ index).save(photos / f"p{index:03d}.png")
     log = open(tmp_path / "script.log", "w")
+    # SIGINT as a terminal's shell has it: a run started in the background (nohup ... &) inherits
+    # it ignored, and a shell cannot trap a signal ignored when it starts
     script = subprocess.Popen(["bash", str(SCRIPT), str(df_model), str(photos), "5", str(tmp_path / "out")],
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                               env={**os.environ, "PYTHON": sys.executable, "PYTHONUNBUFFERED": "1"})
     try:
         deadline = time.monotonic() + 60
