@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pmt
-from gnuradio import gr
 
-from gnuradio.semcom import keys, pdus
+from . import keys, pdu_block, pdus
 
 
 def make_bits(probs: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
@@ -22,7 +20,7 @@ def make_bits(probs: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
     return (rng.random(probs.size, dtype=np.float32) < probs).astype(np.uint8)
 
 
-class bit_mapper(gr.basic_block):
+class bit_mapper(pdu_block.pdu_block):
     def __init__(self, seed=0, deterministic=False):
         """Make bit PDUs (port ``bits``) of probability PDUs (port ``probs``).
 
@@ -37,23 +35,20 @@ class bit_mapper(gr.basic_block):
         or NaN, a payload that is not f32, or a metadata n_bits other than the
         vector's length are logged and the PDU dropped.
         """
-        gr.basic_block.__init__(self, name="semcom_bit_mapper", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_bit_mapper", {"probs": self.handle_probs}, ("bits",))
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be an integer >= 0 (0: a fresh seed), got {seed!r}")
         if not isinstance(deterministic, (bool, np.bool_)):
             raise ValueError(f"deterministic must be True or False, got {deterministic!r}")
         self.deterministic = bool(deterministic)
         self.rng = np.random.default_rng(int(seed) if seed else None)
-        self.message_port_register_in(pmt.intern("probs"))
-        self.message_port_register_out(pmt.intern("bits"))
-        self.set_msg_handler(pmt.intern("probs"), self.handle_probs)
 
-    @pdus.guarded
-    def handle_probs(self, msg):
-        meta, probs = pdus.parse_floats(msg, "probability")
-        if meta.get(keys.N_BITS, probs.size) != probs.size:
+    @pdu_block.takes(pdus.parse_floats, "probability")
+    def handle_probs(self, meta, probs):
+        """float32 (N,) probabilities -> uint8 (N,) bits on port ``bits``."""
+        if pdus.whole(meta, keys.N_BITS, probs.size) != probs.size:
             raise ValueError(f"metadata {keys.N_BITS!r} = {meta[keys.N_BITS]}, but the PDU holds "
                              f"{probs.size} probabilities")
         bits = make_bits(probs, None if self.deterministic else self.rng)
         meta[keys.N_BITS] = int(bits.size)
-        self.message_port_pub(pmt.intern("bits"), pdus.make(meta, bits))
+        self.publish("bits", pdus.make(meta, bits))

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pmt
-from gnuradio import gr
 
-from gnuradio.semcom import bundle, keys, pdus
+from . import bundle, keys, pdu_block, pdus
 
 
-class bitsemcom_encoder(gr.basic_block):
+class bitsemcom_encoder(pdu_block.pdu_block):
     def __init__(self, model, provider="auto", threads=0):
         """Encode image PDUs (port ``image``) to probability PDUs (port ``probs``).
 
@@ -22,17 +20,14 @@ class bitsemcom_encoder(gr.basic_block):
         of them. Metadata adds model_id, n_bits and image_shape. An image of the
         wrong size, dtype or channel count is logged and dropped.
         """
-        gr.basic_block.__init__(self, name="semcom_bitsemcom_encoder", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_bitsemcom_encoder", {"image": self.handle_image}, ("probs",))
         self.bundle = bundle.BitSemComBundle(model, provider, threads)
         self.bundle.session("encoder")  # load now, so a bad model fails at construction
-        self.message_port_register_in(pmt.intern("image"))
-        self.message_port_register_out(pmt.intern("probs"))
-        self.set_msg_handler(pmt.intern("image"), self.handle_image)
 
-    @pdus.guarded
-    def handle_image(self, msg):
-        meta, image = pdus.parse_image(msg)
+    @pdu_block.takes(pdus.parse_image)
+    def handle_image(self, meta, image):
+        """uint8 (H, W, 3) image -> float32 (n_bits,) probabilities on port ``probs``."""
         probs = self.bundle.encode_probs(image)
         meta.update({keys.MODEL_ID: self.bundle.model_id, keys.N_BITS: int(probs.size),
                      keys.IMAGE_SHAPE: np.array(image.shape, dtype=np.int32)})
-        self.message_port_pub(pmt.intern("probs"), pdus.make(meta, probs))
+        self.publish("probs", pdus.make(meta, probs))

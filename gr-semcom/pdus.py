@@ -1,18 +1,19 @@
 """Building and checking the PDUs blocks exchange (see ``keys`` for metadata).
 
-Parsers raise ``ValueError`` naming what is wrong; ``guarded`` turns that into
-a logged, dropped message so that a bad PDU never stops a flowgraph.
+Parsers raise ``ValueError`` naming what is wrong (bad input); ``guarded`` turns that
+into a logged, dropped message so that a bad PDU never stops a flowgraph.
 """
 from __future__ import annotations
 
 import functools
 import math
 import threading
+import traceback
 
 import numpy as np
 import pmt
 
-from gnuradio.semcom import demapping, keys
+from . import demapping, keys
 
 # the largest image any block takes (8192 x 8192): metadata claiming more is refused, so a
 # small PDU cannot make a block allocate gigabytes
@@ -156,33 +157,43 @@ def parse_floats(msg, kind: str) -> tuple[dict, np.ndarray]:
 
 
 def guarded(handler):
-    """Wrap a block's message handler so that no message can stop the block: the message
-    is dropped and the error logged with the image id; bad input (ValueError) as it is,
-    anything else as an internal error with its type, so that a bug shows in the log
-    without disabling the block for every message after it."""
+    """Wrap a block's message handler ``(block, msg)`` so that no message ends the block's
+    thread (a running flowgraph keeps running). Bad input is ``ValueError``, which the
+    parsers raise naming the problem: logged as a dropped message with its image id. Any
+    other exception is a bug in gr-semcom, not bad input: logged as an internal error with
+    its traceback. Either way the message is dropped."""
     @functools.wraps(handler)
     def wrapper(block, msg):
         try:
             handler(block, msg)
-        except Exception as error:  # a message must never end the block's thread
+        except ValueError as error:
             _log_dropped(block, msg, error)
+        except Exception:  # noqa: BLE001 - a bug shows in the log, without disabling the block
+            block.logger.error(f"internal error (a bug in gr-semcom, not bad input) while handling a message"
+                               f"{_for_image(msg)}; the message is dropped:\n{traceback.format_exc()}")
     return wrapper
 
 
-def _log_dropped(block, msg, error: Exception) -> None:
-    """Log a dropped message, whatever it holds: the id and the error text are clipped, and
-    a failure to describe them still logs the drop."""
+def _log_dropped(block, msg, error: ValueError) -> None:
+    """Log a message dropped as bad input; a reason that cannot be described still logs the drop."""
     try:
-        image_id = None
-        if pmt.is_pair(msg) and pmt.is_dict(pmt.car(msg)):
-            value = pmt.dict_ref(pmt.car(msg), pmt.intern(keys.IMAGE_ID), pmt.PMT_NIL)
-            image_id = _clip(pmt.symbol_to_string(value), 80) if pmt.is_symbol(value) else \
-                None if pmt.is_null(value) else _short(value)
-        kind = "" if isinstance(error, ValueError) else f"internal error {type(error).__name__}: "
-        block.logger.error(f"dropped message{f' for image {image_id}' if image_id else ''}: {kind}"
-                           f"{_clip(str(error), 300)}")
-    except Exception as failure:  # the message or the error could not even be described
-        block.logger.error(f"dropped message: {type(error).__name__} (not described: {type(failure).__name__})")
+        reason = _clip(str(error), 300)
+    except Exception as failure:  # noqa: BLE001 - the error's own text failed
+        reason = f"{type(error).__name__} (not described: {type(failure).__name__})"
+    block.logger.error(f"dropped message{_for_image(msg)}: {reason}")
+
+
+def _for_image(msg) -> str:
+    """The text ' for image <id>' (the id clipped) for a message whose metadata has one, else ''."""
+    try:
+        if not (pmt.is_pair(msg) and pmt.is_dict(pmt.car(msg))):
+            return ""
+        value = pmt.dict_ref(pmt.car(msg), pmt.intern(keys.IMAGE_ID), pmt.PMT_NIL)
+        if pmt.is_null(value):
+            return ""
+        return f" for image {_clip(pmt.symbol_to_string(value), 80) if pmt.is_symbol(value) else _short(value)}"
+    except Exception:  # noqa: BLE001 - a message beyond describing is still dropped and logged
+        return ""
 
 
 def _short(obj) -> str:

@@ -1,13 +1,10 @@
 """qam_mapper: bit PDU -> complex symbol PDU on any GNU Radio constellation."""
 from __future__ import annotations
 
-import pmt
-from gnuradio import gr
-
-from gnuradio.semcom import demapping, keys, pdus
+from . import demapping, keys, pdu_block, pdus
 
 
-class qam_mapper(gr.basic_block):
+class qam_mapper(pdu_block.pdu_block):
     def __init__(self, constellation):
         """Map bit PDUs (port ``bits``) to symbol PDUs (port ``symbols``).
 
@@ -20,16 +17,13 @@ class qam_mapper(gr.basic_block):
         metadata adds n_bits, bits_per_symbol and n_symbols. A payload that is not
         a u8vector or holds values other than 0 and 1 is logged and dropped.
         """
-        gr.basic_block.__init__(self, name="semcom_qam_mapper", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_qam_mapper", {"bits": self.handle_bits}, ("symbols",))
         self.constellation = demapping.Constellation.from_gnuradio(constellation)
-        self.message_port_register_in(pmt.intern("bits"))
-        self.message_port_register_out(pmt.intern("symbols"))
-        self.set_msg_handler(pmt.intern("bits"), self.handle_bits)
 
-    @pdus.guarded
-    def handle_bits(self, msg):
-        meta, bits = pdus.parse_bits(msg)
+    @pdu_block.takes(pdus.parse_bits)
+    def handle_bits(self, meta, bits):
+        """uint8 (N,) bits -> complex64 (ceil(N / k),) symbols on port ``symbols``."""
         symbols = demapping.map_bits(bits, self.constellation)
         meta.update({keys.N_BITS: int(bits.size), keys.N_SYMBOLS: int(symbols.size),
                      keys.BITS_PER_SYMBOL: self.constellation.bits_per_symbol})
-        self.message_port_pub(pmt.intern("symbols"), pdus.make(meta, symbols))
+        self.publish("symbols", pdus.make(meta, symbols))

@@ -43,17 +43,41 @@ def test_no_message_disables_the_decoder(decoder, capfd):
     assert log.count("dropped message") == 3
 
 
+class Block:
+    """What the guard needs of a block: a logger (printing here)."""
+    logger = type("Logger", (), {"error": staticmethod(print)})()
+
+
 def test_the_guard_logs_what_it_cannot_describe(capfd):
-    class Broken(Exception):
+    class Broken(ValueError):
         def __str__(self):
             raise RuntimeError("no text")
 
-    class Block:
-        logger = type("Logger", (), {"error": staticmethod(print)})()
+    @pdus.guarded
+    def handle(block, msg):
+        raise Broken()
 
-        @pdus.guarded
-        def handle(self, msg):
-            raise Broken()
+    handle(Block(), pdus.make({keys.IMAGE_ID: "x"}, np.zeros(1, np.complex64)))
+    assert "dropped message for image x: Broken (not described: RuntimeError)" in logged(capfd)
 
-    Block().handle(pdus.make({keys.IMAGE_ID: "x"}, np.zeros(1, np.complex64)))
-    assert "dropped message: Broken (not described: RuntimeError)" in logged(capfd)
+
+def test_a_bug_is_logged_as_an_internal_error_with_its_traceback_and_the_block_goes_on(capfd):
+    """Issue 18: only bad input (ValueError) is a dropped message; any other exception is a
+    bug in gr-semcom, shown as one with where it happened, and the next message is handled."""
+    handled = []
+
+    @pdus.guarded
+    def handle(block, msg):
+        meta, _ = pdus.parse_symbols(msg)
+        handled.append(meta[keys.IMAGE_ID])
+        return {}["missing"]  # a programming error, whatever the message
+
+    for image_id in ("first", "second"):
+        handle(Block(), pdus.make({keys.IMAGE_ID: image_id}, np.zeros(1, np.complex64)))
+    log = logged(capfd)
+    assert handled == ["first", "second"]
+    assert "internal error (a bug in gr-semcom, not bad input) while handling a message for image first; " \
+           "the message is dropped:\nTraceback (most recent call last):" in log
+    assert "return {}[\"missing\"]" in log and "KeyError: 'missing'" in log
+    assert "dropped message" not in log
+
