@@ -6,6 +6,7 @@
 
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+EVAL   := $(VENV)/bin/semcom-eval
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian's gnuradio does not pull in GTK's introspection data, without which GNU Radio
 # Companion does not start (gir1.2-gtk-3.0; python3-gi-cairo: its canvas); python3-venv
@@ -45,7 +46,7 @@ test: setup
 	$(PY) -m pytest
 
 demo: setup
-	$(PY) -m gnuradio.semcom.evaluate --models deepjscc_bsds_r16 --images default \
+	$(EVAL) --models deepjscc_bsds_r16 --images default \
 		--snr 0 5 10 20 --out out/demo --save-images
 
 # GNU Radio Companion with gr-semcom's blocks (grc/, first on GRC_BLOCKS_PATH) in its library,
@@ -98,7 +99,7 @@ $(foreach m,$(BITSEMCOM),models/$(m)/card.json): models/bitsemcom_%/card.json: \
 		--steps 10000 --lr 3e-4 --threads 1 $(NOISY_bitsemcom_$*) --out runs/bitsemcom_$*_s2
 	$(PY) -m semcom_train.export --checkpoint runs/bitsemcom_$*_s2/checkpoint.pt --out models/bitsemcom_$* \
 		--model-id bitsemcom_$*
-	$(PY) -m gnuradio.semcom.evaluate --models models/bitsemcom_$* --modulation qpsk 16qam_gray \
+	$(EVAL) --models models/bitsemcom_$* --modulation qpsk 16qam_gray \
 		--channel awgn rayleigh $(call measure,bitsemcom_$*) --out out/measure/bitsemcom_$*
 
 # The deep hash network for DeepJSCC-DHD and the hash-agreement metric (about 15 min on 2 threads)
@@ -127,7 +128,7 @@ multihop-models: $(foreach b,$(DF_BUNDLES),$(b)/card.json)
 # The multi-hop results of the README: DF r = 0..3 at three SNRs, QF at seven rates (the r = 0
 # models' codebooks, fitted at $(DF_SNR) dB), the lambda sweep; PSNR, SSIM, LPIPS and hash agreement
 # on 1,000 CIFAR-10 test images. Plots and summaries in out/results/multihop_*.
-MULTIHOP_EVAL := $(PY) -m gnuradio.semcom.evaluate --images cifar10-test:100 --lpips --hash-model models/dhd_cifar10
+MULTIHOP_EVAL := $(EVAL) --images cifar10-test:100 --lpips --hash-model models/dhd_cifar10
 DF_R0 := $(foreach a,mse dhd,out/models/deepjscc_cifar10_r6_$(DF_TAG)_$(a))
 .PHONY: multihop-results
 multihop-results: multihop-models lambda-sweep
@@ -206,18 +207,18 @@ VSCC_EVAL := --images cifar10-test:10 --snr -5 0 5 10 15 --samples 100 --resampl
 CJSCC_EVAL = --images cifar10-test:100 --snr 0 5 10 15 20 --accuracy \
 	--channel $(if $(findstring _rayleigh_,$1),rayleigh,awgn)
 out/results/vscc_%/metrics.csv: out/models/vscc_%/card.json
-	$(PY) -m gnuradio.semcom.evaluate --models out/models/vscc_$* $(VSCC_EVAL) --out out/results/vscc_$*
+	$(EVAL) --models out/models/vscc_$* $(VSCC_EVAL) --out out/results/vscc_$*
 out/results/cjscc_%/metrics.csv: out/models/cjscc_%/card.json
-	$(PY) -m gnuradio.semcom.evaluate --models out/models/cjscc_$* $(call CJSCC_EVAL,cjscc_$*) --out out/results/cjscc_$*
+	$(EVAL) --models out/models/cjscc_$* $(call CJSCC_EVAL,cjscc_$*) --out out/results/cjscc_$*
 # JPEG, WebP and AVIF at the information-bottleneck rate K/2 log2(1 + SNR) of the 512 channel uses
 out/results/codecs_ib/metrics.csv: | setup
-	$(PY) -m gnuradio.semcom.evaluate --models jpeg@ib webp@ib avif@ib --ratio 1/6 --size 32 32 \
+	$(EVAL) --models jpeg@ib webp@ib avif@ib --ratio 1/6 --size 32 32 \
 		--images cifar10-test:100 --snr 0 5 10 15 20 --out out/results/codecs_ib
 .PHONY: vscc-results cjscc-results
 vscc-results: $(foreach b,$(VSCC_BUNDLES),out/results/$(notdir $(b))/metrics.csv)
-	$(PY) -m gnuradio.semcom.evaluate --merge $^ --out out/results/cifar10_vscc
+	$(EVAL) --merge $^ --out out/results/cifar10_vscc
 cjscc-results: $(foreach b,$(CJSCC_BUNDLES),out/results/$(notdir $(b))/metrics.csv) out/results/codecs_ib/metrics.csv
-	$(PY) -m gnuradio.semcom.evaluate --merge $^ --out out/results/cifar10_cjscc
+	$(EVAL) --merge $^ --out out/results/cifar10_cjscc
 
 # Shipped from the runs above under plain names, measured into their cards (`make ship-vscc-cjscc`)
 VSCC_SHIPPED_RUN := vscc_cifar10_vscc_5
@@ -227,10 +228,10 @@ ship-vscc-cjscc: models/vscc_cifar10/card.json models/cjscc_cifar10/card.json
 models/vscc_cifar10/card.json: out/models/$(VSCC_SHIPPED_RUN)/card.json
 	$(PY) -m semcom_train.export --checkpoint runs/$(VSCC_SHIPPED_RUN)/checkpoint.pt --out models/vscc_cifar10 \
 		--model-id vscc_cifar10
-	$(PY) -m gnuradio.semcom.evaluate --models models/vscc_cifar10 $(VSCC_EVAL) --update-card cifar10_test_100 \
+	$(EVAL) --models models/vscc_cifar10 $(VSCC_EVAL) --update-card cifar10_test_100 \
 		--out out/measure/vscc_cifar10
 models/cjscc_cifar10/card.json: out/models/$(CJSCC_SHIPPED_RUN)/card.json
 	$(PY) -m semcom_train.export --checkpoint runs/$(CJSCC_SHIPPED_RUN)/checkpoint.pt --out models/cjscc_cifar10 \
 		--model-id cjscc_cifar10
-	$(PY) -m gnuradio.semcom.evaluate --models models/cjscc_cifar10 $(call CJSCC_EVAL,cjscc_cifar10) \
+	$(EVAL) --models models/cjscc_cifar10 $(call CJSCC_EVAL,cjscc_cifar10) \
 		--update-card cifar10_test_1000 --out out/measure/cjscc_cifar10

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import pathlib
-import sys
 import time
 
 import numpy as np
@@ -26,8 +24,8 @@ from gnuradio import analog, blocks, gr
 from gnuradio.semcom import framing
 from gnuradio.semcom.burst_rx import burst_receiver, burst_rx
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # the sibling benchmarks' helpers
-from throughput import RESULTS, best_seconds, publish, table  # noqa: E402
+import common
+
 
 SPS, SPACING, SNR_DB = 4, 32, 10.0
 PAYLOADS = {"CIFAR-10 32x32, ratio 1/6": 512, "Kodak 768x512, ratio 1/16": 73728}
@@ -63,7 +61,7 @@ def burst_rows(repeats: int) -> list[dict]:
             raise RuntimeError(f"{name}: the benchmark's burst was not received")
         stages = {"frame": lambda: lambda: framing.frame(payload, header, SPACING),
                   "receive": lambda: lambda: receive(received)}
-        times = {stage: 1e3 * best_seconds(prepare, repeats) for stage, prepare in stages.items()}
+        times = {stage: 1e3 * common.best_seconds(prepare, repeats) for stage, prepare in stages.items()}
         total = sum(times.values())
         rows += [{"burst": name, "payload symbols": n_symbols, "stage": stage, "ms": ms, "share": ms / total}
                  for stage, ms in times.items()]
@@ -87,7 +85,7 @@ def markdown(rows: list[dict]) -> str:
         if column == "share":
             return f"{100 * value:.0f} %"
         return f"{value:.3g}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else value
-    return table(COLUMNS, rows, cell)
+    return common.table(COLUMNS, rows, cell)
 
 
 def main(argv=None) -> dict:
@@ -95,8 +93,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs; the best counts (default: %(default)s)")
     parser.add_argument("--noise-samples", type=int, default=4_000_000,
                         help="samples of noise for the search rate (default: %(default)s)")
-    parser.add_argument("--out", nargs="?", const=RESULTS, type=pathlib.Path, default=None,
-                        help=f"write bursts.md to this folder (default when given: {RESULTS})")
+    common.add_out_option(parser, "bursts.md")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.noise_samples < 100_000:
         parser.error("--repeats must be >= 1 and --noise-samples >= 100000")
@@ -104,7 +101,7 @@ def main(argv=None) -> dict:
     rate = search_rate(args.noise_samples)
     header = (f"Bursts at {SPS} samples per symbol, {SNR_DB:g} dB, one burst at a time, best of {args.repeats} "
               f"run(s), numpy on one thread ({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end).")
-    publish([header, markdown(rows),
+    common.publish([header, markdown(rows),
              f"burst_rx on noise alone (matched filter and preamble search): {rate / 1e6:.2f} Msamples/s "
              f"({rate / 1e6:.2f}x a radio at 1 Msample/s), {args.noise_samples:,} samples."], args.out, "bursts.md")
     return {"rows": rows, "search_rate": rate}

@@ -32,25 +32,17 @@ import tempfile
 import numpy as np
 from PIL import Image
 
-from gnuradio.semcom import bundle, codecs, demapping, flowgraphs, ldpc, modulations
+from gnuradio.semcom import bundle, codecs, demapping, ldpc, modulations
+from semcom_tools import flowgraphs
 from gnuradio.semcom.bit_mapper import make_bits
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # the sibling benchmark's helpers
-from throughput import FULL_SIZE, RESULTS, bench_images, best_seconds  # noqa: E402
+import common
+
 
 SHIPPED = ["bitsemcom_cifar10", "bitsemcom_bsds"]
 CONSTELLATIONS = ["qpsk", "16qam_gray", "64qam_gray"]
 CODEC, CODE = "webp", "n1800_r12"
 COLUMNS = ("link", "image size", "constellation", "stage", "ms/image", "share")
-
-
-def per_image(stage, inputs: list, repeats: int) -> float:
-    """Best-of-``repeats`` milliseconds per item of ``stage`` applied to each of ``inputs``."""
-    def run():
-        for item in inputs:
-            stage(item)
-    stage(inputs[0])  # warm up (session creation, caches)
-    return 1e3 * best_seconds(lambda: run, repeats) / len(inputs)
 
 
 def bitsemcom_rows(model: bundle.BitSemComBundle, pictures, constellation: str, snr_db: float,
@@ -66,12 +58,12 @@ def bitsemcom_rows(model: bundle.BitSemComBundle, pictures, constellation: str, 
     llrs = [demapping.llrs(r, table, n0)[:b.size] for r, b in zip(received, bits)]
     height, width = pictures[0].shape[:2]
     stages = {
-        "encode": per_image(model.encode_probs, pictures, repeats),
-        "bits": per_image(lambda p: make_bits(p, rng), probs, repeats),
-        "map": per_image(lambda b: demapping.map_bits(b, table), bits, repeats),
-        "demap exact": per_image(lambda r: demapping.llrs(r, table, n0), received, repeats),
-        "demap max-log": per_image(lambda r: demapping.llrs(r, table, n0, method="maxlog"), received, repeats),
-        "decode": per_image(lambda llr: model.decode_soft(demapping.posteriors(llr), height, width), llrs,
+        "encode": common.per_image(model.encode_probs, pictures, repeats),
+        "bits": common.per_image(lambda p: make_bits(p, rng), probs, repeats),
+        "map": common.per_image(lambda b: demapping.map_bits(b, table), bits, repeats),
+        "demap exact": common.per_image(lambda r: demapping.llrs(r, table, n0), received, repeats),
+        "demap max-log": common.per_image(lambda r: demapping.llrs(r, table, n0, method="maxlog"), received, repeats),
+        "decode": common.per_image(lambda llr: model.decode_soft(demapping.posteriors(llr), height, width), llrs,
                             repeats),
     }
     link_total = sum(v for k, v in stages.items() if k != "demap max-log")  # the link demaps one way
@@ -99,7 +91,7 @@ def time_flowgraph(model: bundle.BitSemComBundle, pictures, constellation: str, 
             graph.decoder.bundle.session("decoder")
             return lambda: graph.run_images(timeout=60.0 + 10.0 * len(pictures))
 
-        return len(pictures) / best_seconds(prepare, repeats)
+        return len(pictures) / common.best_seconds(prepare, repeats)
 
 
 def separation_rows(model: bundle.BitSemComBundle, pictures, constellation: str, snr_db: float,
@@ -130,12 +122,12 @@ def separation_rows(model: bundle.BitSemComBundle, pictures, constellation: str,
     received = [flowgraphs.awgn(demapping.map_bits(w, table), snr_db, rng) for w in words]
     llrs = [demapping.llrs(r, table, n0)[:w.size] for r, w in zip(received, words)]
     stages = {
-        f"{CODEC} search": per_image(lambda p: codec.encode(p, budget), pictures, repeats),
-        "LDPC encode": per_image(code.encode, info, repeats),
-        "map": per_image(lambda w: demapping.map_bits(w, table), words, repeats),
-        "demap exact": per_image(lambda r: demapping.llrs(r, table, n0), received, repeats),
-        "LDPC decode": per_image(code.decode, llrs, repeats),
-        f"{CODEC} decode": per_image(lambda s: codec.decode(s, pictures[0].shape), streams, repeats),
+        f"{CODEC} search": common.per_image(lambda p: codec.encode(p, budget), pictures, repeats),
+        "LDPC encode": common.per_image(code.encode, info, repeats),
+        "map": common.per_image(lambda w: demapping.map_bits(w, table), words, repeats),
+        "demap exact": common.per_image(lambda r: demapping.llrs(r, table, n0), received, repeats),
+        "LDPC decode": common.per_image(code.decode, llrs, repeats),
+        f"{CODEC} decode": common.per_image(lambda s: codec.decode(s, pictures[0].shape), streams, repeats),
     }
     total = sum(stages.values())
     base = {"link": f"{CODEC}+{CODE}", "image size": f"{width}x{height}", "constellation": constellation}
@@ -182,8 +174,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--images", type=int, default=8, help="images per pass (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes; the best counts (default: %(default)s)")
     parser.add_argument("--snr", type=float, default=6.0, help="AWGN SNR in dB (default: %(default)s)")
-    parser.add_argument("--out", nargs="?", const=RESULTS, type=pathlib.Path, default=None,
-                        help=f"write digital_link.md and .png to this folder (default when given: {RESULTS})")
+    common.add_out_option(parser, "digital_link.md and .png")
     args = parser.parse_args(argv)
     if args.images < 1 or args.repeats < 1:
         parser.error("--images and --repeats must be >= 1")
@@ -193,7 +184,7 @@ def main(argv=None) -> list[dict]:
         parser.error(str(error))
     rows, notes = [], []
     for model in models:
-        pictures, origin = bench_images(model.image_size or FULL_SIZE, args.images)
+        pictures, origin = common.bench_images(model.image_size or common.FULL_SIZE, args.images)
         notes.append(f"{model.model_id}: {origin}")
         for constellation in args.constellations:
             print(f"  {model.model_id} {constellation} ...", file=sys.stderr, flush=True)

@@ -15,32 +15,30 @@ from __future__ import annotations
 
 import argparse
 import os
-import pathlib
-import sys
 
 import numpy as np
 
-from gnuradio.semcom import bundle, flowgraphs, quantization
+from gnuradio.semcom import bundle, quantization
+from semcom_tools import flowgraphs
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # the sibling benchmarks' helpers
-from digital_link import per_image  # noqa: E402
-from throughput import RESULTS, bench_images, publish, table  # noqa: E402
+import common
+
 
 COLUMNS = ("relay", "rate", "bits per pixel", "ms/image", "vs DF")
 
 
 def measure(df_model: bundle.DeepJSCCBundle, qf_model: bundle.DeepJSCCBundle, n_images: int, repeats: int,
             snr_db: float) -> tuple[list[dict], str]:
-    pictures, origin = bench_images(df_model.image_size, n_images)
+    pictures, origin = common.bench_images(df_model.image_size, n_images)
     rng = np.random.default_rng(0)
     height, width = df_model.image_size
     received = [flowgraphs.awgn(df_model.encode(p), snr_db, rng) for p in pictures]
-    df_ms = per_image(lambda r: df_model.encode(df_model.decode(r, height, width, hop=0), hop=1), received, repeats)
+    df_ms = common.per_image(lambda r: df_model.encode(df_model.decode(r, height, width, hop=0), hop=1), received, repeats)
     rows = [{"relay": f"DF ({df_model.model_id}, relay 1)", "rate": "-", "bits per pixel": "-", "ms/image": df_ms}]
     qf_received = [flowgraphs.awgn(qf_model.encode(p), snr_db, rng) for p in pictures]
     for dimension, bits in qf_model.card["qf_codebooks"]["rates"]:
         codebook = quantization.load_codebook(qf_model, dimension, bits)
-        ms = per_image(codebook.quantize, qf_received, repeats)
+        ms = common.per_image(codebook.quantize, qf_received, repeats)
         rows.append({"relay": f"QF ({qf_model.model_id})", "rate": f"N_Q={dimension}, b={bits:g}",
                      "bits per pixel": f"{codebook.n_bits(qf_received[0].size) / (height * width):g}",
                      "ms/image": ms})
@@ -54,7 +52,7 @@ def markdown(rows: list[dict]) -> str:
         if column == "vs DF":
             return f"{value:.3f}x"
         return f"{value:.3g}" if isinstance(value, float) else str(value)
-    return table(COLUMNS, rows, cell)
+    return common.table(COLUMNS, rows, cell)
 
 
 def main(argv=None) -> list[dict]:
@@ -66,8 +64,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--images", type=int, default=200, help="images per pass (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes; the best counts (default: %(default)s)")
     parser.add_argument("--snr", type=float, default=-5.0, help="AWGN SNR in dB (default: %(default)s)")
-    parser.add_argument("--out", nargs="?", const=RESULTS, type=pathlib.Path, default=None,
-                        help=f"write relays.md to this folder (default when given: {RESULTS})")
+    common.add_out_option(parser, "relays.md")
     args = parser.parse_args(argv)
     if args.images < 1 or args.repeats < 1:
         parser.error("--images and --repeats must be >= 1")
@@ -84,7 +81,7 @@ def main(argv=None) -> list[dict]:
     header = (f"Relay work per image, {df_model.image_size[0]}x{df_model.image_size[1]} images, AWGN {args.snr:g} dB "
               f"before the relay, one thread, best of {args.repeats} pass(es) over {args.images} images "
               f"({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end).")
-    publish([header, markdown(rows), f"- {origin}"], args.out, "relays.md")
+    common.publish([header, markdown(rows), f"- {origin}"], args.out, "relays.md")
     return rows
 
 

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import pathlib
-import sys
 
 import numpy as np
 
-from gnuradio.semcom import bundle, flowgraphs, metrics
+from gnuradio.semcom import bundle, metrics
+from semcom_tools import flowgraphs
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # the sibling benchmarks' helpers
-from digital_link import per_image  # noqa: E402
-from throughput import RESULTS, bench_images, publish, table  # noqa: E402
+import common
+
 
 COLUMNS = ("draws", "batched decode ms/image", "one run per draw ms/image", "batch speed-up",
            "scoring ms/image (PSNR + SSIM of every draw)")
@@ -31,19 +29,19 @@ COLUMNS = ("draws", "batched decode ms/image", "one run per draw ms/image", "bat
 
 def measure(model: bundle.DeepJSCCBundle, draws: list[int], n_images: int, repeats: int,
             snr_db: float) -> tuple[list[dict], str]:
-    pictures, origin = bench_images(model.image_size, n_images)
+    pictures, origin = common.bench_images(model.image_size, n_images)
     height, width = model.image_size
     rng = np.random.default_rng(0)
     received = [flowgraphs.awgn(model.encode(p), snr_db, rng) for p in pictures]
     variance = model.knowledge_base_variance()
     rows = []
     for count in draws:
-        batched = per_image(lambda r: model.decode_samples(r, height, width, variance, count, rng), received, repeats)
-        single = per_image(lambda r: [model.decode_samples(r, height, width, variance, 1, rng) for _ in range(count)],
+        batched = common.per_image(lambda r: model.decode_samples(r, height, width, variance, count, rng), received, repeats)
+        single = common.per_image(lambda r: [model.decode_samples(r, height, width, variance, 1, rng) for _ in range(count)],
                            received, repeats)
         decoded = [(p, model.decode_samples(r, height, width, variance, count, rng)[0])
                    for p, r in zip(pictures, received)]
-        scoring = per_image(lambda pair: [(metrics.psnr_db(pair[0], d), metrics.ssim(pair[0], d)) for d in pair[1]],
+        scoring = common.per_image(lambda pair: [(metrics.psnr_db(pair[0], d), metrics.ssim(pair[0], d)) for d in pair[1]],
                             decoded, repeats)
         rows.append({"draws": count, COLUMNS[1]: batched, COLUMNS[2]: single, COLUMNS[3]: single / batched,
                      COLUMNS[4]: scoring})
@@ -55,7 +53,7 @@ def markdown(rows: list[dict]) -> str:
         if column == "batch speed-up":
             return f"{value:.1f}x"
         return f"{value:.3g}" if isinstance(value, float) else str(value)
-    return table(COLUMNS, rows, cell)
+    return common.table(COLUMNS, rows, cell)
 
 
 def main(argv=None) -> list[dict]:
@@ -65,8 +63,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--images", type=int, default=100, help="images per pass (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes; the best counts (default: %(default)s)")
     parser.add_argument("--snr", type=float, default=5.0, help="AWGN SNR in dB (default: %(default)s)")
-    parser.add_argument("--out", nargs="?", const=RESULTS, type=pathlib.Path, default=None,
-                        help=f"write resampling.md to this folder (default when given: {RESULTS})")
+    common.add_out_option(parser, "resampling.md")
     args = parser.parse_args(argv)
     if args.images < 1 or args.repeats < 1 or min(args.draws) < 1:
         parser.error("--images, --repeats and --draws must be >= 1")
@@ -81,7 +78,7 @@ def main(argv=None) -> list[dict]:
     header = (f"Resampling receiver per image, {model.model_id}, {model.image_size[0]}x{model.image_size[1]} images, "
               f"AWGN {args.snr:g} dB, knowledge-base variance, one thread, best of {args.repeats} pass(es) over "
               f"{args.images} images ({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end).")
-    publish([header, markdown(rows), f"- {origin}"], args.out, "resampling.md")
+    common.publish([header, markdown(rows), f"- {origin}"], args.out, "resampling.md")
     return rows
 
 

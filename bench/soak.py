@@ -15,8 +15,6 @@ slope is the least-squares RSS growth per 10,000 images over the second half of 
 from __future__ import annotations
 
 import argparse
-import pathlib
-import sys
 import time
 
 import numpy as np
@@ -25,8 +23,8 @@ from gnuradio import channels, gr
 from gnuradio.semcom import (burst_rx, burst_tx, image_source, jscc_decoder, jscc_encoder, metrics_sink,
                              stream_to_symbols, symbols_to_stream)
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # the sibling benchmarks' helpers
-from throughput import RESULTS, publish, table  # noqa: E402
+import common
+
 
 COLUMNS = ("images", "seconds", "images/s", "RSS (MiB)")
 SAMPLE_PAGE = 4096
@@ -101,8 +99,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--images", type=int, default=100_000, help="images to score (default: %(default)s)")
     parser.add_argument("--samples", type=int, default=20, help="RSS samples over the run (default: %(default)s)")
     parser.add_argument("--snr", type=float, default=10.0, help="channel SNR in dB (default: %(default)s)")
-    parser.add_argument("--out", nargs="?", const=RESULTS, type=pathlib.Path, default=None,
-                        help=f"write soak.md to this folder (default when given: {RESULTS})")
+    common.add_out_option(parser, "soak.md")
     args = parser.parse_args(argv)
     if args.images < 1 or args.samples < 2:
         parser.error("--images must be >= 1 and --samples >= 2")
@@ -110,7 +107,7 @@ def main(argv=None) -> list[dict]:
     header = (f"Soak: {args.images} images of {args.model} over the {args.link} link at {args.snr:g} dB, "
               f"sample photos looped, window 32; RSS growth over the second half: "
               f"{slope_per_10k(rows):+.2f} MiB per 10,000 images.")
-    publish([header, table(COLUMNS, rows, _cell)], args.out, f"soak_{args.link}.md")
+    common.publish([header, common.table(COLUMNS, rows, _cell)], args.out, f"soak_{args.link}.md")
     return rows
 
 

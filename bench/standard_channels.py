@@ -15,22 +15,18 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import pathlib
-import shutil
-import subprocess
-import sys
 import tempfile
 
 import numpy as np
 import yaml
-from gnuradio import gr
 from PIL import Image
 
-from gnuradio.semcom import bundle, flowgraphs, images as imaging
+from gnuradio.semcom import bundle, images as imaging
+from semcom_tools import flowgraphs, grc
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # the sibling benchmarks' helpers
-from throughput import RESULTS, publish, table  # noqa: E402
+import common
+
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "standard_channel.grc"
@@ -112,15 +108,8 @@ def build(channel: str, model: str, out: pathlib.Path) -> pathlib.Path:
 
 
 def compile_grc(grc_file: pathlib.Path, out_dir: pathlib.Path) -> pathlib.Path:
-    """grcc ``grc_file`` with this tree's blocks (GRC_BLOCKS_PATH=grc) into ``out_dir``; the script."""
-    grcc = shutil.which("grcc")
-    if grcc is None:
-        raise RuntimeError("grcc (GNU Radio Companion compiler) is not installed")
-    env = {**os.environ, "GRC_BLOCKS_PATH": str(ROOT / "grc"), "GRC_HIER_PATH": str(out_dir / "hier"),
-           "GR_CONF_GRC_GLOBAL_BLOCKS_PATH": str(pathlib.Path(gr.prefix()) / "share" / "gnuradio" / "grc" / "blocks"),
-           "GR_CONF_GRC_LOCAL_BLOCKS_PATH": ""}
-    result = subprocess.run([sys.executable, grcc, "-o", str(out_dir), str(grc_file)], env=env,
-                            capture_output=True, text=True, timeout=120)
+    """grcc ``grc_file`` with this tree's blocks into ``out_dir``; the script."""
+    result = grc.compile_flowgraph(grc_file, out_dir)
     script = out_dir / "standard_channel.py"
     if result.returncode or not script.is_file():
         raise RuntimeError(f"grcc {grc_file.name} failed:\n{result.stdout}\n{result.stderr}")
@@ -193,8 +182,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--snr", nargs="+", type=float, default=[10.0], help="SNR(s) in dB (default 10)")
     parser.add_argument("--images", help="image_source images (default: scikit-image's photos at "
                                          "768x512, 768x512, 300x452 and 92x60)")
-    parser.add_argument("--out", nargs="?", const=RESULTS, type=pathlib.Path,
-                        help="also write standard_channels.md to this folder (default bench/results)")
+    common.add_out_option(parser, "standard_channels.md")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
         images = args.images or str(photo_set(pathlib.Path(work) / "photos"))
@@ -204,7 +192,7 @@ def main(argv=None) -> list[dict]:
              f"(images: {shown_images}; harness: the symbol-level AWGN link at the same SNR, "
              f"plus the channel's power gain):")
     shown = [{column: _cell(row, column) for column in COLUMNS} for row in rows]
-    publish([title, table(COLUMNS, shown, lambda column, text: text)], args.out, "standard_channels.md")
+    common.publish([title, common.table(COLUMNS, shown, lambda column, text: text)], args.out, "standard_channels.md")
     return rows
 
 

@@ -26,27 +26,25 @@ from __future__ import annotations
 
 import argparse
 import csv
-import itertools
 import math
 import os
 import pathlib
 import sys
 import tempfile
-import time
 
 import numpy as np
 from PIL import Image
 
-from gnuradio.semcom import bundle, flowgraphs
-from gnuradio.semcom import images as imaging
+from gnuradio.semcom import bundle
+from semcom_tools import flowgraphs
+
+import common
 
 SHIPPED = ["deepjscc_cifar10_r6", "deepjscc_bsds_r16"]
-FULL_SIZE = (512, 768)  # (H, W) for fully convolutional models: Kodak landscape
 SNR_DB = 10.0
 PROVIDER = "cpu"  # torch runs on the CPU here, so onnxruntime does too
 REAL_TIME_SYMBOL_RATE = 1e6
 MIN_SYMBOLS = 250_000
-RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 COLUMNS = ("model", "image size", "path", "images/s", "Msymbols/s", "vs onnxruntime")
 
 
@@ -57,35 +55,7 @@ def default_count(n_symbols: int) -> int:
     return max(24, math.ceil(MIN_SYMBOLS / n_symbols))
 
 
-def bench_images(size: tuple[int, int], n: int) -> tuple[list[np.ndarray], str]:
-    """``n`` uint8 images of ``size`` = (H, W), and a note of where they came from."""
-    try:
-        paths, origin = imaging.resolve_paths("kodak"), "Kodak"
-    except FileNotFoundError:
-        paths, origin = imaging.sample_paths(), "scikit-image samples"
-    pictures = []
-    for path in itertools.islice(itertools.cycle(paths), n):
-        picture, _ = imaging.load_image(path)
-        if picture.shape[0] > picture.shape[1]:
-            picture = np.ascontiguousarray(np.rot90(picture))  # portrait -> landscape
-        pictures.append(imaging.fit(picture, "resize", size))
-    note = f"{min(n, len(paths))} {origin} photos" + (f" cycled to {n} images" if n > len(paths) else "")
-    note += " (portrait ones rotated"
-    return pictures, note + (")" if (origin, size) == ("Kodak", FULL_SIZE) else f", resized to {size[1]}x{size[0]})")
-
-
 # -- timing -------------------------------------------------------------------------
-def best_seconds(prepare, repeats: int) -> float:
-    """Shortest wall time of ``repeats`` runs; ``prepare()`` (untimed) returns the function to time."""
-    best = math.inf
-    for _ in range(repeats):
-        run = prepare()
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def onnx_round_trip(encoder: bundle.Bundle, decoder: bundle.Bundle, image: np.ndarray,
                     rng: np.random.Generator) -> np.ndarray:
     """Bundle.encode, numpy AWGN, Bundle.decode: one image through the link without GNU Radio."""
@@ -107,7 +77,7 @@ def time_flowgraph(model: bundle.Bundle, pictures, threads: int, repeats: int) -
             onnx_round_trip(graph.encoder.bundle, graph.decoder.bundle, pictures[0], np.random.default_rng(0))
             return lambda: graph.run_images(timeout=60.0 + 10.0 * len(pictures))
 
-        return best_seconds(prepare, repeats)
+        return common.best_seconds(prepare, repeats)
 
 
 def time_onnxruntime(model: bundle.Bundle, pictures, threads: int, repeats: int) -> float:
@@ -119,7 +89,7 @@ def time_onnxruntime(model: bundle.Bundle, pictures, threads: int, repeats: int)
         for picture in pictures:
             onnx_round_trip(onnx, onnx, picture, rng)
 
-    return best_seconds(lambda: run, repeats)
+    return common.best_seconds(lambda: run, repeats)
 
 
 def time_torch(model: bundle.Bundle, pictures, threads: int, repeats: int) -> float:
@@ -141,7 +111,7 @@ def time_torch(model: bundle.Bundle, pictures, threads: int, repeats: int) -> fl
 
     with torch.no_grad():
         round_trip(pictures[0])
-        return best_seconds(lambda: run, repeats)
+        return common.best_seconds(lambda: run, repeats)
 
 
 PATHS = {"flowgraph": time_flowgraph, "onnxruntime": time_onnxruntime, "torch eager": time_torch}
@@ -162,9 +132,9 @@ def torch_missing(model: bundle.Bundle) -> str:
 def measure(model_name: str, n_images: int | None, threads: int, repeats: int) -> tuple[list[dict], list[str]]:
     """Rows of the table for one model, and notes to print."""
     model = bundle.Bundle(model_name, PROVIDER)
-    height, width = model.image_size or FULL_SIZE
+    height, width = model.image_size or common.FULL_SIZE
     n_symbols = model.n_symbols(height, width)
-    pictures, origin = bench_images((height, width), n_images or default_count(n_symbols))
+    pictures, origin = common.bench_images((height, width), n_images or default_count(n_symbols))
     notes = [f"{model.model_id}: {origin}; {n_symbols} symbols/image"]
     skipped = torch_missing(model)
     rows = []
@@ -195,28 +165,8 @@ def _cell(column: str, value) -> str:
     return _number(value) if isinstance(value, float) else str(value)
 
 
-def table(columns, rows: list[dict], cell) -> str:
-    """A Markdown table of ``rows`` (dicts) in ``columns``, each value shown by ``cell(column, value)``;
-    the benchmarks' shared report format."""
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(c, row[c]) for c in columns) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def markdown(rows: list[dict]) -> str:
-    return table(COLUMNS, rows, _cell)
-
-
-def publish(parts: list[str], out: pathlib.Path | None, name: str) -> str:
-    """Print the report made of ``parts`` (paragraphs) and, when ``out`` is a folder, write it
-    to ``out / name``; returns the report."""
-    report = "\n\n".join(parts)
-    print(report)
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / name).write_text(report + "\n")
-        print(f"\nwrote {out / name}")
-    return report
+    return common.table(COLUMNS, rows, _cell)
 
 
 def write_results(folder: pathlib.Path, report: str, rows: list[dict]) -> None:
@@ -260,8 +210,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--repeats", type=int, default=3, help="timed passes per path; the best counts "
                                                                "(default: %(default)s)")
     parser.add_argument("--threads", type=int, default=2, help="onnxruntime and torch threads (default: %(default)s)")
-    parser.add_argument("--out", nargs="?", const=RESULTS, type=pathlib.Path, default=None,
-                        help=f"write throughput.md, .csv and .png to this folder (default when given: {RESULTS})")
+    common.add_out_option(parser, "throughput.md, .csv and .png")
     args = parser.parse_args(argv)
     if (args.images is not None and args.images < 1) or args.repeats < 1 or args.threads < 1:
         parser.error("--images, --repeats and --threads must be >= 1")

@@ -3,7 +3,7 @@
 # GNU Radio Companion runs a flowgraph with the interpreter it runs under itself
 # ({python} in the flowgraph's run command is its sys.executable): for the system's
 # gnuradio-companion that is the interpreter on its first line (/usr/bin/python3 on
-# Debian), which has neither onnxruntime nor scikit-image (the sample photos). With
+# Debian), which lacks onnxruntime. With
 # SEMCOM_INSTALL_PYTHON_DEPS (default ON), `cmake --install` runs
 # cmake/semcom_python_deps.py with that interpreter: it pip-installs what the
 # interpreter lacks into the folder that holds gnuradio/semcom (pip's --target; Debian's
@@ -14,9 +14,8 @@
 #
 # Inputs: PYTHON_EXECUTABLE (GrPython), SEMCOM_PYTHON_DIR_FULL (absolute).
 
-# pyproject.toml's runtime dependencies, and scikit-image: images "samples" (every
-# example's default) are the photos that come with it
-set(SEMCOM_PYTHON_DEPS "numpy<2;onnxruntime;Pillow;matplotlib;scikit-image" CACHE STRING
+# pyproject.toml's runtime dependencies (the sample photos ship with gnuradio.semcom)
+set(SEMCOM_PYTHON_DEPS "numpy<2;onnxruntime;Pillow" CACHE STRING
     "Python requirements of gnuradio.semcom at run time (pip syntax, ;-separated)")
 option(SEMCOM_INSTALL_PYTHON_DEPS
        "At install, pip-install the Python dependencies that SEMCOM_DEPS_PYTHON lacks next to gnuradio/semcom" ON)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Transmitter, two decode-and-forward relays and receiver as four processes, joined by
-# GNU Radio's ZMQ message blocks on loopback (gnuradio.semcom.nodes); AWGN on every hop.
+# GNU Radio's ZMQ message blocks on loopback (semcom_tools.nodes, the semcom-node command); AWGN on every hop.
 #   examples/relay_processes.sh [model] [images] [snr_db] [out_dir]
 # The receiver prints the mean PSNR and SSIM (the same as the single-process
 # flowgraphs.analog_point_to_point with the same seed) and writes metrics.csv, the PNGs and
@@ -19,7 +19,7 @@ names=() pids=()
 start() {  # start NAME ARGS...: a node in the background; $! is the node itself
     local name=$1
     shift
-    "$python" -m gnuradio.semcom.nodes "$@" --model "$model" &
+    "$python" -m semcom_tools.nodes "$@" --model "$model" &
     pids+=($!)
     names+=("$name")
 }

@@ -58,7 +58,7 @@ import pathlib
 
 import numpy as np
 
-from gnuradio.semcom import images, keys, pdus, symbols
+from . import images, keys, pdus, symbols
 
 _PACKAGE = pathlib.Path(__file__).resolve().parent
 _REQUIRED = {"model_id": str, "method": str, "files": dict}

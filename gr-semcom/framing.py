@@ -108,7 +108,7 @@ class Header:
 
 
 def _header_code():
-    from gnuradio.semcom import ldpc
+    from . import ldpc
     return ldpc.load(HEADER_CODE)
 
 

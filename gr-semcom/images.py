@@ -1,29 +1,15 @@
-"""Image helpers: where the data sets are, reading images, fitting them to a model.
+"""Image helpers: reading image files, the shipped sample photos, fitting images to a model.
 
 Images are uint8 arrays (H, W, 3), RGB, the layout of image PDUs.
 """
 from __future__ import annotations
 
 import glob as _glob
-import io
 import os
 import pathlib
-import zipfile
 
 import numpy as np
 from PIL import Image
-
-_REPO = pathlib.Path(__file__).resolve().parent.parent
-
-
-def dataset_root() -> pathlib.Path:
-    """The shared data sets: ``$SEMCOM_DATA``, else ``../shared/datasets`` beside
-    the source tree or beside the working directory."""
-    if "SEMCOM_DATA" in os.environ:
-        return pathlib.Path(os.environ["SEMCOM_DATA"])
-    candidates = [_REPO.parent / "shared" / "datasets", pathlib.Path.cwd().parent / "shared" / "datasets"]
-    return next((c for c in candidates if c.is_dir()), candidates[0])
-
 
 FIT_POLICIES = ("resize", "crop", "pad", "full")
 _SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".webp")
@@ -80,60 +66,32 @@ def check_header(path) -> tuple[int, int]:
         raise ValueError(f"cannot read image {path}: {type(error).__name__}: {error}") from error
 
 
+SAMPLES = pathlib.Path(__file__).resolve().parent / "samples"
+SAMPLE_NAMES = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg")
+
+
 def sample_paths() -> list[pathlib.Path]:
-    """Colour photographs bundled with scikit-image: the embedded demo set."""
-    import skimage.data  # only to locate its folder; skimage is not imported for reading
-    folder = pathlib.Path(skimage.data.__file__).parent
-    return [folder / name for name in ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg")]
+    """The four colour photographs shipped with the module (scikit-image's sample photos, see
+    ``samples/README.md``): the image set "samples", the demo's images without data sets."""
+    return [SAMPLES / name for name in SAMPLE_NAMES]
 
 
 def cache_dir() -> pathlib.Path:
-    """Where decoded data sets are cached ($SEMCOM_CACHE, else ~/.cache/gr-semcom)."""
+    """Where files made on first use are kept ($SEMCOM_CACHE, else ~/.cache/gr-semcom)."""
     path = pathlib.Path(os.environ.get("SEMCOM_CACHE", pathlib.Path.home() / ".cache" / "gr-semcom"))
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def cifar10_test_paths(count: int) -> list[pathlib.Path]:
-    """The first ``count`` images of each CIFAR-10 test class (in the zip's order), as
-    PNG files ``<class>_<number>.png`` in the cache, extracted on first use."""
-    if count <= 0:
-        raise ValueError(f"CIFAR-10 image count must be positive, got {count}")
-    folder = cache_dir() / f"cifar10-test-{count}-per-class"
-    if not folder.is_dir():
-        zip_path = dataset_root() / "cifar10-jpeg.zip"
-        if not zip_path.is_file():
-            raise FileNotFoundError(f"CIFAR-10 zip not found at {zip_path} (set SEMCOM_DATA)")
-        partial = folder.with_suffix(".partial")
-        partial.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(zip_path) as archive:
-            names = sorted(n for n in archive.namelist() if n.startswith("test/") and n.endswith(".jpg"))
-            taken: dict[str, int] = {}
-            for name in names:
-                label = name.split("/")[1]
-                if taken.get(label, 0) < count:
-                    taken[label] = taken.get(label, 0) + 1
-                    picture = Image.open(io.BytesIO(archive.read(name))).convert("RGB")
-                    picture.save(partial / f"{label}_{pathlib.Path(name).stem}.png")
-        partial.rename(folder)
-    return sorted(folder.glob("*.png"))
-
-
 def resolve_paths(images) -> list[pathlib.Path]:
-    """Image files named by ``images``: "samples" (scikit-image's photos),
-    "kodak" (the shared Kodak set), "cifar10-test:N" (N test images per class,
-    extracted from the shared zip into the cache), a folder, a glob pattern, one
-    file, or a list of those. Sorted within a folder or pattern; raises when
-    nothing matches."""
+    """Image files named by ``images``: "samples" (the shipped photos), a folder, a glob
+    pattern, one file, or a list of those. Sorted within a folder or pattern; raises
+    FileNotFoundError when nothing matches."""
     if isinstance(images, (list, tuple)):
         return [p for item in images for p in resolve_paths(item)]
     spec = str(images)
     if spec == "samples":
         return sample_paths()
-    if spec.startswith("cifar10-test:"):
-        return cifar10_test_paths(int(spec.split(":", 1)[1]))
-    if spec == "kodak":
-        spec = str(dataset_root() / "kodak")
     path = pathlib.Path(spec).expanduser()
     if path.is_dir():
         found = sorted(p for p in path.iterdir() if p.suffix.lower() in _SUFFIXES)

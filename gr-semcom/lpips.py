@@ -22,8 +22,8 @@ import pathlib
 
 import numpy as np
 
-from gnuradio.semcom import bundle, images
-from gnuradio.semcom.bundle import ModelError
+from . import bundle, images
+from .bundle import ModelError
 
 ENV_VAR = "SEMCOM_LPIPS"
 SETUP_COMMAND = "make setup (or: python -m semcom_train.lpips_setup)"

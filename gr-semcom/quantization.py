@@ -15,7 +15,7 @@ import argparse
 
 import numpy as np
 
-from gnuradio.semcom import bundle
+from . import bundle
 
 
 class Codebook:

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import time
@@ -16,9 +14,9 @@ from gnuradio import blocks, gr
 from PIL import Image
 
 from gnuradio.semcom import images, keys, pdus
+from semcom_tools import datasets, grc
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-GRCC = shutil.which("grcc")
 KODAK_MODEL = ROOT / "models" / "deepjscc_bsds_r16"
 CIFAR_MODEL = ROOT / "models" / "deepjscc_cifar10_r6"
 
@@ -31,6 +29,59 @@ def kodak_model() -> pathlib.Path:
 @pytest.fixture(scope="session")
 def cifar_model() -> pathlib.Path:
     return CIFAR_MODEL
+
+
+# Shipped bundles for the block QA (tests/qa_*.py), which runs without torch and without the data sets
+@pytest.fixture(scope="session")
+def bitsemcom_cifar_model() -> pathlib.Path:
+    """The shipped fixed-size BitSemCom bundle ``bitsemcom_cifar10`` (1,024 bits per 32x32 image)."""
+    return ROOT / "models" / "bitsemcom_cifar10"
+
+
+@pytest.fixture(scope="session")
+def bitsemcom_kodak_model() -> pathlib.Path:
+    """The shipped fully convolutional BitSemCom bundle ``bitsemcom_bsds`` (6 bits per 4x4 pixels, any size)."""
+    return ROOT / "models" / "bitsemcom_bsds"
+
+
+@pytest.fixture(scope="session")
+def df_cifar_model() -> pathlib.Path:
+    """The shipped decode-and-forward bundle over 2 relays (3 hops), ``deepjscc_cifar10_r6_df2_m5_dhd``."""
+    return ROOT / "models" / "deepjscc_cifar10_r6_df2_m5_dhd"
+
+
+@pytest.fixture(scope="session")
+def vscc_cifar_model() -> pathlib.Path:
+    """The shipped variational bundle ``vscc_cifar10`` (the variance and a knowledge base of 16 variances)."""
+    return ROOT / "models" / "vscc_cifar10"
+
+
+# Markers (registered in pyproject.toml): `training` for tests that need torch (semcom_train),
+# `datasets` for tests that need the data sets (../shared/datasets, SEMCOM_DATA).
+# `pytest -m "not training and not datasets"` runs what needs the runtime alone.
+TRAINING_FIXTURES = {"bitsemcom_model", "bitsemcom_fullconv_model", "df_model", "vscc_tiny", "cjscc_tiny"}
+DATASET_FIXTURES = {"kodak_dir", "cjscc_tiny"}
+
+
+def _uses_torch(module) -> bool:
+    """Whether a test module imported torch or semcom_train at its top."""
+    return any(getattr(value, "__name__", "").split(".")[0] in ("torch", "semcom_train")
+               for value in vars(module).values() if isinstance(value, type(sys)))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that use a fixture that trains, or a module that imports torch, are `training`;
+    tests that use a data-set fixture are `datasets` (others carry the markers themselves)."""
+    torch_modules = {}
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        module = getattr(item, "module", None)
+        if module is not None and module not in torch_modules:
+            torch_modules[module] = _uses_torch(module)
+        if used & TRAINING_FIXTURES or torch_modules.get(module):
+            item.add_marker(pytest.mark.training)
+        if used & DATASET_FIXTURES:
+            item.add_marker(pytest.mark.datasets)
 
 
 def tiny_bundle(base: pathlib.Path, model: str, *export_args: str, train_args=()) -> pathlib.Path:
@@ -83,7 +134,7 @@ def cjscc_tiny(tmp_path_factory) -> pathlib.Path:
     """A tiny C-JSCC bundle (``cjscc_cifar10_r6`` trained 2 steps on CIFAR-10, lambda 0.5) exported
     as ``cjscc_tiny``; skipped without the CIFAR-10 zip."""
     from semcom_train import export, train
-    if not (images.dataset_root() / "cifar10-jpeg.zip").is_file():
+    if not (datasets.dataset_root() / "cifar10-jpeg.zip").is_file():
         pytest.skip("CIFAR-10 not found (set SEMCOM_DATA)")
     base = tmp_path_factory.mktemp("cjscc")
     train.main(["--model", "cjscc_cifar10_r6", "--data", "cifar10", "--out", str(base / "run"), "--batch-size", "4",
@@ -95,7 +146,7 @@ def cjscc_tiny(tmp_path_factory) -> pathlib.Path:
 
 @pytest.fixture(scope="session")
 def kodak_dir() -> pathlib.Path:
-    folder = images.dataset_root() / "kodak"
+    folder = datasets.dataset_root() / "kodak"
     if not folder.is_dir():
         pytest.skip(f"Kodak not found at {folder} (set SEMCOM_DATA)")
     return folder
@@ -161,26 +212,27 @@ def run_block(block, in_port: str, messages, out_port: str | None = None, expect
 
 
 def grcc(grc_file: pathlib.Path, out_dir: pathlib.Path) -> subprocess.CompletedProcess:
-    """Run grcc in this (the venv's) Python with the source tree's blocks and GNU
-    Radio's own; an installed gr-semcom (in the user's or global block paths)
-    would override the source tree's blocks, so those paths are left out."""
-    env = {**os.environ, "GRC_BLOCKS_PATH": str(ROOT / "grc"), "GRC_HIER_PATH": str(out_dir / "hier"),
-           "GR_CONF_GRC_GLOBAL_BLOCKS_PATH": str(pathlib.Path(gr.prefix()) / "share" / "gnuradio" / "grc" / "blocks"),
-           "GR_CONF_GRC_LOCAL_BLOCKS_PATH": ""}
-    with open(GRCC, "rb") as script:
-        is_python = b"python" in script.readline()
-    command = [sys.executable, GRCC] if is_python else [GRCC]
-    result = subprocess.run([*command, "-o", str(out_dir), str(grc_file)], env=env,
-                            capture_output=True, text=True, timeout=120)
+    """grcc ``grc_file`` into ``out_dir`` with the source tree's blocks (``semcom_tools.grc``),
+    checking that grcc searched them."""
+    result = grc.compile_flowgraph(grc_file, out_dir)
     if "Block paths:" in result.stdout:
         paths = result.stdout.split("Block paths:", 1)[1].split(">>>", 1)[0].split()
-        assert str(ROOT / "grc") in paths, result.stdout
+        assert str(grc.BLOCKS_DIR) in paths, result.stdout
     return result
 
 
+def load_bench(name: str):
+    """The benchmark ``bench/<name>.py`` as a module, its folder on sys.path as when it runs as a
+    script (the benchmarks import their shared ``common``)."""
+    folder = str(ROOT / "bench")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return load_module(ROOT / "bench" / f"{name}.py")
+
+
 def load_module(script: pathlib.Path):
-    """The Python module of a grcc-generated script."""
-    spec = importlib.util.spec_from_file_location(f"grcc_{script.stem}", script)
+    """The Python module of a script (a grcc-generated flowgraph, a benchmark)."""
+    spec = importlib.util.spec_from_file_location(f"script_{script.stem}", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

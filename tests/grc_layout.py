@@ -36,9 +36,8 @@ def _platform(application: bool = True):
     """GRC's GUI platform with this tree's blocks, its preferences at their defaults (and a
     Gtk application for its flowgraphs, unless GRC's own comes)."""
     from gnuradio import gr
-    os.environ["GRC_BLOCKS_PATH"] = str(ROOT / "grc")
-    os.environ["GR_CONF_GRC_GLOBAL_BLOCKS_PATH"] = str(pathlib.Path(gr.prefix()) / "share" / "gnuradio" / "grc" / "blocks")
-    os.environ["GR_CONF_GRC_LOCAL_BLOCKS_PATH"] = ""
+    from semcom_tools import grc
+    os.environ.update(grc.environment())
     import gi
     gi.require_version("Gtk", "3.0")
     gi.require_version("PangoCairo", "1.0")

@@ -14,7 +14,8 @@ import pytest
 from gnuradio import analog, blocks, channels, gr
 
 from conftest import logged
-from gnuradio.semcom import bundle, flowgraphs, framing, images, keys, metrics, pdus
+from gnuradio.semcom import bundle, framing, images, keys, metrics, pdus
+from semcom_tools import flowgraphs
 from gnuradio.semcom.burst_rx import burst_rx
 from gnuradio.semcom.burst_tx import burst_tx
 
@@ -116,6 +117,7 @@ def test_every_burst_arrives_with_the_psnr_of_the_aligned_channel(impairment):
     assert over_the_air > ideal - margin, (over_the_air, ideal)
 
 
+@pytest.mark.datasets
 @pytest.mark.parametrize("ppm", [0.0, 10.0])
 def test_a_full_kodak_burst_arrives_and_its_timing_drift_is_tracked(kodak_dir, ppm):
     """A 768x512 image in one burst of 77,742 symbols; 10 ppm of sample-rate offset moves its
@@ -223,8 +225,9 @@ def test_a_pdu_longer_than_burst_tx_takes_is_dropped_and_the_next_one_is_sent(ca
 
 
 @pytest.mark.parametrize("channel", list(flowgraphs.BURST_CHANNELS))
-def test_the_links_run_over_every_burst_channel(bitsemcom_model, photo_dir, channel):
-    digital = flowgraphs.digital_point_to_point(bitsemcom_model, str(photo_dir), "16qam", channel, snr_db=12.0, seed=3)
+def test_the_links_run_over_every_burst_channel(bitsemcom_cifar_model, photo_dir, channel):
+    digital = flowgraphs.digital_point_to_point(bitsemcom_cifar_model, str(photo_dir), "16qam", channel, snr_db=12.0,
+                                                seed=3)
     rows = digital.run_images(timeout=120)
     assert len(rows) == 3 and all(r["model_id"] == "bitsemcom_cifar10" and r["n_symbols"] == 256 for r in rows)
     analog = flowgraphs.analog_point_to_point(MODEL, str(photo_dir), snr_db=12.0, seed=3, channel=channel)

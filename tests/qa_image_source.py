@@ -163,7 +163,7 @@ def test_a_file_that_fails_to_decode_leaves_the_count_at_once(tmp_path, capfd):
 
 def test_the_harness_does_not_wait_for_an_unreadable_image(cifar_model, photo_dir, capfd):
     """The evaluation CLI waited its 1,800 s for a file the source had skipped, and wrote nothing."""
-    from gnuradio.semcom import evaluate
+    from semcom_tools import evaluate
     _truncated(photo_dir / "broken.png")
     _bomb(photo_dir / "bomb.png")
     started = time.monotonic()
@@ -257,7 +257,8 @@ def test_the_harness_paces_its_source_and_a_run_of_lost_images_does_not_stop_it(
     """run_images acknowledges each scored image to the source (window 2 here); six images in a
     row lost in the link hold the window until idle / 2 s pass, then the source sends on, and
     the lost ones are scored as such."""
-    from gnuradio.semcom import flowgraphs, jscc_decoder
+    from gnuradio.semcom import jscc_decoder
+    from semcom_tools import flowgraphs
     for i in range(10):
         Image.fromarray(np.full((32, 32, 3), 20 * i, np.uint8)).save(tmp_path / f"{i:02d}.png")
     lost = {f"{i:05d}_{i:02d}" for i in range(2, 8)}

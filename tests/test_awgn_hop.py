@@ -10,7 +10,8 @@ import pmt
 from gnuradio import blocks, gr
 
 from conftest import logged
-from gnuradio.semcom import flowgraphs, keys, pdus
+from gnuradio.semcom import keys, pdus
+from semcom_tools import flowgraphs
 
 
 class forward(gr.basic_block):

@@ -1,14 +1,9 @@
-"""The throughput benchmark runs and reports every path (no timing is asserted)."""
-import importlib.util
-import pathlib
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+"""Each benchmark runs and reports every path or stage (no timing is asserted)."""
+from conftest import load_bench
 
 
 def test_throughput_benchmark_reports_all_three_paths(tmp_path):
-    spec = importlib.util.spec_from_file_location("throughput", ROOT / "bench" / "throughput.py")
-    throughput = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(throughput)
+    throughput = load_bench("throughput")
     rows = throughput.main(["--models", "deepjscc_cifar10_r6", "--images", "2", "--repeats", "1",
                             "--out", str(tmp_path)])
     assert [row["path"] for row in rows] == ["flowgraph", "onnxruntime", "torch eager"]
@@ -17,9 +12,7 @@ def test_throughput_benchmark_reports_all_three_paths(tmp_path):
 
 
 def test_digital_link_benchmark_reports_every_stage(tmp_path):
-    spec = importlib.util.spec_from_file_location("digital_link", ROOT / "bench" / "digital_link.py")
-    digital_link = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(digital_link)
+    digital_link = load_bench("digital_link")
     rows = digital_link.main(["--models", "bitsemcom_cifar10", "--constellations", "16qam_gray", "--images", "2",
                               "--repeats", "1", "--out", str(tmp_path)])
     stages = [(row["link"], row["stage"].split(":")[0]) for row in rows]
@@ -32,9 +25,7 @@ def test_digital_link_benchmark_reports_every_stage(tmp_path):
 
 
 def test_relay_benchmark_times_df_and_every_qf_rate(df_model, tmp_path):
-    spec = importlib.util.spec_from_file_location("relays", ROOT / "bench" / "relays.py")
-    relays = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(relays)
+    relays = load_bench("relays")
     rows = relays.main(["--df-model", str(df_model), "--images", "2", "--repeats", "1", "--out", str(tmp_path)])
     assert [row["relay"].split(" ")[0] for row in rows] == ["DF"] + ["QF"] * 5  # the shipped model's five rates
     assert [row["bits per pixel"] for row in rows[1:]] == ["0.75", "1", "1.25", "1.5", "2"]
@@ -43,9 +34,7 @@ def test_relay_benchmark_times_df_and_every_qf_rate(df_model, tmp_path):
 
 
 def test_burst_benchmark_times_framing_receiving_and_the_search_rate(tmp_path):
-    spec = importlib.util.spec_from_file_location("bursts", ROOT / "bench" / "bursts.py")
-    bursts = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bursts)
+    bursts = load_bench("bursts")
     result = bursts.main(["--repeats", "1", "--noise-samples", "200000", "--out", str(tmp_path)])
     assert [(row["payload symbols"], row["stage"]) for row in result["rows"]] == [
         (512, "frame"), (512, "receive"), (73728, "frame"), (73728, "receive")]
@@ -54,9 +43,7 @@ def test_burst_benchmark_times_framing_receiving_and_the_search_rate(tmp_path):
 
 
 def test_resampling_benchmark_times_every_draw_count(vscc_tiny, tmp_path):
-    spec = importlib.util.spec_from_file_location("resampling", ROOT / "bench" / "resampling.py")
-    resampling = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(resampling)
+    resampling = load_bench("resampling")
     rows = resampling.main(["--model", str(vscc_tiny), "--draws", "1", "4", "--images", "2", "--repeats", "1",
                             "--out", str(tmp_path)])
     assert [row["draws"] for row in rows] == [1, 4]
@@ -65,9 +52,7 @@ def test_resampling_benchmark_times_every_draw_count(vscc_tiny, tmp_path):
 
 
 def test_soak_benchmark_scores_every_image_over_both_links(tmp_path):
-    spec = importlib.util.spec_from_file_location("soak", ROOT / "bench" / "soak.py")
-    soak = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(soak)
+    soak = load_bench("soak")
     for link in ("stream", "burst"):
         rows = soak.main(["--link", link, "--images", "40", "--samples", "2", "--out", str(tmp_path)])
         assert [row["images"] >= target for row, target in zip(rows, (20, 40))] == [True, True]

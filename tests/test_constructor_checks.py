@@ -7,7 +7,8 @@ import shutil
 import pytest
 from conftest import CIFAR_MODEL
 
-from gnuradio.semcom import bundle, burst_tx, flowgraphs, jscc_encoder, qam_mapper, relay_qf, soft_demapper
+from gnuradio.semcom import bundle, burst_tx, jscc_encoder, qam_mapper, relay_qf, soft_demapper
+from semcom_tools import flowgraphs
 
 
 @pytest.fixture

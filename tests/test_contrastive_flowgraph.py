@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from conftest import run_block
-from gnuradio.semcom import bundle, flowgraphs, jscc_decoder, keys, pdus
+from gnuradio.semcom import bundle, jscc_decoder, keys, pdus
+from semcom_tools import flowgraphs
 from semcom_train import contrastive, models
 
 

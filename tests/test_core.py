@@ -8,6 +8,7 @@ from PIL import Image
 from skimage.metrics import structural_similarity
 
 from gnuradio.semcom import bundle, images, metrics, symbols
+from semcom_tools import datasets
 
 
 def test_psnr_matches_definition_and_ssim_matches_scikit_image():
@@ -121,12 +122,12 @@ def test_fixed_size_model_refuses_other_sizes_and_modes(cifar_model):
 
 
 def test_cifar10_test_images_are_extracted_per_class(tmp_path, monkeypatch):
-    if not (images.dataset_root() / "cifar10-jpeg.zip").is_file():
+    if not (datasets.dataset_root() / "cifar10-jpeg.zip").is_file():
         pytest.skip("CIFAR-10 zip not found (set SEMCOM_DATA)")
     monkeypatch.setenv("SEMCOM_CACHE", str(tmp_path))
-    paths = images.resolve_paths("cifar10-test:1")
+    paths = datasets.resolve_paths("cifar10-test:1")
     assert len(paths) == 10 and len({p.name.split("_")[0] for p in paths}) == 10
     assert all(images.load_image(p)[0].shape == (32, 32, 3) for p in paths)
-    assert images.resolve_paths("cifar10-test:1") == paths  # second call reads the cache
+    assert datasets.resolve_paths("cifar10-test:1") == paths  # second call reads the cache
     with pytest.raises(ValueError, match="must be positive"):
-        images.resolve_paths("cifar10-test:0")
+        datasets.resolve_paths("cifar10-test:0")

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from gnuradio.semcom import images
+from semcom_tools import datasets
 from semcom_train import dhd
 
 
@@ -77,7 +77,7 @@ def test_augmentations_keep_shape_and_range_and_weak_views_only_crop_and_flip():
 
 def test_training_resumes_and_the_export_matches_torch(tmp_path):
     try:
-        images.dataset_root()
+        datasets.dataset_root()
         from semcom_train import data
         data.load_cifar10("test")
     except FileNotFoundError as error:

@@ -12,7 +12,8 @@ import torch
 from gnuradio import digital
 from PIL import Image
 
-from gnuradio.semcom import bundle, evaluate, flowgraphs, images
+from gnuradio.semcom import bundle, images
+from semcom_tools import evaluate, flowgraphs
 
 QPSK_USES, QAM16_USES = 1024 // 2, 1024 // 4
 
@@ -159,7 +160,7 @@ def test_update_card_stores_each_bundles_means_per_link(bitsemcom_model, tmp_pat
             "--snr", "3", "9", "--out", str(tmp_path / "eval"), "--update-card", "samples_test"]
     summary = evaluate.main(argv)
     measured = json.loads((model / "card.json").read_text())["measured"]["samples_test"]
-    assert measured["command"] == "python -m gnuradio.semcom.evaluate " + " ".join(argv)
+    assert measured["command"] == "semcom-eval " + " ".join(argv)
     assert measured["images"] == ["samples"]
     assert set(measured) == {"images", "command", "qpsk/awgn", "16qam/awgn"}
     for s in summary:

@@ -7,7 +7,8 @@ import pytest
 from gnuradio import analog, blocks, gr, pdu
 from PIL import Image
 
-from gnuradio.semcom import evaluate, flowgraphs, images, keys, pdus
+from gnuradio.semcom import images, keys, pdus
+from semcom_tools import evaluate, flowgraphs
 
 
 def test_noise_source_power_is_amplitude_squared():

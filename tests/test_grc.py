@@ -31,7 +31,8 @@ from gnuradio.gr import gateway
 from PIL import Image
 
 from gnuradio import semcom
-from gnuradio.semcom import bundle, flowgraphs
+from gnuradio.semcom import bundle
+from semcom_tools import flowgraphs
 from conftest import grcc, load_module
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent

@@ -19,8 +19,9 @@ import time
 import pytest
 from PIL import Image
 
-from gnuradio.semcom import flowgraphs, images
-from gnuradio.semcom import nodes as nodes_module
+from gnuradio.semcom import images
+from semcom_tools import flowgraphs
+from semcom_tools import nodes as nodes_module
 
 SNR_DB = 2.0
 
@@ -57,7 +58,7 @@ class Nodes:
 
     def start(self, role: str, *args: str, name: str | None = None) -> subprocess.Popen:
         log = open(self.tmp_path / f"{name or role}.log", "a")
-        process = subprocess.Popen([sys.executable, "-m", "gnuradio.semcom.nodes", role, "--model", self.model,
+        process = subprocess.Popen([sys.executable, "-m", "semcom_tools.nodes", role, "--model", self.model,
                                     "--snr", str(SNR_DB), *args], stdout=log, stderr=subprocess.STDOUT,
                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.processes.append(process)
@@ -256,7 +257,7 @@ def test_a_receiver_whose_relay_died_says_how_many_arrived(nodes, twenty_photos,
 
 
 def test_nodes_refuse_missing_addresses_and_impossible_relays(df_model, capsys):
-    from gnuradio.semcom import nodes
+    from semcom_tools import nodes
     with pytest.raises(SystemExit):
         nodes.main(["relay", "--model", str(df_model), "--out", "tcp://127.0.0.1:1"])
     assert "relay needs --in" in capsys.readouterr().err
@@ -271,7 +272,7 @@ SCRIPT = pathlib.Path(__file__).resolve().parent.parent / "examples" / "relay_pr
 
 def leftover_nodes(model: pathlib.Path) -> str:
     time.sleep(0.5)
-    return subprocess.run(["pgrep", "-af", f"gnuradio.semcom.nodes .*{model}"], capture_output=True, text=True).stdout
+    return subprocess.run(["pgrep", "-af", f"semcom_tools.nodes .*{model}"], capture_output=True, text=True).stdout
 
 
 def test_the_example_script_starts_the_four_processes_and_ends_them(df_model, tmp_path):
@@ -349,7 +350,7 @@ def test_a_node_whose_blocks_stay_busy_after_the_stop_exits_anyway_with_its_repo
 import time
 import pmt
 from gnuradio import blocks, gr
-from gnuradio.semcom import nodes
+from semcom_tools import nodes
 
 class stuck(gr.basic_block):
     def __init__(self):

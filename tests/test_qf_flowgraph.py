@@ -3,7 +3,8 @@ a real digital link (LDPC + QAM over AWGN), against the same chain computed with
 GNU Radio; the rate in bits per pixel; bad parameters."""
 import pytest
 
-from gnuradio.semcom import bundle, flowgraphs, images, metrics, quantization
+from gnuradio.semcom import bundle, images, metrics, quantization
+from semcom_tools import flowgraphs
 
 MODEL = "deepjscc_cifar10_r6"
 
@@ -60,7 +61,7 @@ def test_impossible_links_are_refused(df_model):
 
 
 def test_harness_runs_relays_with_their_rate_and_hop_count(df_model, photo_dir, tmp_path):
-    from gnuradio.semcom import evaluate
+    from semcom_tools import evaluate
     summary = evaluate.main(["--models", MODEL, str(df_model), "--images", str(photo_dir), "--snr", "0",
                              "--qf", "2:1", "2:2", "--out", str(tmp_path / "eval")])
     links = {(s["model"], s["modulation"], s["relays"], s["bpp"]): s["n"] for s in summary}
@@ -80,7 +81,7 @@ def test_harness_runs_relays_with_their_rate_and_hop_count(df_model, photo_dir, 
 
 
 def test_harness_refuses_bad_rates_and_codes(capsys):
-    from gnuradio.semcom import evaluate
+    from semcom_tools import evaluate
     for args, message in ((["--qf", "4"], "a QF rate is N_Q:b"), (["--qf", "3:0.5"], "whole number of bits"),
                           (["--qf", "2:1", "--qf-code", "turbo"], "unknown LDPC code 'turbo'")):
         with pytest.raises(SystemExit):

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gnuradio.semcom import codecs, evaluate, flowgraphs, images, ldpc, metrics
+from gnuradio.semcom import codecs, images, ldpc, metrics
+from semcom_tools import evaluate, flowgraphs
 
 SIZE = (96, 128)  # at ratio 1/6: 6,144 channel uses; QPSK: 6 codewords of n1800_r12 = 5,412 codec bits
 USES, BUDGET = 6144, 6 * 902

@@ -8,7 +8,9 @@ for the fully convolutional Kodak model, on kodim01 and kodim02 at full size.
 import numpy as np
 import pytest
 
-from gnuradio.semcom import bundle, flowgraphs, images
+from gnuradio.semcom import bundle, images
+from semcom_tools import datasets
+from semcom_tools import flowgraphs
 
 # measured on 2026-11-22: 23.38, 23.69, 23.18, 23.41, 21.24, 22.98 and 24.19 dB
 FLOORS = {  # (model, constellation, channel, SNR dB) -> PSNR floor in dB
@@ -27,7 +29,7 @@ TEST_IMAGES = {"bitsemcom_bsds": ("kodak", 2)}  # model -> (image set, how many)
 def test_shipped_bitsemcom_quality(model, constellation, channel, snr_db):
     spec, count = TEST_IMAGES.get(model, ("cifar10-test:2", 20))
     try:
-        paths = images.resolve_paths(spec)[:count]
+        paths = datasets.resolve_paths(spec)[:count]
     except FileNotFoundError as error:
         pytest.skip(str(error))
     graph = flowgraphs.digital_point_to_point(bundle.resolve(model), [str(p) for p in paths],
@@ -41,7 +43,7 @@ def test_probabilities_stay_in_zero_one_where_onnxruntimes_sigmoid_overshoots():
     """CIFAR-10 test image horse_0097 drives a sigmoid of the uniform ablation's encoder to
     1.0000001 in onnxruntime; bit_mapper would drop the image, so encode_probs clips."""
     try:
-        (path,) = [p for p in images.resolve_paths("cifar10-test:100") if p.stem == "horse_0097"]
+        (path,) = [p for p in datasets.resolve_paths("cifar10-test:100") if p.stem == "horse_0097"]
     except FileNotFoundError as error:
         pytest.skip(str(error))
     model = bundle.BitSemComBundle("bitsemcom_cifar10_uniform")

@@ -7,7 +7,8 @@ worse fails. AWGN with numpy noise of GNU Radio's convention, fixed seed.
 import numpy as np
 import pytest
 
-from gnuradio.semcom import bundle, flowgraphs, images, metrics
+from gnuradio.semcom import bundle, images, metrics
+from semcom_tools import flowgraphs
 
 # measured on 2026-11-22: Kodak 1-6 at 1 / 10 dB: 25.62 / 28.36 dB;
 # CIFAR-10 test 1-1000 at 0 / 10 / 20 dB: 24.14 / 30.19 / 32.20 dB

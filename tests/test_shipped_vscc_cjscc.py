@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from gnuradio.semcom import bundle, flowgraphs
+from gnuradio.semcom import bundle
+from semcom_tools import flowgraphs
 from semcom_train import models
 
 # measured on 2026-12-01 through the flowgraph, seed 1, 20 CIFAR-10 test images (2 per class),

@@ -2,12 +2,12 @@
 built into examples/standard_channel.grc as a .grc file, compiled with grcc and run
 (bench/standard_channels.py does the building, compiling and running): every image
 arrives, and with noise only the PSNR is the evaluation harness's at the same SNR."""
-import importlib.util
 import math
 import pathlib
 import shutil
 
 import pytest
+from conftest import load_bench
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(shutil.which("grcc") is None, reason="grcc is not installed")
@@ -27,9 +27,7 @@ FLOORS = {("channel_model, epsilon 1+1e-6, taps 1", "deepjscc_cifar10_r6"): 25.9
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("standard_channels", ROOT / "bench" / "standard_channels.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_bench("standard_channels")
     return module
 
 

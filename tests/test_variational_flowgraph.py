@@ -5,7 +5,8 @@ import math
 
 import pytest
 
-from gnuradio.semcom import codecs, evaluate, flowgraphs
+from gnuradio.semcom import codecs
+from semcom_tools import evaluate, flowgraphs
 
 
 @pytest.mark.parametrize("resampling, uses", [("transmitted", 1024), ("knowledge_base", 512)])

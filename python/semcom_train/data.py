@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from gnuradio.semcom import images
+from semcom_tools import datasets
 
 
 def load_cifar10(split: str, root: pathlib.Path | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -22,7 +23,7 @@ def load_cifar10(split: str, root: pathlib.Path | None = None) -> tuple[np.ndarr
     labels int64 (N,), class names). Decoded once, then read from the cache."""
     if split not in ("train", "test"):
         raise ValueError(f"CIFAR-10 split must be 'train' or 'test', not {split!r}")
-    zip_path = (root or images.dataset_root()) / "cifar10-jpeg.zip"
+    zip_path = (root or datasets.dataset_root()) / "cifar10-jpeg.zip"
     cached = images.cache_dir() / f"cifar10-{split}.npz"
     if cached.exists():
         with np.load(cached) as npz:

@@ -36,7 +36,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from gnuradio.semcom import images
+from semcom_tools import datasets
 from semcom_train import data, runs
 from semcom_train.export import _export as export_onnx  # ONNX plus the semcom.* metadata, as every bundle
 
@@ -225,7 +225,7 @@ def main(argv=None) -> dict:
     network = HashNetwork(args.n_bits, args.width)
     run = runs.Run(out, network, "dhd", args.lr, args.steps, vars(args), weight_decay=1e-5)
     run.resume()
-    root = pathlib.Path(args.data_root) if args.data_root else images.dataset_root()
+    root = pathlib.Path(args.data_root) if args.data_root else datasets.dataset_root()
     train, labels, _ = data.load_cifar10("train", root)
     rng = np.random.default_rng([args.seed, run.step])
     generator = torch.Generator().manual_seed(args.seed + run.step)

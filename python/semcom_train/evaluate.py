@@ -18,17 +18,18 @@ import numpy as np
 import torch
 
 from gnuradio.semcom import bundle, images, metrics
+from semcom_tools import datasets
 from semcom_train import channels, data, models
 
 
 def load_images(spec: str, runtime: bundle.Bundle, limit: int | None) -> list[np.ndarray]:
-    """uint8 images for ``spec``: "cifar10-test", or anything ``images.resolve_paths`` takes,
+    """uint8 images for ``spec``: "cifar10-test", or anything ``datasets.resolve_paths`` takes,
     fitted to the model the way ``flowgraphs.analog_point_to_point`` does."""
     if spec == "cifar10-test":
         array, _, _ = data.load_cifar10("test")
         return list(array[:limit])
     policy = "resize" if runtime.image_size else "full"
-    paths = images.resolve_paths(spec)[:limit]
+    paths = datasets.resolve_paths(spec)[:limit]
     return [runtime.fit(images.load_image(p)[0], policy) for p in paths]
 
 

@@ -53,7 +53,7 @@ import numpy as np
 import onnx
 import torch
 
-from gnuradio.semcom import images
+from semcom_tools import datasets
 
 from semcom_train import bitsemcom, contrastive, data, models, variational
 
@@ -197,7 +197,7 @@ def _training_images(train_args: dict) -> tuple[torch.Tensor, str]:
         return data.to_tensor(train[:KNOWLEDGE_BASE_IMAGES]), \
             f"the first {KNOWLEDGE_BASE_IMAGES} CIFAR-10 training images"
     crop = train_args["crop"]
-    pictures = data.load_folder((root or images.dataset_root()) / "bsds500" / "train")[:KNOWLEDGE_BASE_IMAGES]
+    pictures = data.load_folder((root or datasets.dataset_root()) / "bsds500" / "train")[:KNOWLEDGE_BASE_IMAGES]
     return data.to_tensor(np.stack([p[:crop, :crop] for p in pictures])), \
         f"the top-left {crop}x{crop} crops of {len(pictures)} BSDS500 training photos"
 

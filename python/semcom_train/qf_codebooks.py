@@ -20,7 +20,8 @@ import pathlib
 import numpy as np
 from scipy.cluster import vq
 
-from gnuradio.semcom import bundle, flowgraphs
+from gnuradio.semcom import bundle
+from semcom_tools import flowgraphs
 from gnuradio.semcom import quantization
 from gnuradio.semcom.quantization import Codebook
 from semcom_train import data

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from gnuradio.semcom import images
+from semcom_tools import datasets
 from semcom_train import bitsemcom, channels, contrastive, data, dhd, models, runs, variational
 
 # options of one model family only, and their defaults (None: set by parse_args)
@@ -46,7 +46,7 @@ FAMILY_DEFAULTS = {bitsemcom.BitSemComConfig: BIT_DEFAULTS, variational.Variatio
 
 def make_batches(args, rng: np.random.Generator):
     """(training batch iterable, validation tensor) for ``args.data``."""
-    root = pathlib.Path(args.data_root) if args.data_root else images.dataset_root()
+    root = pathlib.Path(args.data_root) if args.data_root else datasets.dataset_root()
     if args.data == "cifar10":
         train, train_labels, _ = data.load_cifar10("train", root)
         test, test_labels, _ = data.load_cifar10("test", root)

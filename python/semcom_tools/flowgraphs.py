@@ -1,5 +1,5 @@
 """Ready-made flowgraphs: the point-to-point links that the demo, the
-evaluation CLI and the examples run.
+evaluation CLI and the benchmarks run.
 
 Analog (DeepJSCC), ``analog_point_to_point``::
 
@@ -61,6 +61,8 @@ from gnuradio.semcom.qf_dequantizer import qf_dequantizer
 from gnuradio.semcom.relay_qf import relay_qf
 from gnuradio.semcom.relay_df import relay_df
 from gnuradio.semcom.soft_demapper import soft_demapper
+
+from . import datasets
 
 LENGTH_TAG = "packet_len"
 # Bursts over a sample-level channel (burst_tx -> channel_model -> burst_rx, ``burst_hop``):
@@ -380,7 +382,7 @@ class analog_point_to_point(point_to_point):
                  equalization="zf", lpips=False, hash_model="", resampling="auto", samples=1, accuracy=False):
         model_bundle = bundle.DeepJSCCBundle(model, provider, threads)
         policy = policy or ("resize" if model_bundle.image_size else "full")
-        source = image_source(images, model=str(model_bundle.path), policy=policy,
+        source = image_source(datasets.locate(images), model=str(model_bundle.path), policy=policy,
                               labels="file_prefix" if accuracy else "none")
         if accuracy:
             check_labels(source, model_bundle)
@@ -442,7 +444,7 @@ class digital_point_to_point(point_to_point):
         constellation = constellation_object(constellation)
         bits_per_symbol = demapping.Constellation.from_gnuradio(constellation).bits_per_symbol
         policy = policy or ("resize" if model_bundle.image_size else "full")
-        source = image_source(images, model=str(model_bundle.path), policy=policy)
+        source = image_source(datasets.locate(images), model=str(model_bundle.path), policy=policy)
         # the longest burst, for the stream buffers (fully convolutional: the largest image's)
         channel_uses = model_bundle.channel_uses(bits_per_symbol, *source.max_shape())
         super().__init__("semcom digital point to point", source, snr_db, seed, channel_uses,
@@ -497,7 +499,7 @@ class quantize_and_forward(point_to_point):
                              f"model: quantize-and-forward relays a single-hop model's symbols")
         codebook = quantization.load_codebook(model_bundle, int(dimension), float(bits_per_real))
         policy = policy or ("resize" if model_bundle.image_size else "full")
-        source = image_source(images, model=str(model_bundle.path), policy=policy)
+        source = image_source(datasets.locate(images), model=str(model_bundle.path), policy=policy)
         height, width = source.max_shape()
         analog_symbols = model_bundle.n_symbols(height, width)
         self.bits_per_pixel = codebook.n_bits(analog_symbols) / (height * width)
@@ -571,9 +573,9 @@ class separation_point_to_point(point_to_point):
         ldpc.load(code)  # ValueError naming the known codes
         encoder = codec_encoder(codec, bandwidth_ratio=bandwidth_ratio, bits_per_symbol=bits_per_symbol, code=code)
         if size is None:
-            source = image_source(images, policy="full")
+            source = image_source(datasets.locate(images), policy="full")
         else:
-            source = image_source(images, policy=policy, size=size)
+            source = image_source(datasets.locate(images), policy=policy, size=size)
         self.bits_per_symbol, self.code = bits_per_symbol, encoder.code
         self.encoder = encoder
         shapes = source.shapes()

@@ -1,11 +1,11 @@
 """A relayed link as separate processes: transmitter, relays and receiver, joined by ZMQ.
 
-    python -m gnuradio.semcom.nodes tx --model deepjscc_cifar10_r6_df2_m5_dhd --images samples \\
+    semcom-node tx --model deepjscc_cifar10_r6_df2_m5_dhd --images samples \\
         --out tcp://127.0.0.1:5550
-    python -m gnuradio.semcom.nodes relay --model deepjscc_cifar10_r6_df2_m5_dhd --relay 1 \\
+    semcom-node relay --model deepjscc_cifar10_r6_df2_m5_dhd --relay 1 \\
         --in tcp://127.0.0.1:5550 --out tcp://127.0.0.1:5551 --snr 0
-    python -m gnuradio.semcom.nodes relay ... --relay 2 --in tcp://127.0.0.1:5551 --out tcp://127.0.0.1:5552
-    python -m gnuradio.semcom.nodes rx --model deepjscc_cifar10_r6_df2_m5_dhd --images samples \\
+    semcom-node relay ... --relay 2 --in tcp://127.0.0.1:5551 --out tcp://127.0.0.1:5552
+    semcom-node rx --model deepjscc_cifar10_r6_df2_m5_dhd --images samples \\
         --in tcp://127.0.0.1:5552 --snr 0 --csv out/nodes/metrics.csv
 
 Every node is a GNU Radio flowgraph in its own process. Each one sends its PDUs with a
@@ -54,7 +54,7 @@ import pmt
 import zmq
 from gnuradio import gr, zeromq
 
-from gnuradio.semcom import bundle, flowgraphs, keys, quantization
+from gnuradio.semcom import bundle, keys, quantization
 from gnuradio.semcom.image_sink import image_sink
 from gnuradio.semcom.image_source import image_source
 from gnuradio.semcom.jscc_decoder import jscc_decoder
@@ -63,6 +63,8 @@ from gnuradio.semcom.metrics_sink import metrics_sink
 from gnuradio.semcom.qf_dequantizer import qf_dequantizer
 from gnuradio.semcom.relay_df import relay_df
 from gnuradio.semcom.relay_qf import relay_qf
+
+from . import datasets, flowgraphs
 
 ROLES = ("tx", "relay", "rx")
 POLL_MS = 100  # how often a ZMQ source checks for messages and a ZMQ sink for a stop
@@ -241,7 +243,7 @@ def _stop_flowgraph(top: gr.top_block, name: str, status: int = 0, report=lambda
 def _source(images: str, model_bundle: bundle.DeepJSCCBundle, rate: float = 0.0, window: int = 0) -> image_source:
     policy = "resize" if model_bundle.image_size else "full"
     # no window timeout: a transmitter with nobody downstream waits (it is not losing images)
-    return image_source(images, model=str(model_bundle.path), policy=policy, rate=rate, window=window,
+    return image_source(datasets.locate(images), model=str(model_bundle.path), policy=policy, rate=rate, window=window,
                         window_timeout=math.inf)
 
 
