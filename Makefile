@@ -14,7 +14,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # dependencies; Xvfb, xdotool and ImageMagick's import run GRC headless in the tests.
 DEBIAN := gnuradio gnuradio-dev cmake g++ python3-soapysdr python3-venv python3-pip \
 	gir1.2-gtk-3.0 python3-gi-cairo xvfb xdotool imagemagick
-# scikit-image's sample photos are the demo's images when ../shared/datasets/kodak is absent
+# the sample photos shipped in gr-semcom/samples are the demo's images when ../shared/datasets/kodak is absent
 
 # Shipped models: `make -j2 models` retrains, exports and measures both (about 1 h on 2 cores).
 SHIPPED := deepjscc_cifar10_r6 deepjscc_bsds_r16

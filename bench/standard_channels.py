@@ -59,7 +59,7 @@ CHANNELS = {
 # fully convolutional one on them at full size (symbol counts 29,403 .. 49,152, most not
 # a multiple of 8)
 MODELS = {"deepjscc_cifar10_r6": {"policy": "resize"}, "deepjscc_bsds_r16": {"policy": "full"}}
-# the default images: scikit-image's photos, two at Kodak's 768x512 (73,728 symbols for
+# the default images: the sample photos, two at Kodak's 768x512 (73,728 symbols for
 # deepjscc_bsds_r16) and two of odd sizes (symbol counts not a multiple of 8, which GNU
 # Radio's adder used to hold back)
 PHOTO_SIZES = ((512, 768), (512, 768), (300, 452), (92, 60))
@@ -180,14 +180,14 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--channels", nargs="+", default=list(CHANNELS), choices=list(CHANNELS))
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--snr", nargs="+", type=float, default=[10.0], help="SNR(s) in dB (default 10)")
-    parser.add_argument("--images", help="image_source images (default: scikit-image's photos at "
+    parser.add_argument("--images", help="image_source images (default: the sample photos at "
                                          "768x512, 768x512, 300x452 and 92x60)")
     common.add_out_option(parser, "standard_channels.md")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
         images = args.images or str(photo_set(pathlib.Path(work) / "photos"))
         rows = measure(args.channels, args.models, args.snr, images, pathlib.Path(work))
-    shown_images = args.images or "scikit-image's photos at " + ", ".join(f"{w}x{h}" for h, w in PHOTO_SIZES)
+    shown_images = args.images or "the sample photos at " + ", ".join(f"{w}x{h}" for h, w in PHOTO_SIZES)
     title = (f"GNU Radio channel blocks between Symbols to Stream and Stream to Symbols "
              f"(images: {shown_images}; harness: the symbol-level AWGN link at the same SNR, "
              f"plus the channel's power gain):")

@@ -20,7 +20,7 @@ All three run one image at a time on the CPU with the same number of threads
 path is warmed up first; a row is the best of --repeats timed passes over all
 images. Fixed-size models get the images resized to their size; fully
 convolutional ones run on 768x512 (W x H) images: Kodak, with its six portrait
-photos rotated to landscape, else scikit-image's samples resized.
+photos rotated to landscape, else the sample photos resized.
 """
 from __future__ import annotations
 

@@ -18,8 +18,9 @@ import pmt
 from conftest import Idle
 from gnuradio import analog, blocks, digital, gr, pdu
 
-from gnuradio.semcom import (block_fading, flowgraphs, keys, ldpc, ldpc_decoder, ldpc_encoder, pdus,
-                             qam_mapper, soft_demapper)
+from gnuradio.semcom import (block_fading, keys, ldpc, ldpc_decoder, ldpc_encoder, pdus, qam_mapper,
+                             soft_demapper)
+from semcom_tools import flowgraphs
 
 
 class Link(gr.top_block):

@@ -64,7 +64,7 @@ its card.json (``update_cards``). ``--merge CSV ...`` runs nothing: it writes
 the summary and plots of earlier runs' metrics.csv files together, keeping
 the ``--channel`` and ``--modulation`` links when given.
 
-Image sets: "kodak", "samples" (scikit-image's photos), "default" (Kodak when
+Image sets: "kodak", "samples" (the photos shipped with the runtime), "default" (Kodak when
 ``../shared/datasets/kodak`` exists, else the samples), a folder or a glob.
 """
 from __future__ import annotations

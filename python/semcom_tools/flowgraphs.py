@@ -159,7 +159,7 @@ class awgn_hop:
     tagged_stream_to_pdu, with the stream buffers a burst of ``max_symbols`` needs, behind a
     ``stream_gate`` that drops (and logs) a PDU longer than that or malformed, which would
     stop pdu_to_tagged_stream for good. The same path for every link and hop, and for the
-    processes of ``gnuradio.semcom.nodes``."""
+    processes of ``semcom_tools.nodes``."""
 
     def __init__(self, snr_db: float, seed: int, max_symbols: int):
         self.gate = stream_gate(max_symbols, "the AWGN hop")

@@ -394,7 +394,7 @@ class receiver(gr.top_block):
             self._predicted = [f"{index:05d}_{path.stem}" for index, path in enumerate(self.references.paths)]
         return self._predicted
 
-    def run_images(self, timeout: float, stop: _Stop | None = None, idle_timeout: float = 0.0) -> list[dict]:
+    def receive_all(self, timeout: float, stop: _Stop | None = None, idle_timeout: float = 0.0) -> list[dict]:
         """Start; log every gap in the arrivals with its ids as soon as a later image shows
         it; stop when every image of ``images`` has arrived (here or at a predecessor) and
         been scored and saved, and return this run's metric rows. Incomplete, naming the ids
@@ -548,7 +548,7 @@ def main(argv=None) -> list[dict] | None:
             run_until_stopped(node, name, stop)
             return None
         try:
-            rows = node.run_images(args.timeout, stop, args.idle_timeout)
+            rows = node.receive_all(args.timeout, stop, args.idle_timeout)
         except Incomplete as error:
             print(f"rx: {error}", file=sys.stderr, flush=True)
             sys.exit(1)
