@@ -14,12 +14,12 @@ def probs_of(msg):
     return pdus.parse_floats(msg, "probability")
 
 
-def test_encodes_image_to_probabilities_with_metadata(bitsemcom_model, photo_dir):
+def test_encodes_image_to_probabilities_with_metadata(bitsemcom_cifar_model, photo_dir):
     picture = images.fit(images.load_image(next(photo_dir.iterdir()))[0], "resize", (32, 32))
-    encoder = bitsemcom_encoder(str(bitsemcom_model), threads=1)
+    encoder = bitsemcom_encoder(str(bitsemcom_cifar_model), threads=1)
     (out,) = run_block(encoder, "image", [image_pdu(picture, "a")], "probs", expected=1)
     meta, probs = probs_of(out)
-    model = bundle.Bundle(bitsemcom_model)  # the card's method picks the class
+    model = bundle.Bundle(bitsemcom_cifar_model)  # the card's method picks the class
     assert isinstance(model, bundle.BitSemComBundle) and model.n_bits == 1024 and model.channel_uses(4) == 256
     expected = model.encode_probs(picture)
     assert probs.dtype == np.float32 and probs.shape == expected.shape == (1024,)
@@ -29,7 +29,7 @@ def test_encodes_image_to_probabilities_with_metadata(bitsemcom_model, photo_dir
     assert meta[keys.N_BITS] == 1024 and list(meta[keys.IMAGE_SHAPE]) == [32, 32, 3]
 
 
-def test_bad_messages_are_logged_and_dropped_and_the_block_keeps_running(bitsemcom_model, capfd):
+def test_bad_messages_are_logged_and_dropped_and_the_block_keeps_running(bitsemcom_cifar_model, capfd):
     bad = [
         pmt.intern("not a pdu"),
         pmt.cons(pmt.make_dict(), pmt.init_f32vector(3, [1, 2, 3])),  # wrong payload type
@@ -37,7 +37,7 @@ def test_bad_messages_are_logged_and_dropped_and_the_block_keeps_running(bitsemc
         pdus.make({keys.IMAGE_ID: "gray", keys.IMAGE_SHAPE: np.array([32, 32, 1], np.int32)},
                   np.zeros(1024, np.uint8)),  # one channel
     ]
-    encoder = bitsemcom_encoder(str(bitsemcom_model))
+    encoder = bitsemcom_encoder(str(bitsemcom_cifar_model))
     out = run_block(encoder, "image", bad + [image_pdu(np.zeros((32, 32, 3), np.uint8), "good")], "probs",
                     expected=1, settle=0.2)
     assert [probs_of(m)[0][keys.IMAGE_ID] for m in out] == ["good"]
@@ -47,22 +47,22 @@ def test_bad_messages_are_logged_and_dropped_and_the_block_keeps_running(bitsemc
     assert "image_shape' must be [H, W, 3] with H, W >= 1, got [32, 32, 1]" in log
 
 
-def test_blocks_refuse_a_bundle_of_the_other_method(bitsemcom_model, cifar_model):
+def test_blocks_refuse_a_bundle_of_the_other_method(bitsemcom_cifar_model, cifar_model):
     with pytest.raises(bundle.ModelError, match="model deepjscc_cifar10_r6 is a deepjscc model, for jscc_encoder "
                                                 "and jscc_decoder; this needs a bitsemcom model"):
         bitsemcom_encoder(str(cifar_model))
     for block in (jscc_encoder, jscc_decoder):
         with pytest.raises(bundle.ModelError, match="model bitsemcom_cifar10 is a bitsemcom model, for "
                                                     "bitsemcom_encoder and bitsemcom_decoder; this needs a deepjscc"):
-            block(str(bitsemcom_model))
+            block(str(bitsemcom_cifar_model))
 
 
-def test_constructor_names_missing_corrupt_and_inconsistent_models(bitsemcom_model, tmp_path):
+def test_constructor_names_missing_corrupt_and_inconsistent_models(bitsemcom_cifar_model, tmp_path):
     with pytest.raises(bundle.ModelError, match="not found"):
         bitsemcom_encoder(str(tmp_path / "nowhere"))
     broken = tmp_path / "broken"
-    shutil.copytree(bitsemcom_model, broken)
-    card = json.loads((bitsemcom_model / "card.json").read_text())
+    shutil.copytree(bitsemcom_cifar_model, broken)
+    card = json.loads((bitsemcom_cifar_model / "card.json").read_text())
 
     def with_card(**changes):
         (broken / "card.json").write_text(json.dumps({**card, **changes}))
@@ -90,4 +90,4 @@ def test_constructor_names_missing_corrupt_and_inconsistent_models(bitsemcom_mod
     with pytest.raises(bundle.ModelError, match="not a loadable ONNX model"):
         bitsemcom_encoder(str(broken))
     with pytest.raises(bundle.ModelError, match="provider 'tpu'"):
-        bitsemcom_encoder(str(bitsemcom_model), provider="tpu")
+        bitsemcom_encoder(str(bitsemcom_cifar_model), provider="tpu")

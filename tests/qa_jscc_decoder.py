@@ -92,39 +92,39 @@ def _reference_draws(model, mean, variance_latent, samples, seed, image_id):
     return [np.round(image.transpose(1, 2, 0) * 255).clip(0, 255).astype(np.uint8) for image in decoded]
 
 
-def test_knowledge_base_draws_are_the_documented_computation(vscc_tiny):
+def test_knowledge_base_draws_are_the_documented_computation(vscc_cifar_model):
     picture = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
-    meta, sent, mean, _ = _variance_pdu(vscc_tiny, picture)
-    out = run_block(jscc_decoder(str(vscc_tiny), resampling="knowledge_base", samples=4, seed=7), "symbols",
+    meta, sent, mean, _ = _variance_pdu(vscc_cifar_model, picture)
+    out = run_block(jscc_decoder(str(vscc_cifar_model), resampling="knowledge_base", samples=4, seed=7), "symbols",
                     [pdus.make(meta, sent)], "image", expected=4)
     assert len(out) == 4
     metas, images = zip(*(pdus.parse_image(m) for m in out))
     assert [m[keys.SAMPLE] for m in metas] == [0, 1, 2, 3] and {m[keys.SAMPLES] for m in metas} == {4}
     assert {m[keys.RESAMPLING] for m in metas} == {"knowledge_base"}
-    kb = np.asarray(bundle.Bundle(vscc_tiny).card["knowledge_base_variance"], np.float32)[:, None, None]
-    for image, expected in zip(images, _reference_draws(vscc_tiny, mean, kb, 4, 7, "v")):
+    kb = np.asarray(bundle.Bundle(vscc_cifar_model).card["knowledge_base_variance"], np.float32)[:, None, None]
+    for image, expected in zip(images, _reference_draws(vscc_cifar_model, mean, kb, 4, 7, "v")):
         np.testing.assert_allclose(image.astype(int), expected.astype(int), atol=1)  # ORT batch rounding
 
 
-def test_transmitted_variance_is_split_off_and_used(vscc_tiny):
+def test_transmitted_variance_is_split_off_and_used(vscc_cifar_model):
     picture = np.random.default_rng(2).integers(0, 256, (32, 32, 3), dtype=np.uint8)
-    meta, sent, mean, variance = _variance_pdu(vscc_tiny, picture, send_variance=True)
-    assert sent.size == 2 * bundle.Bundle(vscc_tiny).n_symbols(32, 32)
-    out = run_block(jscc_decoder(str(vscc_tiny), resampling="transmitted", samples=2, seed=5), "symbols",
+    meta, sent, mean, variance = _variance_pdu(vscc_cifar_model, picture, send_variance=True)
+    assert sent.size == 2 * bundle.Bundle(vscc_cifar_model).n_symbols(32, 32)
+    out = run_block(jscc_decoder(str(vscc_cifar_model), resampling="transmitted", samples=2, seed=5), "symbols",
                     [pdus.make(meta, sent)], "image", expected=2)
     variance_latent = variance.view(np.float32).reshape(16, 8, 8)
-    for msg, expected in zip(out, _reference_draws(vscc_tiny, mean, variance_latent, 2, 5, "v")):
+    for msg, expected in zip(out, _reference_draws(vscc_cifar_model, mean, variance_latent, 2, 5, "v")):
         meta_out, image = pdus.parse_image(msg)
         assert keys.VARIANCE_SYMBOLS not in meta_out
         np.testing.assert_allclose(image.astype(int), expected.astype(int), atol=1)
 
 
-def test_draws_repeat_with_the_seed_and_differ_without(vscc_tiny):
+def test_draws_repeat_with_the_seed_and_differ_without(vscc_cifar_model):
     picture = np.random.default_rng(3).integers(0, 256, (32, 32, 3), dtype=np.uint8)
-    meta, sent, _, _ = _variance_pdu(vscc_tiny, picture)
+    meta, sent, _, _ = _variance_pdu(vscc_cifar_model, picture)
 
     def draws(seed):
-        out = run_block(jscc_decoder(str(vscc_tiny), samples=3, seed=seed), "symbols", [pdus.make(meta, sent)],
+        out = run_block(jscc_decoder(str(vscc_cifar_model), samples=3, seed=seed), "symbols", [pdus.make(meta, sent)],
                         "image", expected=3)
         return [pdus.parse_image(m)[1] for m in out]
     first, again, other = draws(11), draws(11), draws(12)
@@ -133,7 +133,7 @@ def test_draws_repeat_with_the_seed_and_differ_without(vscc_tiny):
     assert not np.array_equal(first[0], first[1])
 
 
-def test_resampling_the_model_cannot_do_fails_at_construction(cifar_model, vscc_tiny, tmp_path):
+def test_resampling_the_model_cannot_do_fails_at_construction(cifar_model, vscc_cifar_model, tmp_path):
     import json
     import shutil
     import pytest
@@ -142,7 +142,7 @@ def test_resampling_the_model_cannot_do_fails_at_construction(cifar_model, vscc_
     with pytest.raises(bundle.ModelError, match="trained without a variance"):
         jscc_decoder(str(cifar_model), resampling="knowledge_base")
     no_kb = tmp_path / "no_kb"
-    shutil.copytree(vscc_tiny, no_kb)
+    shutil.copytree(vscc_cifar_model, no_kb)
     card = json.loads((no_kb / "card.json").read_text())
     del card["knowledge_base_variance"]
     (no_kb / "card.json").write_text(json.dumps(card))
@@ -155,18 +155,18 @@ def test_resampling_the_model_cannot_do_fails_at_construction(cifar_model, vscc_
         jscc_decoder(str(no_kb))
     for samples in (0, -2, 1.5):
         with pytest.raises(ValueError, match="samples must be a whole number >= 1"):
-            jscc_decoder(str(vscc_tiny), samples=samples)
+            jscc_decoder(str(vscc_cifar_model), samples=samples)
     with pytest.raises(ValueError, match="needs resampling"):
         jscc_decoder(str(cifar_model), samples=3)
     with pytest.raises(bundle.ModelError, match="resampling must be one of"):
-        jscc_decoder(str(vscc_tiny), resampling="sometimes")
+        jscc_decoder(str(vscc_cifar_model), resampling="sometimes")
 
 
-def test_a_pdu_without_the_variance_it_needs_is_logged_and_dropped(vscc_tiny, capfd):
+def test_a_pdu_without_the_variance_it_needs_is_logged_and_dropped(vscc_cifar_model, capfd):
     picture = np.full((32, 32, 3), 90, np.uint8)
-    meta, sent, _, _ = _variance_pdu(vscc_tiny, picture, "mean only")
-    good_meta, good, _, _ = _variance_pdu(vscc_tiny, picture, "both", send_variance=True)
-    out = run_block(jscc_decoder(str(vscc_tiny), resampling="transmitted", seed=1), "symbols",
+    meta, sent, _, _ = _variance_pdu(vscc_cifar_model, picture, "mean only")
+    good_meta, good, _, _ = _variance_pdu(vscc_cifar_model, picture, "both", send_variance=True)
+    out = run_block(jscc_decoder(str(vscc_cifar_model), resampling="transmitted", seed=1), "symbols",
                     [pdus.make(meta, sent), pdus.make({**good_meta, keys.IMAGE_ID: "cut"}, good[:-3]),
                      pdus.make(good_meta, good)], "image", expected=1, settle=0.2)
     assert [pdus.parse_image(m)[0][keys.IMAGE_ID] for m in out] == ["both"]

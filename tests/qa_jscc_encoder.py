@@ -56,12 +56,12 @@ def test_constructor_names_missing_and_corrupt_models(tmp_path, kodak_model):
         jscc_encoder(str(broken))
 
 
-def test_sends_the_variance_after_the_mean_only_for_variational_models(vscc_tiny, cifar_model):
+def test_sends_the_variance_after_the_mean_only_for_variational_models(vscc_cifar_model, cifar_model):
     picture = np.random.default_rng(5).integers(0, 256, (32, 32, 3), dtype=np.uint8)
-    (out,) = run_block(jscc_encoder(str(vscc_tiny), send_variance=True), "image", [image_pdu(picture, "v")],
+    (out,) = run_block(jscc_encoder(str(vscc_cifar_model), send_variance=True), "image", [image_pdu(picture, "v")],
                        "symbols", expected=1)
     meta, sent = pdus.parse_symbols(out)
-    mean, variance = bundle.Bundle(vscc_tiny).encode_latent(picture)
+    mean, variance = bundle.Bundle(vscc_cifar_model).encode_latent(picture)
     assert meta[keys.VARIANCE_SYMBOLS] == mean.size and meta[keys.N_SYMBOLS] == sent.size == 2 * mean.size
     np.testing.assert_array_equal(sent, np.concatenate([mean, variance]))
     assert (variance.view(np.float32) > 0).all()
@@ -69,11 +69,11 @@ def test_sends_the_variance_after_the_mean_only_for_variational_models(vscc_tiny
         jscc_encoder(str(cifar_model), send_variance=True)
 
 
-def test_a_card_that_misstates_the_onnx_outputs_is_refused(vscc_tiny, tmp_path):
+def test_a_card_that_misstates_the_onnx_outputs_is_refused(vscc_cifar_model, tmp_path):
     import json
     import shutil
     model = tmp_path / "misstated"
-    shutil.copytree(vscc_tiny, model)
+    shutil.copytree(vscc_cifar_model, model)
     card = json.loads((model / "card.json").read_text())
     (model / "card.json").write_text(json.dumps({**card, "variance": False}))
     with pytest.raises(bundle.ModelError, match=r"outputs \['latent', 'variance'\], the card .* expects \['latent'\]"):
