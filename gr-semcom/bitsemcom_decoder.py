@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
-import pmt
-from gnuradio import gr
 
-from gnuradio.semcom import bundle, demapping, keys, pdus
+from . import bundle, demapping, keys, pdu_block, pdus
 
 INPUTS = ("llr", "posterior")
 
 
-class bitsemcom_decoder(gr.basic_block):
+class bitsemcom_decoder(pdu_block.pdu_block):
     def __init__(self, model, provider="auto", threads=0, input="llr"):
         """Decode soft-bit PDUs (port ``soft_bits``) to image PDUs (port ``image``).
 
@@ -29,23 +27,21 @@ class bitsemcom_decoder(gr.basic_block):
         soft_bits (set by soft_demapper) other than ``input``, NaN values, or
         posteriors outside [0, 1], a payload that is not f32.
         """
-        gr.basic_block.__init__(self, name="semcom_bitsemcom_decoder", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_bitsemcom_decoder", {"soft_bits": self.handle_soft_bits},
+                                     ("image",))
         if input not in INPUTS:
             raise ValueError(f"input must be one of {INPUTS}, got {input!r}")
         self.input = input
         self.bundle = bundle.BitSemComBundle(model, provider, threads)
         self.bundle.session("decoder")  # load now, so a bad model fails at construction
-        self.message_port_register_in(pmt.intern("soft_bits"))
-        self.message_port_register_out(pmt.intern("image"))
-        self.set_msg_handler(pmt.intern("soft_bits"), self.handle_soft_bits)
 
-    @pdus.guarded
-    def handle_soft_bits(self, msg):
-        meta, soft = pdus.parse_floats(msg, "soft-bit")
+    @pdu_block.takes(pdus.parse_floats, "soft-bit")
+    def handle_soft_bits(self, meta, soft):
+        """float32 (n_bits,) LLRs or posteriors -> uint8 (H, W, 3) image on port ``image``."""
         sender = pdus.text(meta, keys.MODEL_ID)
         if sender is not None and sender != self.bundle.model_id:
             raise ValueError(f"soft bits come from model {sender}, this decoder is {self.bundle.model_id}")
-        kind = meta.get(keys.SOFT_BITS, self.input)
+        kind = pdus.text(meta, keys.SOFT_BITS, self.input)
         if kind != self.input:
             raise ValueError(f"PDU holds {kind} values (metadata {keys.SOFT_BITS!r}), this decoder's input "
                              f"is {self.input}")
@@ -60,4 +56,4 @@ class bitsemcom_decoder(gr.basic_block):
         posteriors = demapping.posteriors(soft) if self.input == "llr" else soft
         image = self.bundle.decode_soft(posteriors, height, width)
         meta[keys.DECODER_MODEL] = self.bundle.model_id
-        self.message_port_pub(pmt.intern("image"), pdus.image_pdu(meta, image))
+        self.publish("image", pdus.image_pdu(meta, image))

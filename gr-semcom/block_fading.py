@@ -8,10 +8,8 @@ and an adder on the stream path, see ``flowgraphs``). Nothing is equalised:
 from __future__ import annotations
 
 import numpy as np
-import pmt
-from gnuradio import gr
 
-from gnuradio.semcom import keys, pdus
+from . import keys, pdu_block, pdus
 
 
 def draw_gains(rng: np.random.Generator, count: int) -> np.ndarray:
@@ -33,7 +31,7 @@ def per_symbol_gains(gain, coherence_symbols, n_symbols: int) -> np.ndarray:
     gain = np.asarray(gain, dtype=np.complex128).reshape(-1)
     try:
         block = int(coherence_symbols)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: inf
         raise ValueError(f"metadata {keys.COHERENCE_SYMBOLS!r} must be an integer, got {coherence_symbols!r}") from None
     if block < 0 or block != coherence_symbols:
         raise ValueError(f"metadata {keys.COHERENCE_SYMBOLS!r} must be an integer >= 0, got {coherence_symbols!r}")
@@ -45,7 +43,7 @@ def per_symbol_gains(gain, coherence_symbols, n_symbols: int) -> np.ndarray:
     return np.repeat(gain, block)[:n_symbols]
 
 
-class block_fading(gr.basic_block):
+class block_fading(pdu_block.pdu_block):
     def __init__(self, coherence_symbols=0, seed=0):
         """Multiply symbol PDUs (port ``symbols``) by Rayleigh coefficients h ~ CN(0, 1).
 
@@ -62,7 +60,7 @@ class block_fading(gr.basic_block):
         already has a ``channel_gain`` (a cascade of channels) or is not a symbol
         PDU is logged and dropped.
         """
-        gr.basic_block.__init__(self, name="semcom_block_fading", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_block_fading", {"symbols": self.handle_symbols}, ("symbols",))
         if isinstance(coherence_symbols, bool) or not isinstance(coherence_symbols, (int, np.integer)) \
                 or coherence_symbols < 0:
             raise ValueError(f"coherence_symbols must be an integer >= 0 (0: one coefficient per PDU), "
@@ -71,13 +69,10 @@ class block_fading(gr.basic_block):
             raise ValueError(f"seed must be an integer >= 0 (0: a fresh seed), got {seed!r}")
         self.coherence_symbols = int(coherence_symbols)
         self.rng = np.random.default_rng(int(seed) if seed else None)
-        self.message_port_register_in(pmt.intern("symbols"))
-        self.message_port_register_out(pmt.intern("symbols"))
-        self.set_msg_handler(pmt.intern("symbols"), self.handle_symbols)
 
-    @pdus.guarded
-    def handle_symbols(self, msg):
-        meta, symbols = pdus.parse_symbols(msg)
+    @pdu_block.takes(pdus.parse_symbols)
+    def handle_symbols(self, meta, symbols):
+        """complex64 (S,) symbols x -> complex64 (S,) h x on port ``symbols``."""
         if keys.CHANNEL_GAIN in meta:
             raise ValueError(f"PDU already has metadata {keys.CHANNEL_GAIN!r}: one fading channel per link")
         if symbols.size == 0:
@@ -90,4 +85,4 @@ class block_fading(gr.basic_block):
             faded = symbols * np.repeat(gains, self.coherence_symbols)[:symbols.size]
             meta[keys.CHANNEL_GAIN] = gains
             meta[keys.COHERENCE_SYMBOLS] = self.coherence_symbols
-        self.message_port_pub(pmt.intern("symbols"), pdus.make(meta, faded.astype(np.complex64)))
+        self.publish("symbols", pdus.make(meta, faded.astype(np.complex64)))

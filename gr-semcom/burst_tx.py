@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
-import pmt
 from gnuradio import filter as grfilter
 from gnuradio import gr, pdu
 
-from gnuradio.semcom import framing, keys, pdus
+from . import framing, keys, pdu_block, pdus
 
 
-class burst_framer(gr.basic_block):
+class burst_framer(pdu_block.pdu_block):
     """Symbol PDU (port ``symbols``) -> frame PDU (port ``frame``): ``framing.frame`` with
     the header from the metadata, then ``tail`` zero symbols (the pulse-shaping filter's
     flush and the gap before the next burst). A payload of more than ``max_symbols`` is
@@ -17,16 +16,13 @@ class burst_framer(gr.basic_block):
     GNU Radio's pdu_to_tagged_stream would stop for good on one that does not fit."""
 
     def __init__(self, pilot_spacing=32, tail=64, max_symbols=framing.DEFAULT_MAX_SYMBOLS):
-        gr.basic_block.__init__(self, name="semcom_burst_framer", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_burst_framer", {"symbols": self.handle_symbols}, ("frame",))
         self.pilot_spacing, self.tail = int(pilot_spacing), int(tail)
         self.max_symbols = framing.check_max_symbols(max_symbols)
-        self.message_port_register_in(pmt.intern("symbols"))
-        self.message_port_register_out(pmt.intern("frame"))
-        self.set_msg_handler(pmt.intern("symbols"), self.handle_symbols)
 
-    @pdus.guarded
-    def handle_symbols(self, msg):
-        meta, payload = pdus.parse_symbols(msg)
+    @pdu_block.takes(pdus.parse_symbols)
+    def handle_symbols(self, meta, payload):
+        """complex64 (S,) payload -> complex64 frame and ``tail`` zeros on port ``frame``."""
         framing.check_payload(payload.size, self.max_symbols)
         height, width = pdus.image_size(meta, (0, 0))
         model = pdus.text(meta, keys.MODEL_ID)
@@ -36,7 +32,7 @@ class burst_framer(gr.basic_block):
                                 framing.model_hash(model) if model else 0, pdus.text(meta, keys.IMAGE_ID, ""))
         samples = np.concatenate([framing.frame(payload, header, self.pilot_spacing),
                                   np.zeros(self.tail, np.complex64)])
-        self.message_port_pub(pmt.intern("frame"), pdus.make({keys.IMAGE_ID: header.image_id}, samples))
+        self.publish("frame", pdus.make({keys.IMAGE_ID: header.image_id}, samples))
 
 
 class burst_tx(gr.hier_block2):

@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 import numpy as np
-import pmt
-from gnuradio import gr
 
-from gnuradio.semcom import codecs, keys, pdus
+from . import codecs, keys, pdu_block, pdus
 
 # fallback name -> grey level of every pixel; "mean": what a receiver with no
 # information about the image shows, the middle of the 0..255 range
 FALLBACKS = {"mean": 128}
 
 
-class codec_decoder(gr.basic_block):
+class codec_decoder(pdu_block.pdu_block):
     def __init__(self, codec="jpeg", fallback="mean"):
         """Decode bit PDUs (port ``bits``) of a codec stream into image PDUs (port
         ``image``): the receiver of the separation baseline.
@@ -32,23 +30,20 @@ class codec_decoder(gr.basic_block):
         lacks ``image_shape``, or comes from another codec (metadata ``codec``)
         is logged and dropped.
         """
-        gr.basic_block.__init__(self, name="semcom_codec_decoder", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_codec_decoder", {"bits": self.handle_bits}, ("image",))
         self.codec = codecs.get(codec)
         grey = FALLBACKS.get(fallback) if isinstance(fallback, str) else fallback
         if isinstance(grey, bool) or not isinstance(grey, (int, np.integer)) or not 0 <= grey <= 255:
             raise ValueError(f"fallback must be one of {sorted(FALLBACKS)} or a grey level 0..255, got {fallback!r}")
         self.fallback = int(grey)
-        self.message_port_register_in(pmt.intern("bits"))
-        self.message_port_register_out(pmt.intern("image"))
-        self.set_msg_handler(pmt.intern("bits"), self.handle_bits)
 
     def fallback_image(self, height: int, width: int) -> np.ndarray:
         return np.full((height, width, 3), self.fallback, dtype=np.uint8)
 
-    @pdus.guarded
-    def handle_bits(self, msg):
-        meta, bits = pdus.parse_bits(msg)
-        sender = meta.get(keys.CODEC, self.codec.name)
+    @pdu_block.takes(pdus.parse_bits)
+    def handle_bits(self, meta, bits):
+        """uint8 (N,) bits of a codec stream -> uint8 (H, W, 3) image on port ``image``."""
+        sender = pdus.text(meta, keys.CODEC, self.codec.name)
         if sender != self.codec.name:
             raise ValueError(f"bits carry a {sender} stream, this decoder's codec is {self.codec.name}")
         height, width = pdus.image_size(meta)
@@ -57,4 +52,4 @@ class codec_decoder(gr.basic_block):
         meta[keys.DECODE_FAILED] = int(image is None)
         if image is None:
             image = self.fallback_image(height, width)
-        self.message_port_pub(pmt.intern("image"), pdus.image_pdu(meta, image))
+        self.publish("image", pdus.image_pdu(meta, image))

@@ -4,10 +4,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pmt
-from gnuradio import gr
 
-from gnuradio.semcom import codecs, keys, ldpc, pdus
+from . import codecs, keys, ldpc, pdu_block, pdus
 
 
 def _count(value, name: str) -> int:
@@ -16,7 +14,7 @@ def _count(value, name: str) -> int:
     return int(value)
 
 
-class codec_encoder(gr.basic_block):
+class codec_encoder(pdu_block.pdu_block):
     def __init__(self, codec="jpeg", max_bits=0, channel_uses=0, bandwidth_ratio=1 / 16, bits_per_symbol=2,
                  code=ldpc.DEFAULT_CODE):
         """Compress image PDUs (port ``image``) into bit PDUs (port ``bits``) that fill
@@ -46,7 +44,7 @@ class codec_encoder(gr.basic_block):
         first such image (the others at debug level). An image PDU that is malformed, or whose
         budget is 0 bits (not one codeword fits), is logged and dropped.
         """
-        gr.basic_block.__init__(self, name="semcom_codec_encoder", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_codec_encoder", {"image": self.handle_image}, ("bits",))
         self.codec = codecs.get(codec)
         self.max_bits = _count(max_bits, "max_bits")
         self.channel_uses = _count(channel_uses, "channel_uses")
@@ -61,9 +59,6 @@ class codec_encoder(gr.basic_block):
             raise ValueError("bits_per_symbol must be >= 1")
         self.code = ldpc.load(code) if code else None
         self.did_not_fit = 0  # images sent empty because even the lowest quality did not fit
-        self.message_port_register_in(pmt.intern("image"))
-        self.message_port_register_out(pmt.intern("bits"))
-        self.set_msg_handler(pmt.intern("image"), self.handle_image)
 
     def uses(self, height: int, width: int) -> int:
         """Channel uses of an image of ``height`` x ``width`` (0 with max_bits)."""
@@ -77,9 +72,9 @@ class codec_encoder(gr.basic_block):
             return self.max_bits
         return codecs.budget_bits(self.uses(height, width), self.bits_per_symbol, self.code)
 
-    @pdus.guarded
-    def handle_image(self, msg):
-        meta, image = pdus.parse_image(msg)
+    @pdu_block.takes(pdus.parse_image)
+    def handle_image(self, meta, image):
+        """uint8 (H, W, 3) image -> uint8 (budget,) bits of its codec stream on port ``bits``."""
         height, width = image.shape[:2]
         n_bits = self.budget(height, width)
         if n_bits <= 0:
@@ -100,4 +95,4 @@ class codec_encoder(gr.basic_block):
         meta.update({keys.CODEC: self.codec.name, keys.CODEC_QUALITY: encoded.quality,
                      keys.CODEC_BYTES: len(encoded.data), keys.N_BITS: n_bits,
                      keys.IMAGE_SHAPE: np.array(image.shape, dtype=np.int32)})
-        self.message_port_pub(pmt.intern("bits"), pdus.make(meta, codecs.to_bits(encoded.data, n_bits)))
+        self.publish("bits", pdus.make(meta, codecs.to_bits(encoded.data, n_bits)))

@@ -9,11 +9,9 @@ turns it back into an estimate of x. Digital links do not need it:
 from __future__ import annotations
 
 import numpy as np
-import pmt
-from gnuradio import gr
 
-from gnuradio.semcom import demapping, keys, pdus
-from gnuradio.semcom.block_fading import per_symbol_gains
+from . import demapping, keys, pdu_block, pdus
+from .block_fading import per_symbol_gains
 
 METHODS = ("zf", "mmse")
 
@@ -39,7 +37,7 @@ def equalize(received: np.ndarray, gain, method: str = "zf", noise_var: float | 
     return (np.conj(h) * r / (np.abs(h) ** 2 + n0)).astype(np.complex64)
 
 
-class equalizer(gr.basic_block):
+class equalizer(pdu_block.pdu_block):
     def __init__(self, method="zf", noise_var=-1.0):
         """Equalise symbol PDUs (port ``symbols``) with their metadata's channel gain.
 
@@ -55,30 +53,29 @@ class equalizer(gr.basic_block):
         applies h again). Logged and dropped: no ``channel_gain`` in the metadata, a
         zero (zf) or non-finite gain, a missing or bad N0 (mmse), NaN or Inf symbols.
         """
-        gr.basic_block.__init__(self, name="semcom_equalizer", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_equalizer", {"symbols": self.handle_symbols}, ("symbols",))
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         self.method = method
         self.set_noise_var(noise_var)
-        self.message_port_register_in(pmt.intern("symbols"))
-        self.message_port_register_out(pmt.intern("symbols"))
-        self.set_msg_handler(pmt.intern("symbols"), self.handle_symbols)
 
     def set_noise_var(self, noise_var):
         """N0 for "mmse" (> 0), or <= 0 to read each PDU's metadata; ValueError for NaN or Inf."""
         self.noise_var = pdus.noise_setting(noise_var)
 
-    @pdus.guarded
-    def handle_symbols(self, msg):
-        meta, received = pdus.parse_symbols(msg)
+    @pdu_block.takes(pdus.parse_symbols)
+    def handle_symbols(self, meta, received):
+        """complex64 (S,) received symbols r -> complex64 (S,) estimates of x on port ``symbols``."""
         if keys.CHANNEL_GAIN not in meta:
             raise ValueError(f"no metadata {keys.CHANNEL_GAIN!r}: nothing to equalise (coherent CSI needed)")
+        gain = pdus.complex_values(meta, keys.CHANNEL_GAIN)
         recorded = meta.pop(keys.CHANNEL_GAIN)
         block = meta.pop(keys.COHERENCE_SYMBOLS, None)
-        gain = recorded if block is None else per_symbol_gains(recorded, block, received.size)
+        if block is not None:
+            gain = per_symbol_gains(gain, block, received.size)
         meta[keys.EQUALIZED_GAIN] = recorded
         if block is not None:
             meta[keys.EQUALIZED_COHERENCE_SYMBOLS] = block
         noise_var = pdus.noise_var_of(meta, self.noise_var) if self.method == "mmse" else None
         equalized = equalize(received, gain, self.method, noise_var)
-        self.message_port_pub(pmt.intern("symbols"), pdus.make(meta, equalized))
+        self.publish("symbols", pdus.make(meta, equalized))

@@ -7,11 +7,9 @@ import threading
 import time
 
 import numpy as np
-import pmt
-from gnuradio import gr
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from gnuradio.semcom import keys, metrics, pdus
+from . import keys, metrics, pdu_block, pdus
 
 # references kept for matching (an image_source running ahead of a slow decoder)
 MAX_REFERENCES = 64
@@ -142,7 +140,7 @@ class DisplayWidget(QtWidgets.QWidget):
         self.shows.add()
 
 
-class image_display(gr.basic_block):
+class image_display(pdu_block.pdu_block):
     def __init__(self, snr_db=float("nan"), size=256, title=""):
         """Qt view of decoded image PDUs (port ``decoded``) beside their references
         (port ``reference``, matched by metadata image_id), with the image id, the SNR
@@ -172,7 +170,8 @@ class image_display(gr.basic_block):
         whose event loop must run meanwhile; ``wait_shown`` in the GUI thread),
         ``arrivals`` the decoded images handled, ``reference_arrivals`` the references.
         """
-        gr.basic_block.__init__(self, name="semcom_image_display", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_image_display", {"decoded": self.handle_decoded,
+                                                                    "reference": self.handle_reference})
         if QtWidgets.QApplication.instance() is None:
             raise RuntimeError("image_display needs a QApplication: create one first (a GRC QT GUI flowgraph does)")
         if int(size) < 1:
@@ -185,9 +184,6 @@ class image_display(gr.basic_block):
         self._unmatched = None  # (image_id, meta, image) of a decoded image shown without its reference
         self._lock = threading.Lock()
         self._widget = DisplayWidget(title, self.size)
-        for port, handler in (("decoded", self.handle_decoded), ("reference", self.handle_reference)):
-            self.message_port_register_in(pmt.intern(port))
-            self.set_msg_handler(pmt.intern(port), handler)
 
     def qwidget(self) -> QtWidgets.QWidget:
         """The display's QWidget (a ``DisplayWidget``)."""
@@ -196,9 +192,9 @@ class image_display(gr.basic_block):
     def set_snr_db(self, snr_db):
         self.snr_db = float(snr_db)
 
-    @pdus.guarded
-    def handle_reference(self, msg):
-        meta, image = pdus.parse_image(msg)
+    @pdu_block.takes(pdus.parse_image)
+    def handle_reference(self, meta, image):
+        """Keep uint8 (H, W, 3) reference ``image``; show the decoded image that waited for it."""
         image_id = _image_id(meta, "reference")
         with self._lock:
             self._references[image_id] = image
@@ -212,9 +208,9 @@ class image_display(gr.basic_block):
         if pending is not None:
             self._update(pending[1], pending[2], image)
 
-    @pdus.guarded
-    def handle_decoded(self, msg):
-        meta, image = pdus.parse_image(msg)
+    @pdu_block.takes(pdus.parse_image)
+    def handle_decoded(self, meta, image):
+        """Show uint8 (H, W, 3) decoded ``image`` beside its reference (alone until it comes)."""
         image_id = _image_id(meta, "decoded")
         with self._lock:
             reference = self._references.get(image_id)

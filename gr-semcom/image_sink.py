@@ -8,11 +8,9 @@ import re
 import time
 import urllib.parse
 
-import pmt
-from gnuradio import gr
 from PIL import Image, PngImagePlugin
 
-from gnuradio.semcom import keys, pdus
+from . import keys, pdu_block, pdus
 
 # Characters an id keeps in its file name; every other byte of its UTF-8 is written %XX, so
 # that distinct ids never share a name ("a/b" -> a%2Fb, "a b" -> a%20b, "a_b" stays) and
@@ -44,7 +42,7 @@ def file_stem(image_id: str) -> str:
     return f"{keep}~{hashlib.sha256(image_id.encode('utf-8', 'surrogatepass')).hexdigest()[:_HASH_CHARS]}"
 
 
-class image_sink(gr.basic_block):
+class image_sink(pdu_block.pdu_block):
     def __init__(self, folder="", done_port=False):
         """Take image PDUs on port ``image``; write ``<folder>/<name>.png``
         (``<name>#<sample>.png`` for the draws of an image decoded several times).
@@ -63,7 +61,7 @@ class image_sink(gr.basic_block):
         ``last_image`` holds the most recent image (uint8 (H, W, 3)) and ``last_id`` its
         id, for display; ``arrivals.wait(n, timeout)`` waits for n images.
         """
-        gr.basic_block.__init__(self, name="semcom_image_sink", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_image_sink", {"image": self.handle_image})
         self.folder = pathlib.Path(folder) if folder else None
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -71,11 +69,9 @@ class image_sink(gr.basic_block):
         self.last_id = None
         self.arrivals = pdus.Arrivals()
         self._started_ns = time.time_ns() - 100_000_000  # files modified since were written in this run
-        self.message_port_register_in(pmt.intern("image"))
         self._done = pdus.DonePort(self)
         if done_port:
             self.add_done_port()
-        self.set_msg_handler(pmt.intern("image"), self.handle_image)
 
     def add_done_port(self) -> None:
         """Publish each image written on the output port ``done`` (``pdus.DonePort``), for
@@ -88,9 +84,9 @@ class image_sink(gr.basic_block):
         self._started_ns = time.time_ns() - 100_000_000
         return True
 
-    @pdus.guarded
-    def handle_image(self, msg):
-        meta, image = pdus.parse_image(msg)
+    @pdu_block.takes(pdus.parse_image)
+    def handle_image(self, meta, image):
+        """Write uint8 (H, W, 3) ``image`` (when the sink has a folder) and keep it as ``last_image``."""
         raw_id = meta.get(keys.IMAGE_ID, f"image{self.arrivals.count:05d}")
         if not isinstance(raw_id, (str, int)):
             raise ValueError(f"{keys.IMAGE_ID} must be a string, got {type(raw_id).__name__}")

@@ -4,13 +4,11 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
-import pmt
-from gnuradio import gr
 
-from gnuradio.semcom import bundle, keys, pdus
+from . import bundle, keys, pdu_block, pdus
 
 
-class jscc_decoder(gr.basic_block):
+class jscc_decoder(pdu_block.pdu_block):
     def __init__(self, model, provider="auto", threads=0, resampling="auto", samples=1, seed=0):
         """Decode symbol PDUs (port ``symbols``) to image PDUs (port ``image``).
 
@@ -40,7 +38,7 @@ class jscc_decoder(gr.basic_block):
         "transmitted" of a PDU without the variance, NaN or Inf symbols, a payload
         that is not c32.
         """
-        gr.basic_block.__init__(self, name="semcom_jscc_decoder", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_jscc_decoder", {"symbols": self.handle_symbols}, ("image",))
         self.bundle = bundle.DeepJSCCBundle(model, provider, threads)
         self.last_hop = self.bundle.hops - 1
         self.resampling = self.bundle.resampling(resampling)
@@ -51,9 +49,6 @@ class jscc_decoder(gr.basic_block):
         self.samples, self.seed = int(samples), int(seed)
         self.knowledge_base = (self.bundle.knowledge_base_variance() if self.resampling == "knowledge_base" else None)
         self.bundle.session(self.bundle.role("decoder", self.last_hop))  # load now, so a bad model fails at construction
-        self.message_port_register_in(pmt.intern("symbols"))
-        self.message_port_register_out(pmt.intern("image"))
-        self.set_msg_handler(pmt.intern("symbols"), self.handle_symbols)
 
     def rng(self, image_id) -> np.random.Generator:
         """The generator of the draws for the image ``image_id``."""
@@ -61,9 +56,9 @@ class jscc_decoder(gr.basic_block):
             return np.random.default_rng()
         return np.random.default_rng([self.seed, zlib.crc32(str(image_id).encode())])
 
-    @pdus.guarded
-    def handle_symbols(self, msg):
-        meta, received = pdus.parse_symbols(msg)
+    @pdu_block.takes(pdus.parse_symbols)
+    def handle_symbols(self, meta, received):
+        """complex64 (S,) received symbols -> ``samples`` uint8 (H, W, 3) images on port ``image``."""
         mean, sent_variance, height, width = self.bundle.received_parts(meta, received, self.last_hop, "this decoder")
         if self.resampling == "transmitted" and sent_variance is None:
             raise ValueError(f"resampling 'transmitted' needs the variance in the PDU ({keys.VARIANCE_SYMBOLS}): "
@@ -79,4 +74,4 @@ class jscc_decoder(gr.basic_block):
             if probs is not None:
                 meta[keys.CLASS_PROBS] = probs[index].astype(np.float32)
                 meta[keys.CLASS_LABEL] = self.bundle.classes[int(np.argmax(probs[index]))]
-            self.message_port_pub(pmt.intern("image"), pdus.image_pdu(meta, image))
+            self.publish("image", pdus.image_pdu(meta, image))

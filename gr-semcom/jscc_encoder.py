@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pmt
-from gnuradio import gr
 
-from gnuradio.semcom import bundle, keys, pdus
+from . import bundle, keys, pdu_block, pdus
 
 
-class jscc_encoder(gr.basic_block):
+class jscc_encoder(pdu_block.pdu_block):
     def __init__(self, model, provider="auto", threads=0, send_variance=False):
         """Encode image PDUs (port ``image``) to symbol PDUs (port ``symbols``).
 
@@ -26,19 +24,16 @@ class jscc_encoder(gr.basic_block):
         variance_symbols. An image of the wrong size, dtype or channel count is
         logged and dropped.
         """
-        gr.basic_block.__init__(self, name="semcom_jscc_encoder", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_jscc_encoder", {"image": self.handle_image}, ("symbols",))
         self.bundle = bundle.DeepJSCCBundle(model, provider, threads)
         self.send_variance = bool(send_variance)
         if self.send_variance:
             self.bundle.resampling("transmitted")  # ModelError for a model without a variance
         self.bundle.session(self.bundle.role("encoder", 0))  # load now, so a bad model fails at construction
-        self.message_port_register_in(pmt.intern("image"))
-        self.message_port_register_out(pmt.intern("symbols"))
-        self.set_msg_handler(pmt.intern("image"), self.handle_image)
 
-    @pdus.guarded
-    def handle_image(self, msg):
-        meta, image = pdus.parse_image(msg)
+    @pdu_block.takes(pdus.parse_image)
+    def handle_image(self, meta, image):
+        """uint8 (H, W, 3) image -> complex64 (n_symbols,) symbols on port ``symbols``."""
         sent, variance = self.bundle.encode_latent(image)
         if self.send_variance:
             meta[keys.VARIANCE_SYMBOLS] = int(variance.size)
@@ -46,4 +41,4 @@ class jscc_encoder(gr.basic_block):
         padded = self.bundle.padded_size(*image.shape[:2])
         meta.update({keys.MODEL_ID: self.bundle.model_id, keys.N_SYMBOLS: int(sent.size),
                      keys.PADDED_SHAPE: np.array(padded, dtype=np.int32), keys.HOP: 0})
-        self.message_port_pub(pmt.intern("symbols"), pdus.make(meta, sent))
+        self.publish("symbols", pdus.make(meta, sent))

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pmt
-from gnuradio import gr
 
-from gnuradio.semcom import keys, ldpc, pdus
+from . import keys, ldpc, pdu_block, pdus
 
 
-class ldpc_decoder(gr.basic_block):
+class ldpc_decoder(pdu_block.pdu_block):
     def __init__(self, code=ldpc.DEFAULT_CODE, max_iterations=50, engine="numpy"):
         """Decode soft-bit PDUs (port ``soft_bits``) into bit PDUs (port ``bits``).
 
@@ -29,7 +27,7 @@ class ldpc_decoder(gr.basic_block):
         that is not a float vector, holds NaN or Inf, is not a whole number of
         codewords, or was encoded with another code is logged and dropped.
         """
-        gr.basic_block.__init__(self, name="semcom_ldpc_decoder", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_ldpc_decoder", {"soft_bits": self.handle_soft_bits}, ("bits",))
         if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) \
                 or max_iterations < 1:
             raise ValueError(f"max_iterations must be an integer >= 1, got {max_iterations!r}")
@@ -37,18 +35,12 @@ class ldpc_decoder(gr.basic_block):
             raise ValueError(f"engine must be one of {ldpc.ENGINES}, got {engine!r}")
         self.code = ldpc.load(code)
         self.max_iterations, self.engine = int(max_iterations), engine
-        self.message_port_register_in(pmt.intern("soft_bits"))
-        self.message_port_register_out(pmt.intern("bits"))
-        self.set_msg_handler(pmt.intern("soft_bits"), self.handle_soft_bits)
 
-    @pdus.guarded
-    def handle_soft_bits(self, msg):
-        meta, data = pdus.split(msg)
-        if not pmt.is_f32vector(data):
-            raise ValueError("soft-bit PDU payload must be an f32vector of LLRs")
-        llr = np.asarray(pmt.f32vector_elements(data), dtype=np.float32)
+    @pdu_block.takes(pdus.parse_floats, "soft-bit", "LLRs")
+    def handle_soft_bits(self, meta, llr):
+        """float32 (F * n,) LLRs -> uint8 (ldpc_info_bits,) decoded bits on port ``bits``."""
         code = self.code
-        if meta.get(keys.LDPC_CODE, code.name) != code.name:
+        if pdus.text(meta, keys.LDPC_CODE, code.name) != code.name:
             raise ValueError(f"PDU was encoded with LDPC code {meta[keys.LDPC_CODE]!r}, "
                              f"this decoder's is {code.name!r}")
         if llr.size == 0 or llr.size % code.n:
@@ -65,4 +57,4 @@ class ldpc_decoder(gr.basic_block):
         meta.update({keys.N_BITS: int(n_info), keys.LDPC_FRAME_OK: ok.astype(np.uint8),
                      keys.LDPC_FAILED_FRAMES: int(frames - ok.sum()),
                      keys.LDPC_ITERATIONS: iterations.astype(np.int32)})
-        self.message_port_pub(pmt.intern("bits"), pdus.make(meta, bits.reshape(-1)[:n_info]))
+        self.publish("bits", pdus.make(meta, bits.reshape(-1)[:n_info]))

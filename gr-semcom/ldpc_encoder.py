@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pmt
-from gnuradio import gr
 
-from gnuradio.semcom import keys, ldpc, pdus
+from . import keys, ldpc, pdu_block, pdus
 
 
-class ldpc_encoder(gr.basic_block):
+class ldpc_encoder(pdu_block.pdu_block):
     def __init__(self, code=ldpc.DEFAULT_CODE):
         """LDPC-encode bit PDUs (port ``bits``) into coded bit PDUs (port ``bits``).
 
@@ -25,15 +23,12 @@ class ldpc_encoder(gr.basic_block):
         name. A payload that is empty, not a u8vector, or holds values other than
         0 and 1 is logged and dropped.
         """
-        gr.basic_block.__init__(self, name="semcom_ldpc_encoder", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_ldpc_encoder", {"bits": self.handle_bits}, ("bits",))
         self.code = ldpc.load(code)
-        self.message_port_register_in(pmt.intern("bits"))
-        self.message_port_register_out(pmt.intern("bits"))
-        self.set_msg_handler(pmt.intern("bits"), self.handle_bits)
 
-    @pdus.guarded
-    def handle_bits(self, msg):
-        meta, bits = pdus.parse_bits(msg)
+    @pdu_block.takes(pdus.parse_bits)
+    def handle_bits(self, meta, bits):
+        """uint8 (N,) information bits -> uint8 (F * n,) coded bits on port ``bits``."""
         code = self.code
         frames = -(-bits.size // code.k)
         info = np.zeros(frames * code.k, dtype=np.uint8)
@@ -41,4 +36,4 @@ class ldpc_encoder(gr.basic_block):
         coded = code.encode(info.reshape(frames, code.k)).reshape(-1)
         meta.update({keys.N_BITS: int(coded.size), keys.LDPC_INFO_BITS: int(bits.size),
                      keys.LDPC_FRAMES: frames, keys.LDPC_CODE: code.name})
-        self.message_port_pub(pmt.intern("bits"), pdus.make(meta, coded))
+        self.publish("bits", pdus.make(meta, coded))

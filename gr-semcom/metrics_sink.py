@@ -9,11 +9,9 @@ import pathlib
 import threading
 
 import numpy as np
-import pmt
-from gnuradio import gr
 
-from gnuradio.semcom import bundle, keys, metrics, pdus
-from gnuradio.semcom import lpips as perceptual
+from . import bundle, keys, metrics, pdu_block, pdus
+from . import lpips as perceptual
 
 COLUMNS = ("image", "snr_db", "psnr_db", "ssim", "lpips", "hash_cosine", "hash_hamming", "model_id", "n_symbols",
            "height", "width", "decode_failed", "codec_bytes", "samples", "psnr_min", "psnr_max", "ssim_min",
@@ -26,7 +24,7 @@ _MEANS = ("psnr_db", "ssim", "lpips", "hash_cosine", "hash_hamming", "psnr_min",
 _SCORED_IDS = 10000  # ids remembered as scored, to drop decoded images that come again
 
 
-class metrics_sink(gr.basic_block):
+class metrics_sink(pdu_block.pdu_block):
     def __init__(self, snr_db=float("nan"), csv_path="", lpips=False, hash_model="", accuracy=False,
                  keep_rows=10000, max_waiting_mb=1024.0, done_port=False):
         """Match decoded images (port ``decoded``) to sources (port ``reference``) by image_id.
@@ -67,7 +65,8 @@ class metrics_sink(gr.basic_block):
         scored is dropped, each with a log line, and ``stop`` logs the ids still unmatched.
         ``rows`` holds the latest ``keep_rows`` rows as dicts, ``means()`` the running means.
         """
-        gr.basic_block.__init__(self, name="semcom_metrics_sink", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_metrics_sink", {"reference": self.handle_reference,
+                                                                   "decoded": self.handle_decoded})
         self.snr_db = float(snr_db)
         self.accuracy = bool(accuracy)
         self.lpips = perceptual.LPIPS(threads=1) if lpips else None
@@ -97,9 +96,6 @@ class metrics_sink(gr.basic_block):
             self._csv_file = open(path, "w", newline="")
             self._csv = csv.DictWriter(self._csv_file, fieldnames=COLUMNS)
             self._csv.writeheader()
-        for port, handler in (("reference", self.handle_reference), ("decoded", self.handle_decoded)):
-            self.message_port_register_in(pmt.intern(port))
-            self.set_msg_handler(pmt.intern(port), handler)
         self._done = pdus.DonePort(self)
         if done_port:
             self.add_done_port()
@@ -129,17 +125,17 @@ class metrics_sink(gr.basic_block):
         with self._lock:
             self._rows = collections.deque(self._rows, maxlen=int(keep_rows))
 
-    @pdus.guarded
-    def handle_reference(self, msg):
-        self._match("reference", msg)
+    @pdu_block.takes(pdus.parse_image)
+    def handle_reference(self, meta, image):
+        self._match("reference", meta, image)
 
-    @pdus.guarded
-    def handle_decoded(self, msg):
-        self._match("decoded", msg)
+    @pdu_block.takes(pdus.parse_image)
+    def handle_decoded(self, meta, image):
+        self._match("decoded", meta, image)
 
-    def _match(self, port, msg):
-        """Keep images until the reference and every draw of its decoded image have come, then score them."""
-        meta, image = pdus.parse_image(msg)
+    def _match(self, port: str, meta: dict, image: np.ndarray):
+        """Keep uint8 (H, W, 3) images until the reference and every draw of its decoded image
+        have come, then score them."""
         image_id = meta.get(keys.IMAGE_ID)
         if image_id is None:
             raise ValueError(f"{port} image has no {keys.IMAGE_ID}")

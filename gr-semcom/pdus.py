@@ -103,6 +103,19 @@ def text(meta: dict, key: str, default=None):
     return meta[key]
 
 
+def complex_values(meta: dict, key: str, default=None):
+    """The metadata's ``key`` as a complex128 array of its shape, 0-d for one number (``default``
+    when it is missing); ValueError naming the key for a value that is not complex numbers
+    (a string, a dict, nested lists of unequal length)."""
+    if key not in meta:
+        return default
+    try:
+        return np.asarray(meta[key], dtype=np.complex128)
+    except (TypeError, ValueError):
+        raise ValueError(f"metadata {key!r} must be a complex number or a vector of them, got "
+                         f"{_clip(repr(meta[key]), 60)}") from None
+
+
 def parse_image(msg) -> tuple[dict, np.ndarray]:
     """(metadata, uint8 (H, W, 3) image) of an image PDU."""
     meta, data = split(msg)
@@ -147,12 +160,12 @@ def parse_bits(msg) -> tuple[dict, np.ndarray]:
     return meta, bits
 
 
-def parse_floats(msg, kind: str) -> tuple[dict, np.ndarray]:
-    """(metadata, float32 values) of a probability or soft-bit PDU (``kind`` names
-    it in errors); the values are checked where they are used."""
+def parse_floats(msg, kind: str, values: str = "") -> tuple[dict, np.ndarray]:
+    """(metadata, float32 values) of a probability or soft-bit PDU (``kind`` names it, and
+    ``values`` what its values are, in errors); the values are checked where they are used."""
     meta, data = split(msg)
     if not pmt.is_f32vector(data):
-        raise ValueError(f"{kind} PDU payload must be an f32vector")
+        raise ValueError(f"{kind} PDU payload must be an f32vector{f' of {values}' if values else ''}")
     return meta, np.asarray(pmt.f32vector_elements(data), dtype=np.float32)
 
 

@@ -1,13 +1,10 @@
 """relay_df: received symbol PDU -> re-encoded symbol PDU (decode-and-forward relay)."""
 from __future__ import annotations
 
-import pmt
-from gnuradio import gr
-
-from gnuradio.semcom import bundle, keys, pdus
+from . import bundle, keys, pdu_block, pdus
 
 
-class relay_df(gr.basic_block):
+class relay_df(pdu_block.pdu_block):
     def __init__(self, model, relay=1, provider="auto", threads=0):
         """Relay ``relay`` of a multi-hop DeepJSCC model: decode the symbols received on hop
         ``relay`` - 1 (port ``symbols``) with that hop's decoder, re-encode the image with hop
@@ -22,7 +19,7 @@ class relay_df(gr.basic_block):
         a logged error: symbols of another model, of another hop (a relay fed the wrong
         hop's symbols), of a count that does not fit the image, NaN or Inf.
         """
-        gr.basic_block.__init__(self, name="semcom_relay_df", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_relay_df", {"symbols": self.handle_symbols}, ("symbols", "image"))
         self.bundle = bundle.DeepJSCCBundle(model, provider, threads)
         relay = int(relay)
         if self.bundle.hops < 2:
@@ -34,16 +31,13 @@ class relay_df(gr.basic_block):
         self.relay = relay
         for kind, hop in (("decoder", relay - 1), ("encoder", relay)):  # load now: a bad model fails here
             self.bundle.session(self.bundle.role(kind, hop))
-        self.message_port_register_in(pmt.intern("symbols"))
-        self.message_port_register_out(pmt.intern("symbols"))
-        self.message_port_register_out(pmt.intern("image"))
-        self.set_msg_handler(pmt.intern("symbols"), self.handle_symbols)
 
-    @pdus.guarded
-    def handle_symbols(self, msg):
-        meta, received = pdus.parse_symbols(msg)
+    @pdu_block.takes(pdus.parse_symbols)
+    def handle_symbols(self, meta, received):
+        """complex64 (S,) symbols of hop relay - 1 -> uint8 (H, W, 3) image on port ``image`` and
+        complex64 symbols of hop ``relay`` on port ``symbols``."""
         image = self.bundle.decode_received(meta, received, self.relay - 1, f"relay {self.relay}")
         sent = self.bundle.encode(image, hop=self.relay)
-        self.message_port_pub(pmt.intern("image"), pdus.image_pdu({**meta, keys.HOP: self.relay}, image))
+        self.publish("image", pdus.image_pdu({**meta, keys.HOP: self.relay}, image))
         meta.update({keys.HOP: self.relay, keys.N_SYMBOLS: int(sent.size), keys.MODEL_ID: self.bundle.model_id})
-        self.message_port_pub(pmt.intern("symbols"), pdus.make(meta, sent))
+        self.publish("symbols", pdus.make(meta, sent))

@@ -1,13 +1,10 @@
 """relay_qf: received symbol PDU -> bit PDU through a vector-quantisation codebook (quantize-and-forward)."""
 from __future__ import annotations
 
-import pmt
-from gnuradio import gr
-
-from gnuradio.semcom import bundle, keys, pdus, quantization
+from . import bundle, keys, pdu_block, pdus, quantization
 
 
-class relay_qf(gr.basic_block):
+class relay_qf(pdu_block.pdu_block):
     def __init__(self, model, dimension=4, bits_per_real=0.75):
         """Quantise symbol PDUs (port ``symbols``) to bit PDUs (port ``bits``).
 
@@ -19,20 +16,17 @@ class relay_qf(gr.basic_block):
         restores), n_bits and qf_codebook (the codebook's name). NaN or Inf symbols, a payload that is not
         c32, or symbols of another model are logged and dropped.
         """
-        gr.basic_block.__init__(self, name="semcom_relay_qf", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_relay_qf", {"symbols": self.handle_symbols}, ("bits",))
         model_bundle = bundle.DeepJSCCBundle(model)
         self.codebook = quantization.load_codebook(model_bundle, int(dimension), float(bits_per_real))
         self.model_id = model_bundle.model_id
-        self.message_port_register_in(pmt.intern("symbols"))
-        self.message_port_register_out(pmt.intern("bits"))
-        self.set_msg_handler(pmt.intern("symbols"), self.handle_symbols)
 
-    @pdus.guarded
-    def handle_symbols(self, msg):
-        meta, received = pdus.parse_symbols(msg)
+    @pdu_block.takes(pdus.parse_symbols)
+    def handle_symbols(self, meta, received):
+        """complex64 (S,) received symbols -> uint8 (n_bits,) codebook indices' bits on port ``bits``."""
         sender = pdus.text(meta, keys.MODEL_ID)
         if sender is not None and sender != self.model_id:
             raise ValueError(f"symbols come from model {sender}, this relay's codebooks are {self.model_id}'s")
         bits = self.codebook.quantize(received)
         meta.update({keys.QF_SYMBOLS: int(received.size), keys.N_BITS: int(bits.size), keys.QF_CODEBOOK: self.codebook.name})
-        self.message_port_pub(pmt.intern("bits"), pdus.make(meta, bits))
+        self.publish("bits", pdus.make(meta, bits))

@@ -1,16 +1,13 @@
 """soft_demapper: complex symbol PDU -> per-bit LLRs or posteriors."""
 from __future__ import annotations
 
-import pmt
-from gnuradio import gr
-
-from gnuradio.semcom import demapping, keys, pdus
-from gnuradio.semcom.block_fading import per_symbol_gains
+from . import demapping, keys, pdu_block, pdus
+from .block_fading import per_symbol_gains
 
 OUTPUTS = ("llr", "posterior")
 
 
-class soft_demapper(gr.basic_block):
+class soft_demapper(pdu_block.pdu_block):
     def __init__(self, constellation, noise_var=-1.0, method="exact", output="llr"):
         """Soft-demap symbol PDUs (port ``symbols``) to soft-bit PDUs (port ``soft_bits``).
 
@@ -31,7 +28,7 @@ class soft_demapper(gr.basic_block):
         Inf symbols, a bad noise variance or gain, a bits_per_symbol that is not
         the constellation's, or an n_bits beyond the symbols are logged and dropped.
         """
-        gr.basic_block.__init__(self, name="semcom_soft_demapper", in_sig=None, out_sig=None)
+        pdu_block.pdu_block.__init__(self, "semcom_soft_demapper", {"symbols": self.handle_symbols}, ("soft_bits",))
         if method not in demapping.METHODS:
             raise ValueError(f"method must be one of {demapping.METHODS}, got {method!r}")
         if output not in OUTPUTS:
@@ -39,24 +36,21 @@ class soft_demapper(gr.basic_block):
         self.constellation = demapping.Constellation.from_gnuradio(constellation)
         self.method, self.output = method, output
         self.set_noise_var(noise_var)
-        self.message_port_register_in(pmt.intern("symbols"))
-        self.message_port_register_out(pmt.intern("soft_bits"))
-        self.set_msg_handler(pmt.intern("symbols"), self.handle_symbols)
 
     def set_noise_var(self, noise_var):
         """N0 for every PDU (> 0), or <= 0 to read each PDU's metadata;
         ValueError for NaN or Inf."""
         self.noise_var = pdus.noise_setting(noise_var)
 
-    @pdus.guarded
-    def handle_symbols(self, msg):
-        meta, received = pdus.parse_symbols(msg)
+    @pdu_block.takes(pdus.parse_symbols)
+    def handle_symbols(self, meta, received):
+        """complex64 (S,) received symbols -> float32 (n_bits,) LLRs or posteriors on port ``soft_bits``."""
         k = self.constellation.bits_per_symbol
-        if meta.get(keys.BITS_PER_SYMBOL, k) != k:
+        if pdus.whole(meta, keys.BITS_PER_SYMBOL, k, high=255) != k:
             raise ValueError(f"symbols carry {meta[keys.BITS_PER_SYMBOL]} bits each, "
                              f"this demapper's constellation {k}")
         noise_var = pdus.noise_var_of(meta, self.noise_var)
-        gain = meta.get(keys.CHANNEL_GAIN, 1.0)
+        gain = pdus.complex_values(meta, keys.CHANNEL_GAIN, 1.0)
         if keys.COHERENCE_SYMBOLS in meta:  # one gain per fading block (block_fading)
             gain = per_symbol_gains(gain, meta[keys.COHERENCE_SYMBOLS], received.size)
         soft = demapping.llrs(received, self.constellation, noise_var, gain, self.method)
@@ -68,4 +62,4 @@ class soft_demapper(gr.basic_block):
             soft = demapping.posteriors(soft)
         meta[keys.N_BITS] = n_bits
         meta[keys.SOFT_BITS] = self.output
-        self.message_port_pub(pmt.intern("soft_bits"), pdus.make(meta, soft))
+        self.publish("soft_bits", pdus.make(meta, soft))
