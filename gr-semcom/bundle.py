@@ -10,58 +10,22 @@ with that ``method``), and a method class called directly, e.g.
 ``BitSemComBundle(model)``, refuses a bundle of another method with a
 ``ModelError`` naming both. Blocks use the method class they run.
 
-Card keys used at run time, every method::
-
-    model_id          str    e.g. "deepjscc_cifar10_r6"
-    method            str    "deepjscc" | "bitsemcom" | "dhd" (a hash network, for metrics)
-    files             dict   role ("encoder", "decoder") -> ONNX file name
-    image_size        [H, W] or null (fully convolutional)
-
-"deepjscc" (``DeepJSCCBundle``: image -> complex symbols -> image)::
-
-    downsampling      int    image side / latent side
-    latent_channels   int    real channels of the latent (2 per complex symbol)
-    hops              int    optional, default 1: decode-and-forward over hops - 1
-                             relays, every hop its own encoder and decoder; the
-                             files' roles are then "encoder_hop<k>" and
-                             "decoder_hop<k>", k = 0 .. hops - 1 (``role``)
-    variance          bool   optional, default false: the encoder also outputs
-                             "variance" (N, C, H', W'), sigma^2 per real latent
-                             element (variational models, VSCC and VAE)
-    knowledge_base_variance  [C floats] >= 0, optional: the receiver's fixed
-                             variance per latent channel (test mode "knowledge_base")
-    classes           [str]  optional: the decoder also outputs "class_probs"
-                             (N, len(classes)), a classifier on the received latent
-
-"bitsemcom" (``BitSemComBundle``: image -> bit probabilities, bit posteriors ->
-image; the constellation is the link's, see ``semcom_train.export``)::
-
-    image_size        [H, W]: fixed size, the ONNX files take (N, n_bits) vectors;
-                      null: fully convolutional, the encoder gives (N, n) for any
-                      image, the decoder takes the (N, B, H/4, W/4) grid
-    downsampling      int    image side / bit-grid side
-    bit_channels      int    B, bits per bit-grid position
-    n_bits            int    bits per image (fixed size only)
-    inference_bits    "sample" | "threshold" (optional, default "sample"): how the
-                             sender should make bits of the probabilities
-    onnx_io           optional tensor names, default {"encoder": {"input": "image",
-                             "output": "probs"}, "decoder": {"input": "posteriors",
-                             "output": "image"}}
-
-Everything else in the card (data, SNR range, steps, measured PSNR) is for people.
+The card's schema (every key, its type, which method needs it, its versions) is
+``card.FIELDS``; a bundle checks only what running it needs (``card.RUNTIME``, and the
+keys it reads when present), so a hand-written card of model_id, method and files loads.
 """
 from __future__ import annotations
 
-import json
+import contextlib
 import math
 import pathlib
 
 import numpy as np
 
+from . import card as card_schema
 from . import images, keys, pdus, symbols
 
 _PACKAGE = pathlib.Path(__file__).resolve().parent
-_REQUIRED = {"model_id": str, "method": str, "files": dict}
 PROVIDERS = {"auto": None, "cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 _METHODS: dict[str, type] = {}  # card method -> the Bundle subclass that runs it
 
@@ -120,33 +84,24 @@ def choose_providers(provider: str = "auto") -> list[str]:
 
 
 def read_card(path: pathlib.Path) -> dict:
-    """The card of bundle folder ``path`` with the keys every method needs checked."""
+    """The card of bundle folder ``path`` with the keys every method needs checked
+    (``card.check_runtime``)."""
     card_path = path / "card.json"
     if not card_path.is_file():
         raise ModelError(f"{path} is not a model bundle: card.json is missing")
-    try:
-        card = json.loads(card_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ModelError(f"{card_path} is not valid JSON: {error}") from error
-    if not isinstance(card, dict):
-        raise ModelError(f"{card_path} is not a JSON object")
-    _require(card, card_path, _REQUIRED)
-    size = card.get("image_size")
-    if size is not None and not (isinstance(size, list) and len(size) == 2
-                                 and all(isinstance(v, int) and v > 0 for v in size)):
-        raise ModelError(f"{card_path}: image_size must be [height, width] or null, got {size!r}")
+    with _as_model_error():
+        card = card_schema.read(card_path)
+        card_schema.check_runtime(card, card_path)
     return card
 
 
-def _require(card: dict, card_path: pathlib.Path, required: dict) -> None:
-    """Raise ModelError unless every key of ``required`` is in ``card`` with its type; an
-    int is a count or a size and must be > 0 (a 0 would divide by zero at the first image)."""
-    for key, kind in required.items():
-        # bool is an int in Python, never a count or a size
-        if not isinstance(card.get(key), kind) or isinstance(card.get(key), bool):
-            raise ModelError(f"{card_path}: key {key!r} missing or not a {kind.__name__}")
-        if kind is int and card[key] <= 0:
-            raise ModelError(f"{card_path}: {key} must be > 0, got {card[key]}")
+@contextlib.contextmanager
+def _as_model_error():
+    """A context in which a ``card.CardError`` is raised as the ModelError blocks expect."""
+    try:
+        yield
+    except card_schema.CardError as error:
+        raise ModelError(str(error)) from error
 
 
 def _image_input(image: np.ndarray) -> np.ndarray:
@@ -167,14 +122,13 @@ class Bundle:
     onnxruntime intra-op threads, 0 for its default.
 
     A subclass sets ``method`` (the card method it runs, registering it),
-    ``blocks`` (the blocks that run it, for error messages), ``required``
-    (its card keys) and ``pair_keys`` (what encoder and decoder must agree
-    on), and may extend ``_check_card`` and ``_check_session``.
+    ``blocks`` (the blocks that run it, for error messages) and ``pair_keys``
+    (what encoder and decoder must agree on), and may extend ``_check_card`` and
+    ``_check_session``; the card keys it needs are ``card.RUNTIME[method]``.
     """
 
     method = ""
     blocks: tuple[str, ...] = ()
-    required: dict = {}
     pair_keys: tuple[str, ...] = ("image_size",)
 
     def __init_subclass__(cls, **kwargs):
@@ -208,8 +162,9 @@ class Bundle:
         self._sessions = {}
 
     def _check_card(self, card: dict, card_path: pathlib.Path) -> None:
-        """Raise ModelError unless ``card`` has what this method needs."""
-        _require(card, card_path, self.required)
+        """Raise ModelError unless ``card`` has what this method needs (``card.RUNTIME``)."""
+        with _as_model_error():
+            card_schema.require(card, card_path, card_schema.RUNTIME[self.method], self.method)
 
     # -- geometry -----------------------------------------------------------------
     @property
@@ -293,7 +248,6 @@ class DeepJSCCBundle(Bundle):
 
     method = "deepjscc"
     blocks = ("jscc_encoder", "jscc_decoder")
-    required = {"downsampling": int, "latent_channels": int}
     pair_keys = ("image_size", "downsampling", "latent_channels", "hops")
 
     RESAMPLING = ("auto", "off", "transmitted", "knowledge_base")
@@ -302,17 +256,13 @@ class DeepJSCCBundle(Bundle):
         super()._check_card(card, card_path)
         if card["latent_channels"] % 2:
             raise ModelError(f"{card_path}: latent_channels must be even (two per complex symbol)")
-        hops = card.get("hops", 1)
-        if not isinstance(hops, int) or isinstance(hops, bool) or hops < 1:
-            raise ModelError(f"{card_path}: hops must be a whole number >= 1, got {hops!r}")
+        with _as_model_error():
+            card_schema.check_present(card, card_path, ("hops", "classes"), self.method)
         kb = card.get("knowledge_base_variance")
         if kb is not None and not (isinstance(kb, list) and len(kb) == card["latent_channels"] and all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in kb)):
             raise ModelError(f"{card_path}: knowledge_base_variance must be {card['latent_channels']} variances >= 0 "
                              f"(one per latent channel), got {kb!r}")
-        classes = card.get("classes")
-        if classes is not None and not (isinstance(classes, list) and classes and all(isinstance(c, str) for c in classes)):
-            raise ModelError(f"{card_path}: classes must be a list of class names, got {classes!r}")
 
     @property
     def variational(self) -> bool:
@@ -484,18 +434,14 @@ class BitSemComBundle(Bundle):
 
     method = "bitsemcom"
     blocks = ("bitsemcom_encoder", "bitsemcom_decoder")
-    required = {"downsampling": int, "bit_channels": int}
     pair_keys = ("image_size", "n_bits", "bit_grid", "bit_channels", "downsampling")
-    DECISIONS = ("sample", "threshold")
     _IO = {"encoder": {"input": "image", "output": "probs"}, "decoder": {"input": "posteriors", "output": "image"}}
 
     def _check_card(self, card: dict, card_path: pathlib.Path) -> None:
         super()._check_card(card, card_path)
-        if card.get("image_size"):
-            _require(card, card_path, {"n_bits": int})
-        if card.get("inference_bits", "sample") not in self.DECISIONS:
-            raise ModelError(f"{card_path}: inference_bits must be one of {self.DECISIONS}, "
-                             f"got {card['inference_bits']!r}")
+        with _as_model_error():
+            card_schema.require(card, card_path, ("n_bits",) if card.get("image_size") else (), self.method)
+            card_schema.check_present(card, card_path, ("inference_bits",), self.method)
         io = card.get("onnx_io", self._IO)
         if not (isinstance(io, dict) and all(isinstance(io.get(role), dict)
                                              and all(isinstance(io[role].get(k), str) for k in ("input", "output"))
@@ -613,7 +559,6 @@ class HashBundle(Bundle):
 
     method = "dhd"
     blocks = ("metrics_sink",)
-    required = {"n_bits": int, "image_size": list}
 
     def _check_session(self, role: str, session, path: pathlib.Path) -> None:
         names = ([i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()])
