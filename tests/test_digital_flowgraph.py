@@ -13,7 +13,7 @@ from gnuradio import digital
 from PIL import Image
 
 from gnuradio.semcom import bundle, images
-from semcom_tools import evaluate, flowgraphs
+from semcom_tools import evaluate, flowgraphs, report
 
 QPSK_USES, QAM16_USES = 1024 // 2, 1024 // 4
 
@@ -137,7 +137,7 @@ def test_evaluation_cli_sweeps_modulations_and_channels(bitsemcom_model, cifar_m
                      ("webp@capacity", "gaussian", "awgn", 3)]
     with open(out / "metrics.csv", newline="") as handle:
         reader = csv.DictReader(handle)
-        assert tuple(reader.fieldnames) == evaluate.COLUMNS
+        assert tuple(reader.fieldnames) == report.COLUMNS
         rows = list(reader)
     uses = {(r["model"], r["modulation"], r["channel"]): int(r["channel_uses"]) for r in rows}
     assert uses == {("bitsemcom_cifar10", "qpsk", "awgn"): QPSK_USES, ("bitsemcom_cifar10", "qpsk", "rayleigh"): QPSK_USES,

@@ -4,7 +4,7 @@ GNU Radio; the rate in bits per pixel; bad parameters."""
 import pytest
 
 from gnuradio.semcom import bundle, images, metrics, quantization
-from semcom_tools import flowgraphs
+from semcom_tools import evaluate, flowgraphs, report
 
 MODEL = "deepjscc_cifar10_r6"
 
@@ -61,7 +61,6 @@ def test_impossible_links_are_refused(df_model):
 
 
 def test_harness_runs_relays_with_their_rate_and_hop_count(df_model, photo_dir, tmp_path):
-    from semcom_tools import evaluate
     summary = evaluate.main(["--models", MODEL, str(df_model), "--images", str(photo_dir), "--snr", "0",
                              "--qf", "2:1", "2:2", "--out", str(tmp_path / "eval")])
     links = {(s["model"], s["modulation"], s["relays"], s["bpp"]): s["n"] for s in summary}
@@ -69,7 +68,7 @@ def test_harness_runs_relays_with_their_rate_and_hop_count(df_model, photo_dir, 
                      (f"{MODEL}@qf2:1", "noiseless", 1, 1.0): 3, (f"{MODEL}@qf2:2", "noiseless", 1, 2.0): 3}
     qf = {s["model"]: s["psnr_db"] for s in summary}
     assert qf[f"{MODEL}@qf2:1"] < qf[f"{MODEL}@qf2:2"] < qf[MODEL] + 0.5  # finer codebooks approach no relay
-    rows = evaluate.read_rows(tmp_path / "eval" / "metrics.csv")
+    rows = report.read_rows(tmp_path / "eval" / "metrics.csv")
     assert {r["relays"] for r in rows} == {"0", "1", "2"}
     assert (tmp_path / "eval" / "relays.png").stat().st_size > 0  # PSNR against relays and bpp
     digital = evaluate.main(["--models", MODEL, "--images", str(photo_dir), "--snr", "0", "--qf", "2:1",
@@ -81,7 +80,6 @@ def test_harness_runs_relays_with_their_rate_and_hop_count(df_model, photo_dir, 
 
 
 def test_harness_refuses_bad_rates_and_codes(capsys):
-    from semcom_tools import evaluate
     for args, message in ((["--qf", "4"], "a QF rate is N_Q:b"), (["--qf", "3:0.5"], "whole number of bits"),
                           (["--qf", "2:1", "--qf-code", "turbo"], "unknown LDPC code 'turbo'")):
         with pytest.raises(SystemExit):

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from gnuradio.semcom import codecs, images, ldpc, metrics
-from semcom_tools import evaluate, flowgraphs
+from semcom_tools import evaluate, flowgraphs, report
 
 SIZE = (96, 128)  # at ratio 1/6: 6,144 channel uses; QPSK: 6 codewords of n1800_r12 = 5,412 codec bits
 USES, BUDGET = 6144, 6 * 902
@@ -114,7 +114,7 @@ def test_evaluation_cli_runs_schemes_next_to_a_jscc_model(cifar_model, photo_dir
     assert failed == {"deepjscc_cifar10_r6": None, "jpeg+ldpc12": 1.0, "webp@capacity": 0.0}
     with open(out / "metrics.csv", newline="") as handle:
         reader = csv.DictReader(handle)
-        assert tuple(reader.fieldnames) == evaluate.COLUMNS
+        assert tuple(reader.fieldnames) == report.COLUMNS
         rows = list(reader)
     uses = {r["model"]: int(r["channel_uses"]) for r in rows}
     assert uses == {"deepjscc_cifar10_r6": 512, "jpeg+ldpc12": 1800 // 4, "webp@capacity": 512}
