@@ -125,7 +125,7 @@ lambda-sweep: $(foreach l,$(LAMBDAS),out/models/deepjscc_cifar10_r6_$(DF_TAG)_dh
 .PRECIOUS: runs/%/checkpoint.pt
 multihop-models: $(foreach b,$(DF_BUNDLES),$(b)/card.json)
 
-# The multi-hop results of the README: DF r = 0..3 at three SNRs, QF at seven rates (the r = 0
+# The multi-hop results (docs/deepjscc.md): DF r = 0..3 at three SNRs, QF at seven rates (the r = 0
 # models' codebooks, fitted at $(DF_SNR) dB), the lambda sweep; PSNR, SSIM, LPIPS and hash agreement
 # on 1,000 CIFAR-10 test images. Plots and summaries in out/results/multihop_*.
 MULTIHOP_EVAL := $(EVAL) --images cifar10-test:100 --lpips --hash-model models/dhd_cifar10
