@@ -5,7 +5,8 @@ import json
 
 import numpy as np
 import pytest
-import torch
+pytestmark = pytest.mark.training  # needs torch (semcom_train); skipped where torch is absent
+torch = pytest.importorskip("torch")
 from PIL import Image
 
 from gnuradio.semcom import bundle, demapping, images

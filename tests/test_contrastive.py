@@ -3,7 +3,8 @@ the augmentation, the classifier as a detached probe, the loss and the training 
 import math
 
 import pytest
-import torch
+pytestmark = pytest.mark.training  # needs torch (semcom_train); skipped where torch is absent
+torch = pytest.importorskip("torch")
 
 from semcom_train import contrastive, models, train
 

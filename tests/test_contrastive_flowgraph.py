@@ -4,7 +4,8 @@ import json
 
 import numpy as np
 import pytest
-import torch
+pytestmark = pytest.mark.training  # needs torch (semcom_train); skipped where torch is absent
+torch = pytest.importorskip("torch")
 
 from conftest import run_block
 from gnuradio.semcom import bundle, jscc_decoder, keys, pdus

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import onnxruntime
 import pytest
-import torch
+pytestmark = pytest.mark.training  # needs torch (semcom_train); skipped where torch is absent
+torch = pytest.importorskip("torch")
 from torch.nn import functional as F
 
 from semcom_tools import datasets

@@ -8,7 +8,8 @@ import shutil
 
 import numpy as np
 import pytest
-import torch
+pytestmark = pytest.mark.training  # needs torch (semcom_train); skipped where torch is absent
+torch = pytest.importorskip("torch")
 from gnuradio import digital
 from PIL import Image
 

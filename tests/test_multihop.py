@@ -1,7 +1,8 @@
 """Decode-and-forward DeepJSCC in torch: every hop its own encoder and decoder, the channel on
 every hop, initialisation from a single-hop model, and end-to-end training."""
 import pytest
-import torch
+pytestmark = pytest.mark.training  # needs torch (semcom_train); skipped where torch is absent
+torch = pytest.importorskip("torch")
 
 from semcom_train import models, train
 

@@ -2,7 +2,8 @@
 the flowgraph against floors measured here (a retrained or re-exported model that is worse fails)."""
 import numpy as np
 import pytest
-import torch
+pytestmark = pytest.mark.training  # needs torch (semcom_train); skipped where torch is absent
+torch = pytest.importorskip("torch")
 
 from gnuradio.semcom import bundle
 from semcom_tools import flowgraphs

@@ -3,7 +3,8 @@ whose unpickling would run code is refused by --init, resume and export alike.""
 import pathlib
 
 import pytest
-import torch
+pytestmark = pytest.mark.training  # needs torch (semcom_train); skipped where torch is absent
+torch = pytest.importorskip("torch")
 
 from semcom_train import export, models, runs, train
 

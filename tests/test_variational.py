@@ -6,7 +6,8 @@ import json
 import numpy as np
 import onnxruntime
 import pytest
-import torch
+pytestmark = pytest.mark.training  # needs torch (semcom_train); skipped where torch is absent
+torch = pytest.importorskip("torch")
 from torch.distributions import Normal, kl_divergence
 
 from semcom_train import models, train, variational
