@@ -121,6 +121,7 @@ def test_fixed_size_model_refuses_other_sizes_and_modes(cifar_model):
         model.fit(np.zeros((40, 40, 3), np.uint8), "full")
 
 
+@pytest.mark.datasets
 def test_cifar10_test_images_are_extracted_per_class(tmp_path, monkeypatch):
     if not (datasets.dataset_root() / "cifar10-jpeg.zip").is_file():
         pytest.skip("CIFAR-10 zip not found (set SEMCOM_DATA)")

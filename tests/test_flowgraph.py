@@ -74,6 +74,7 @@ def test_channel_adds_exactly_the_requested_noise(cifar_model):
     assert [r.size for _, r in received] == [s.size for s in sent]
 
 
+@pytest.mark.training
 def test_harness_matches_torch_side_evaluation(kodak_model, kodak_dir, tmp_path):
     """Same model, images and SNR: GNU Radio flowgraph vs torch within 0.2 dB."""
     from semcom_train import evaluate as torch_evaluate

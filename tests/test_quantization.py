@@ -47,6 +47,8 @@ def test_bad_codebooks_and_inputs_are_refused():
         codebook.dequantize(np.full(12, 2, np.uint8), 4)
 
 
+@pytest.mark.training
+@pytest.mark.datasets
 def test_codebooks_of_a_models_channel_outputs_go_into_its_bundle(cifar_model, tmp_path):
     import json
     import shutil

@@ -25,6 +25,7 @@ FLOORS = {  # (model, constellation, channel, SNR dB) -> PSNR floor in dB
 TEST_IMAGES = {"bitsemcom_bsds": ("kodak", 2)}  # model -> (image set, how many); else 20 CIFAR-10 images
 
 
+@pytest.mark.datasets
 @pytest.mark.parametrize("model,constellation,channel,snr_db", sorted(FLOORS))
 def test_shipped_bitsemcom_quality(model, constellation, channel, snr_db):
     spec, count = TEST_IMAGES.get(model, ("cifar10-test:2", 20))
@@ -39,6 +40,7 @@ def test_shipped_bitsemcom_quality(model, constellation, channel, snr_db):
     assert sum(r["psnr_db"] for r in rows) / len(rows) > FLOORS[(model, constellation, channel, snr_db)]
 
 
+@pytest.mark.datasets
 def test_probabilities_stay_in_zero_one_where_onnxruntimes_sigmoid_overshoots():
     """CIFAR-10 test image horse_0097 drives a sigmoid of the uniform ablation's encoder to
     1.0000001 in onnxruntime; bit_mapper would drop the image, so encode_probs clips."""

@@ -33,6 +33,8 @@ def test_kodak_model_on_kodak(kodak_model, kodak_dir, snr_db, floor):
     assert _mean_psnr(bundle.Bundle(kodak_model), pictures, snr_db) > floor
 
 
+@pytest.mark.training
+@pytest.mark.datasets
 @pytest.mark.parametrize("snr_db,floor", [(0.0, CIFAR_FLOOR_0), (10.0, CIFAR_FLOOR_10), (20.0, CIFAR_FLOOR_20)])
 def test_cifar_model_on_cifar10_test(cifar_model, snr_db, floor):
     from semcom_train import data
@@ -58,6 +60,7 @@ def test_cards_state_data_snr_range_steps_time_and_measured_psnr(kodak_model, ci
 DF_FLOOR_PSNR, DF_CEILING_LPIPS = 16.9, 0.16
 
 
+@pytest.mark.datasets
 def test_decode_and_forward_model_over_its_three_hops():
     model = "deepjscc_cifar10_r6_df2_m5_dhd"
     try:
