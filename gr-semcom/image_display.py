@@ -212,6 +212,8 @@ class image_display(pdu_block.pdu_block):
     def handle_decoded(self, meta, image):
         """Show uint8 (H, W, 3) decoded ``image`` beside its reference (alone until it comes)."""
         image_id = _image_id(meta, "decoded")
+        for key in (keys.SNR_DB, keys.ESTIMATED_SNR_DB):  # checked before the image waits for its reference
+            pdus.real(meta, key)
         with self._lock:
             reference = self._references.get(image_id)
             self._unmatched = (image_id, meta, image) if reference is None else None
@@ -223,8 +225,8 @@ class image_display(pdu_block.pdu_block):
         image_id = str(meta[keys.IMAGE_ID])
         if reference is not None and reference.shape != image.shape:
             raise ValueError(f"decoded image {image_id} is {image.shape[:2]}, its reference {reference.shape[:2]}")
-        snr_db = float(meta.get(keys.SNR_DB, self.snr_db))
-        estimated = float(meta[keys.ESTIMATED_SNR_DB]) if keys.ESTIMATED_SNR_DB in meta else None
+        snr_db = pdus.real(meta, keys.SNR_DB, self.snr_db)
+        estimated = pdus.real(meta, keys.ESTIMATED_SNR_DB)
         psnr_db = None if reference is None else metrics.psnr_db(reference, image)
         ssim = (None if reference is None or min(image.shape[:2]) < 11
                 else metrics.ssim(reference, image))

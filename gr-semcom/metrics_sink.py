@@ -141,12 +141,16 @@ class metrics_sink(pdu_block.pdu_block):
             raise ValueError(f"{port} image has no {keys.IMAGE_ID}")
         if not isinstance(image_id, (str, int)):
             raise ValueError(f"{port} image's {keys.IMAGE_ID} must be a string, got {type(image_id).__name__}")
-        if self.accuracy and port == "reference" and keys.LABEL not in meta:
+        if self.accuracy and port == "reference" and pdus.text(meta, keys.LABEL) is None:
             raise ValueError(f"reference image {image_id} has no {keys.LABEL}: accuracy needs labelled sources "
                              f"(image_source labels)")
-        if self.accuracy and port == "decoded" and keys.CLASS_LABEL not in meta:
+        if self.accuracy and port == "decoded" and pdus.text(meta, keys.CLASS_LABEL) is None:
             raise ValueError(f"decoded image {image_id} has no {keys.CLASS_LABEL}: accuracy needs a model with a "
                              f"classifier")
+        if port == "decoded":  # what scoring reads, checked before the image is held: bad metadata drops it alone
+            pdus.whole(meta, keys.SAMPLE)
+            pdus.whole(meta, keys.SAMPLES)
+            pdus.real(meta, keys.SNR_DB)
         with self._lock:
             if not self._hold(port, image_id, meta, image):
                 return
@@ -216,7 +220,7 @@ class metrics_sink(pdu_block.pdu_block):
         psnrs, ssims = [s["psnr_db"] for s in scores], [s["ssim"] for s in scores]
         row = {
             "image": meta[keys.IMAGE_ID],
-            "snr_db": float(meta.get(keys.SNR_DB, self.snr_db)),
+            "snr_db": pdus.real(meta, keys.SNR_DB, self.snr_db),
             **{key: _mean([s[key] for s in scores]) for key in ("psnr_db", "ssim", "lpips", "hash_cosine",
                                                                   "hash_hamming")},
             "model_id": meta.get(keys.MODEL_ID, ""),

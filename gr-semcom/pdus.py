@@ -65,8 +65,8 @@ def image_size(meta: dict, default: tuple[int, int] | None = None) -> tuple[int,
     shape = meta.get(keys.IMAGE_SHAPE)
     if shape is None and default is not None:
         return default
-    try:
-        values = [float(v) for v in shape]
+    try:  # complex numbers refused, not cut to their real part
+        values = None if np.iscomplexobj(shape) else [float(v) for v in shape]
     except (TypeError, ValueError):
         values = None
     if values is None or len(values) != 3 or values[2] != 3 or \
@@ -91,6 +91,17 @@ def whole(meta: dict, key: str, default=None, low: int = 0, high: int = 1 << 32)
             or not np.isfinite(value) or float(value) != int(value) or not low <= int(value) <= high:
         raise ValueError(f"metadata {key!r} must be a whole number from {low} to {high}, got {_clip(repr(value), 60)}")
     return int(value)
+
+
+def real(meta: dict, key: str, default=None):
+    """The metadata's ``key`` as a float, NaN and Inf included (``default`` when it is missing);
+    ValueError naming the key for anything else (a string, a complex number, a vector)."""
+    if key not in meta:
+        return default
+    value = meta[key]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"metadata {key!r} must be a real number, got {_clip(repr(value), 60)}")
+    return float(value)
 
 
 def text(meta: dict, key: str, default=None):

@@ -1,10 +1,14 @@
 """pdus.guarded: no message can disable a block. Each reproduction of issue 15's first
-finding goes to a block in a running flowgraph, then a valid PDU, which must still come out."""
+finding goes to a block in a running flowgraph, then a valid PDU, which must still come out.
+Only bad input is a dropped message (ValueError); anything else is logged as a bug (issue 18)."""
+import os
+
 import numpy as np
 import pmt
 import pytest
 from conftest import CIFAR_MODEL, logged, run_block
 
+from gnuradio import semcom
 from gnuradio.semcom import jscc_decoder, keys, pdus
 
 SHAPE = np.array([32, 32, 3], np.int32)
@@ -81,3 +85,95 @@ def test_a_bug_is_logged_as_an_internal_error_with_its_traceback_and_the_block_g
     assert "return {}[\"missing\"]" in log and "KeyError: 'missing'" in log
     assert "dropped message" not in log
 
+
+
+# values no metadata key takes sensibly: one of each kind pmt converts to
+ABSURD = [pmt.from_double(float("inf")), pmt.from_double(float("nan")), pmt.from_long(-1), pmt.from_long(2 ** 62),
+          pmt.from_double(2.5), pmt.intern("x"), pmt.from_complex(1 + 1j), pmt.PMT_T, pmt.PMT_NIL,
+          pmt.init_s32vector(0, []), pmt.init_f32vector(3, [float("nan")] * 3), pmt.init_c32vector(2, [1j, 1]),
+          pmt.make_dict(), pmt.cons(pmt.intern("a"), pmt.intern("b")), pmt.list2(pmt.from_long(1), pmt.intern("a"))]
+KEYS = sorted(v for k, v in vars(keys).items() if k.isupper() and isinstance(v, str))
+
+
+def unguarded(block, port: str):
+    """``block``'s handler of input ``port`` without the guard: it raises what the guard catches."""
+    return getattr(type(block), f"handle_{port}").__wrapped__.__get__(block)
+
+
+def output(block, port: str, msg):
+    """The PDU ``block`` publishes for ``msg`` on input ``port`` (no flowgraph needed)."""
+    sent = []
+    block.publish = lambda _, pdu: sent.append(pdu)
+    unguarded(block, port)(msg)
+    return sent[0]
+
+
+@pytest.fixture(scope="module")
+def inputs(bitsemcom_cifar_model, df_cifar_model):
+    """(name, block factory, input port, valid message, partner) for every message input of every
+    block; each valid message is made by the block upstream of it. ``partner``: (port, message) a
+    sink needs first so that the message is matched and scored (a fresh block for each message)."""
+    from PyQt5 import QtWidgets
+    if QtWidgets.QApplication.instance() is None:  # image_display's, offscreen as in qa_image_display
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        pytest.qapp = QtWidgets.QApplication(["test_guard"])
+    y, x = np.mgrid[0:32, 0:32]
+    pixels = np.stack([x * 8, y * 8, (x + y) * 4], -1).astype(np.uint8)
+    image = pdus.image_pdu({keys.IMAGE_ID: "valid", keys.LABEL: "cat", keys.CLASS_LABEL: "cat"}, pixels)
+    cifar, bitsemcom, df = str(CIFAR_MODEL), str(bitsemcom_cifar_model), str(df_cifar_model)
+    symbols = output(semcom.jscc_encoder(cifar), "image", image)
+    probs = output(semcom.bitsemcom_encoder(bitsemcom), "image", image)
+    bits = output(semcom.bit_mapper(deterministic=True), "probs", probs)
+    qpsk = output(semcom.qam_mapper("qpsk"), "bits", bits)
+    coded = output(semcom.ldpc_encoder(), "bits", bits)
+    soft = semcom.soft_demapper("qpsk", noise_var=0.1)
+    stateless = [
+        ("jscc_encoder", lambda: semcom.jscc_encoder(cifar), "image", image),
+        ("jscc_decoder", lambda: semcom.jscc_decoder(cifar), "symbols", symbols),
+        ("bitsemcom_encoder", lambda: semcom.bitsemcom_encoder(bitsemcom), "image", image),
+        ("bit_mapper", lambda: semcom.bit_mapper(deterministic=True), "probs", probs),
+        ("qam_mapper", lambda: semcom.qam_mapper("qpsk"), "bits", bits),
+        ("block_fading", lambda: semcom.block_fading(seed=3), "symbols", qpsk),
+        ("equalizer", lambda: semcom.equalizer("mmse"), "symbols", output(semcom.block_fading(seed=3), "symbols", qpsk)),
+        ("soft_demapper", lambda: semcom.soft_demapper("qpsk"), "symbols", qpsk),
+        ("bitsemcom_decoder", lambda: semcom.bitsemcom_decoder(bitsemcom), "soft_bits", output(soft, "symbols", qpsk)),
+        ("ldpc_encoder", lambda: semcom.ldpc_encoder(), "bits", bits),
+        ("ldpc_decoder", lambda: semcom.ldpc_decoder(), "soft_bits",
+         output(soft, "symbols", output(semcom.qam_mapper("qpsk"), "bits", coded))),
+        ("codec_encoder", lambda: semcom.codec_encoder("jpeg", max_bits=8192), "image", image),
+        ("codec_decoder", lambda: semcom.codec_decoder("jpeg"), "bits",
+         output(semcom.codec_encoder("jpeg", max_bits=8192), "image", image)),
+        ("relay_qf", lambda: semcom.relay_qf(cifar), "symbols", symbols),
+        ("qf_dequantizer", lambda: semcom.qf_dequantizer(cifar), "bits", output(semcom.relay_qf(cifar), "symbols", symbols)),
+        ("relay_df", lambda: semcom.relay_df(df, 1), "symbols", output(semcom.jscc_encoder(df), "image", image)),
+        ("burst_tx", lambda: semcom.burst_tx().framer, "symbols", qpsk),
+        ("symbols_to_stream", lambda: semcom.symbols_to_stream(), "symbols", symbols),
+        ("image_sink", lambda: semcom.image_sink(), "image", image),
+    ]
+    sinks = [(f"{name} {port}", make, port, image, ("decoded" if port == "reference" else "reference", image))
+             for name, make in (("metrics_sink", lambda: semcom.metrics_sink(accuracy=True)),
+                                ("image_display", lambda: semcom.image_display()))
+             for port in ("reference", "decoded")]
+    return [(*case, None) for case in stateless] + sinks
+
+
+def test_malformed_metadata_is_bad_input_never_a_bug(inputs):
+    """Issue 18: each metadata key of ``keys`` set to each absurd value, on every message input
+    of every block: the handler raises a ValueError naming the problem or takes the PDU; never
+    another exception, which the guard would log as a bug in gr-semcom."""
+    bugs = set()
+    for name, make, port, valid, partner in inputs:
+        block = make()
+        for key in KEYS:
+            for value in ABSURD:
+                if partner is not None:
+                    block = make()
+                    unguarded(block, partner[0])(partner[1])
+                msg = pmt.cons(pmt.dict_add(pmt.car(valid), pmt.intern(key), value), pmt.cdr(valid))
+                try:
+                    unguarded(block, port)(msg)
+                except ValueError:
+                    pass
+                except Exception as error:  # noqa: BLE001 - what the test looks for
+                    bugs.add(f"{name}: {key} = {pmt.write_string(value)}: {type(error).__name__}: {error}")
+    assert not bugs, "\n".join(sorted(bugs))
