@@ -109,14 +109,21 @@ def output(block, port: str, msg):
 
 
 @pytest.fixture(scope="module")
-def inputs(bitsemcom_cifar_model, df_cifar_model):
+def qapp():
+    """The process's QApplication, which image_display needs (offscreen when this makes it)."""
+    from PyQt5 import QtWidgets
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        app = QtWidgets.QApplication(["test_guard"])
+    return app
+
+
+@pytest.fixture(scope="module")
+def inputs(bitsemcom_cifar_model, df_cifar_model, qapp):
     """(name, block factory, input port, valid message, partner) for every message input of every
     block; each valid message is made by the block upstream of it. ``partner``: (port, message) a
     sink needs first so that the message is matched and scored (a fresh block for each message)."""
-    from PyQt5 import QtWidgets
-    if QtWidgets.QApplication.instance() is None:  # image_display's, offscreen as in qa_image_display
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-        pytest.qapp = QtWidgets.QApplication(["test_guard"])
     y, x = np.mgrid[0:32, 0:32]
     pixels = np.stack([x * 8, y * 8, (x + y) * 4], -1).astype(np.uint8)
     image = pdus.image_pdu({keys.IMAGE_ID: "valid", keys.LABEL: "cat", keys.CLASS_LABEL: "cat"}, pixels)
@@ -124,9 +131,12 @@ def inputs(bitsemcom_cifar_model, df_cifar_model):
     symbols = output(semcom.jscc_encoder(cifar), "image", image)
     probs = output(semcom.bitsemcom_encoder(bitsemcom), "image", image)
     bits = output(semcom.bit_mapper(deterministic=True), "probs", probs)
-    qpsk = output(semcom.qam_mapper("qpsk"), "bits", bits)
+    mapped = output(semcom.qam_mapper("qpsk"), "bits", bits)
+    qpsk = pmt.cons(pmt.dict_add(pmt.car(mapped), pmt.intern(keys.NOISE_VAR), pmt.from_double(0.1)), pmt.cdr(mapped))
     coded = output(semcom.ldpc_encoder(), "bits", bits)
     soft = semcom.soft_demapper("qpsk", noise_var=0.1)
+    faded = output(semcom.block_fading(seed=3), "symbols", qpsk)
+    qf_bits = output(semcom.relay_qf(cifar), "symbols", symbols)
     stateless = [
         ("jscc_encoder", lambda: semcom.jscc_encoder(cifar), "image", image),
         ("jscc_decoder", lambda: semcom.jscc_decoder(cifar), "symbols", symbols),
@@ -134,9 +144,10 @@ def inputs(bitsemcom_cifar_model, df_cifar_model):
         ("bit_mapper", lambda: semcom.bit_mapper(deterministic=True), "probs", probs),
         ("qam_mapper", lambda: semcom.qam_mapper("qpsk"), "bits", bits),
         ("block_fading", lambda: semcom.block_fading(seed=3), "symbols", qpsk),
-        ("equalizer", lambda: semcom.equalizer("mmse"), "symbols", output(semcom.block_fading(seed=3), "symbols", qpsk)),
-        ("soft_demapper", lambda: semcom.soft_demapper("qpsk"), "symbols", qpsk),
-        ("bitsemcom_decoder", lambda: semcom.bitsemcom_decoder(bitsemcom), "soft_bits", output(soft, "symbols", qpsk)),
+        ("equalizer", lambda: semcom.equalizer("mmse"), "symbols", faded),
+        ("soft_demapper", lambda: semcom.soft_demapper("qpsk"), "symbols", faded),
+        ("bitsemcom_decoder", lambda: semcom.bitsemcom_decoder(bitsemcom), "soft_bits",
+         output(soft, "symbols", qpsk)),
         ("ldpc_encoder", lambda: semcom.ldpc_encoder(), "bits", bits),
         ("ldpc_decoder", lambda: semcom.ldpc_decoder(), "soft_bits",
          output(soft, "symbols", output(semcom.qam_mapper("qpsk"), "bits", coded))),
@@ -144,7 +155,7 @@ def inputs(bitsemcom_cifar_model, df_cifar_model):
         ("codec_decoder", lambda: semcom.codec_decoder("jpeg"), "bits",
          output(semcom.codec_encoder("jpeg", max_bits=8192), "image", image)),
         ("relay_qf", lambda: semcom.relay_qf(cifar), "symbols", symbols),
-        ("qf_dequantizer", lambda: semcom.qf_dequantizer(cifar), "bits", output(semcom.relay_qf(cifar), "symbols", symbols)),
+        ("qf_dequantizer", lambda: semcom.qf_dequantizer(cifar), "bits", qf_bits),
         ("relay_df", lambda: semcom.relay_df(df, 1), "symbols", output(semcom.jscc_encoder(df), "image", image)),
         ("burst_tx", lambda: semcom.burst_tx().framer, "symbols", qpsk),
         ("symbols_to_stream", lambda: semcom.symbols_to_stream(), "symbols", symbols),
@@ -161,14 +172,20 @@ def test_malformed_metadata_is_bad_input_never_a_bug(inputs):
     """Issue 18: each metadata key of ``keys`` set to each absurd value, on every message input
     of every block: the handler raises a ValueError naming the problem or takes the PDU; never
     another exception, which the guard would log as a bug in gr-semcom."""
+    def ready(make, partner):
+        block = make()
+        if partner is not None:
+            unguarded(block, partner[0])(partner[1])
+        return block
+
     bugs = set()
     for name, make, port, valid, partner in inputs:
-        block = make()
+        block = ready(make, partner)
+        unguarded(block, port)(valid)  # taken as it is: each case reaches past the parsing
         for key in KEYS:
             for value in ABSURD:
-                if partner is not None:
-                    block = make()
-                    unguarded(block, partner[0])(partner[1])
+                if partner is not None:  # a sink holds what it took: a fresh one for each message
+                    block = ready(make, partner)
                 msg = pmt.cons(pmt.dict_add(pmt.car(valid), pmt.intern(key), value), pmt.cdr(valid))
                 try:
                     unguarded(block, port)(msg)
