@@ -87,6 +87,8 @@ TEXTS = Kind("a list", lambda v: isinstance(v, list), "a list of strings",
 NUMBERS = Kind("a list", lambda v: isinstance(v, list), "a list of numbers", lambda v: all(map(_is_number, v)))
 RANGE = Kind("a list", lambda v: isinstance(v, list), "[low, high] numbers",
              lambda v: len(v) == 2 and all(map(_is_number, v)) and v[0] <= v[1])
+SCHEDULE = Kind("a list", lambda v: isinstance(v, list), "[start, end] numbers > 0",
+                lambda v: len(v) == 2 and all(_is_number(t) and t > 0 for t in v))
 IMAGE_SIZE = Kind("a list", lambda v: isinstance(v, list), "[height, width] or null",
                   lambda v: len(v) == 2 and all(_is_int(s) and s > 0 for s in v))
 BIT_GRID = Kind("a list", lambda v: isinstance(v, list), "[B, H', W'], ints > 0",
@@ -196,7 +198,7 @@ FIELDS: dict[str, dict[str, Field]] = {
         "train_bits_per_symbol": Field(COUNT),
         "train_channel_uses": Field(COUNT, nullable=True, doc="null if fully convolutional"),
         "snr_draw": Field(one_of("batch", "image")),
-        "temperature": Field(RANGE, nullable=True, doc="[start, end] Gumbel-softmax temperature, null for ablations"),
+        "temperature": Field(SCHEDULE, nullable=True, doc="[start, end] Gumbel-softmax temperature, null for ablations"),
         "init": Field(TEXT, nullable=True, doc="the checkpoint the run started from (stage 2: stage 1's)"),
         **_RECORD, **_MEASURED,
     },

@@ -9,8 +9,8 @@ pytestmark = pytest.mark.training  # needs torch (semcom_train); skipped where t
 torch = pytest.importorskip("torch")
 from PIL import Image
 
-from gnuradio.semcom import bundle, demapping, images
-from semcom_train import bitsemcom, export, models, train
+from gnuradio.semcom import bundle, demapping, images, modulations
+from semcom_train import bitsemcom, channels, export, models, train
 
 torch.set_num_threads(1)
 FADING = (None, "per_image")
@@ -26,11 +26,11 @@ def tiny_model(kind="bitsemcom_cifar10", seed=0):
 @pytest.mark.parametrize("fading", FADING)
 @pytest.mark.parametrize("method", demapping.METHODS)
 def test_torch_posteriors_equal_numpy_demapping(name, fading, method):
-    table = bitsemcom.TorchConstellation(name)
+    table = channels.TorchConstellation(name)
     n_images, n_bits = 6, 1000  # 1000 bits do not fill the last 64QAM symbol
     rng = np.random.default_rng(1)
     bits = rng.integers(0, 2, (n_images, n_bits))
-    symbols = bitsemcom.modulate(torch.tensor(bits, dtype=torch.float32), table)
+    symbols = channels.modulate(torch.tensor(bits, dtype=torch.float32), table)
     expected = np.stack([demapping.map_bits(b, table.table) for b in bits])
     assert symbols.shape == expected.shape == (n_images, -(-n_bits // table.bits_per_symbol))
     np.testing.assert_array_equal(symbols.numpy(), expected)  # exactly the points map_bits picks
@@ -40,7 +40,7 @@ def test_torch_posteriors_equal_numpy_demapping(name, fading, method):
     noise_var = np.array([0.05, 0.2, 0.5, 1.0, 2.0, 0.1])
     noise = (rng.normal(size=expected.shape) + 1j * rng.normal(size=expected.shape)) * np.sqrt(noise_var[:, None] / 2)
     received = (gains[:, None] * expected + noise).astype(np.complex64)
-    llr = bitsemcom.soft_demap(torch.from_numpy(received), table, torch.tensor(noise_var[:, None], dtype=torch.float32),
+    llr = channels.soft_demap(torch.from_numpy(received), table, torch.tensor(noise_var[:, None], dtype=torch.float32),
                                torch.tensor(gains[:, None], dtype=torch.complex64), method, n_bits)
     reference = np.stack([demapping.posteriors(demapping.llrs(r, table.table, n0, h, method)[:n_bits])
                           for r, n0, h in zip(received, noise_var, gains)])
@@ -48,30 +48,30 @@ def test_torch_posteriors_equal_numpy_demapping(name, fading, method):
 
 
 def test_constellation_tables_come_from_demapping_and_names_from_gnuradio():
-    table = bitsemcom.TorchConstellation("16qam")
-    ref = demapping.Constellation.from_gnuradio(bitsemcom.MODULATIONS["16qam"][1]())
+    table = channels.TorchConstellation("16qam")
+    ref = demapping.Constellation.from_gnuradio(modulations.MODULATIONS["16qam"][1]())
     np.testing.assert_array_equal(table.bits.numpy(), ref.bits)
     np.testing.assert_array_equal(table.ones.numpy(), ref.ones)
     np.testing.assert_allclose(table.points_re.numpy() + 1j * table.points_im.numpy(), ref.points)
     with pytest.raises(KeyError, match="unknown modulation"):
-        bitsemcom.TorchConstellation("1024qam")
+        channels.TorchConstellation("1024qam")
 
 
 def test_channel_gradients_reach_the_bits_and_noise_follows_snr():
     bits = torch.randint(0, 2, (2000, 64)).float().requires_grad_()
-    channel = bitsemcom.DigitalChannel("qpsk", 3.0, generator=torch.Generator().manual_seed(0))
+    channel = channels.DigitalChannel("qpsk", 3.0, generator=torch.Generator().manual_seed(0))
     out = channel(bits)
     noise = out["received"] - out["symbols"]
     assert noise.abs().pow(2).mean().item() == pytest.approx(10 ** -0.3, rel=0.02)
     out["posteriors"].sum().backward()
     assert (bits.grad != 0).float().mean() > 0.9  # through the demapper and the modulator's extension
 
-    per_batch = bitsemcom.DigitalChannel("qpsk", (-3.0, 6.0), generator=torch.Generator().manual_seed(1))
-    per_image = bitsemcom.DigitalChannel("qpsk", (-3.0, 6.0), snr_per="image", generator=torch.Generator().manual_seed(1))
+    per_batch = channels.DigitalChannel("qpsk", (-3.0, 6.0), generator=torch.Generator().manual_seed(1))
+    per_image = channels.DigitalChannel("qpsk", (-3.0, 6.0), snr_per="image", generator=torch.Generator().manual_seed(1))
     assert per_batch(bits.detach()[:100])["snr_db"].unique().numel() == 1
     snrs = per_image(bits.detach()[:100])["snr_db"]
     assert snrs.unique().numel() == 100 and -3 <= snrs.min() and snrs.max() <= 6
-    fading = bitsemcom.DigitalChannel("qpsk", 200.0, "rayleigh", generator=torch.Generator().manual_seed(2))
+    fading = channels.DigitalChannel("qpsk", 200.0, "rayleigh", generator=torch.Generator().manual_seed(2))
     out = fading(bits.detach())
     h = out["received"] / out["symbols"]
     assert torch.allclose(h, out["gain"].expand_as(h), atol=1e-4)  # one known h per image
@@ -82,7 +82,7 @@ def test_channel_gradients_reach_the_bits_and_noise_follows_snr():
 def test_gumbel_straight_through_gives_hard_bits_and_gradients_at_the_mapper():
     model = tiny_model().train()
     model.temperature = 0.5
-    channel = bitsemcom.DigitalChannel("qpsk", (-3.0, 6.0), generator=torch.Generator().manual_seed(0))
+    channel = channels.DigitalChannel("qpsk", (-3.0, 6.0), generator=torch.Generator().manual_seed(0))
     out = model(torch.rand(4, 3, 32, 32), channel)
     assert out["bits"].shape == out["probs"].shape == out["posteriors"].shape == (4, 1024)
     assert set(out["bits"].unique().tolist()) == {0.0, 1.0}
@@ -106,7 +106,7 @@ def test_inference_samples_reproducibly_and_thresholds_deterministically():
 
     def bits(decision, seed):
         with torch.no_grad():
-            return model(image, bitsemcom.ErrorFree(torch.Generator().manual_seed(seed)), decision=decision)
+            return model(image, channels.ErrorFree(torch.Generator().manual_seed(seed)), decision=decision)
 
     first, again, other = bits("sample", 7), bits("sample", 7), bits("sample", 8)
     assert torch.equal(first["bits"], again["bits"]) and torch.equal(first["image_hat"], again["image_hat"])
@@ -121,20 +121,20 @@ def test_inference_samples_reproducibly_and_thresholds_deterministically():
 def test_uniform_ablation_trains_on_noisy_probabilities_and_rounds_at_inference():
     model = tiny_model("bitsemcom_cifar10_uniform").train()
     assert isinstance(model.mapper, torch.nn.Identity) and model.decision == "threshold"
-    out = model(torch.rand(3, 3, 32, 32), bitsemcom.DigitalChannel("16qam", 5.0))
+    out = model(torch.rand(3, 3, 32, 32), channels.DigitalChannel("16qam", 5.0))
     offset = out["bits"] - out["probs"]
     assert offset.abs().max() <= 0.5 and offset.std() > 0.2  # p + U(-1/2, 1/2)
     out["image_hat"].mean().backward()
     assert model.encoder.net[-1].weight.grad.abs().sum() > 0
     model.eval()
     with torch.no_grad():
-        out = model(torch.rand(3, 3, 32, 32), bitsemcom.ErrorFree())
+        out = model(torch.rand(3, 3, 32, 32), channels.ErrorFree())
     assert torch.equal(out["bits"], torch.round(out["probs"]))
 
 
 def test_hard_sigmoid_ste_ablation_sends_thresholded_bits_with_sigmoid_gradients():
     model = tiny_model("bitsemcom_cifar10_hardste").train()
-    out = model(torch.rand(3, 3, 32, 32), bitsemcom.DigitalChannel("qpsk", 0.0, "rayleigh"))
+    out = model(torch.rand(3, 3, 32, 32), channels.DigitalChannel("qpsk", 0.0, "rayleigh"))
     assert torch.equal(out["bits"].detach(), (out["probs"] > 0.5).float())
     out["image_hat"].mean().backward()
     assert model.encoder.net[-1].weight.grad.abs().sum() > 0
@@ -151,9 +151,9 @@ def test_one_model_runs_with_any_constellation_without_retraining():
     model = tiny_model().eval()
     image = torch.rand(2, 3, 32, 32)
     with torch.no_grad():
-        clean = model(image, bitsemcom.ErrorFree(), decision="threshold")
+        clean = model(image, channels.ErrorFree(), decision="threshold")
         for name, uses in (("qpsk", 512), ("16qam", 256), ("64qam", 171)):
-            out = model(image, bitsemcom.DigitalChannel(name, 60.0), decision="threshold")
+            out = model(image, channels.DigitalChannel(name, 60.0), decision="threshold")
             assert torch.equal(out["bits"], clean["bits"]) and out["symbols"].shape == (2, uses)
             assert torch.allclose(out["posteriors"], clean["bits"], atol=1e-6)  # noiseless: the bits back
             assert torch.allclose(out["image_hat"], clean["image_hat"], atol=1e-5)
@@ -236,7 +236,7 @@ def test_export_writes_a_bitsemcom_bundle_whose_onnx_matches_torch(two_stage_run
 def test_ablation_cards_name_the_ablation():
     args = train.parse_args(["--model", "bitsemcom_cifar10_hardste", "--data", "cifar10", "--out", "x", "--steps", "1",
                              "--modulation", "16qam"])
-    card = bitsemcom.card_fields(models.REGISTRY["bitsemcom_cifar10_hardste"], vars(args))
+    card = export.bitsemcom_fields(models.REGISTRY["bitsemcom_cifar10_hardste"], vars(args))
     assert card["ablation"] == "hard_sigmoid_ste" and card["inference_bits"] == "threshold"
     assert card["train_bits_per_symbol"] == 4 and card["train_channel_uses"] == 256 and card["temperature"] is None
 

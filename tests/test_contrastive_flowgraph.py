@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 from conftest import run_block
 from gnuradio.semcom import bundle, jscc_decoder, keys, pdus
 from semcom_tools import flowgraphs
-from semcom_train import contrastive, models
+from semcom_train import contrastive, export, models
 
 
 def test_decoder_onnx_gives_the_torch_image_and_class_probabilities(cjscc_tiny):
@@ -19,7 +19,7 @@ def test_decoder_onnx_gives_the_torch_image_and_class_probabilities(cjscc_tiny):
     model = models.load_bundle(cjscc_tiny)
     latent = model.encoder(torch.rand(3, 3, 32, 32)).detach()
     with torch.no_grad():
-        image, probs = contrastive.ReceiverHead(model)(latent)
+        image, probs = export.ReceiverHead(model)(latent)
     import onnxruntime
     session = onnxruntime.InferenceSession(str(cjscc_tiny / "decoder.onnx"))
     onnx_image, onnx_probs = session.run(["image", "class_probs"], {"latent": latent.numpy()})

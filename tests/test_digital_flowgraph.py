@@ -45,7 +45,7 @@ def torch_error_free(model_path, photo_dir) -> dict:
     """image id -> the torch model's output over an error-free channel with thresholded bits,
     for the images as image_source sends them (resized to 32x32, or at their own size, padded
     by edge replication to multiples of 4 and cropped back, for a fully convolutional model)."""
-    from semcom_train import bitsemcom, models
+    from semcom_train import channels, models
     model = models.load_bundle(model_path)
     size = model.config.image_size
     out = {}
@@ -56,7 +56,7 @@ def torch_error_free(model_path, photo_dir) -> dict:
         padded = np.pad(picture, ((0, -height % 4), (0, -width % 4), (0, 0)), mode="edge")
         x = torch.tensor(padded).permute(2, 0, 1)[None].float() / 255
         with torch.no_grad():
-            image = model(x, bitsemcom.ErrorFree(), decision="threshold")["image_hat"][0, :, :height, :width]
+            image = model(x, channels.ErrorFree(), decision="threshold")["image_hat"][0, :, :height, :width]
         out[f"{i:05d}_{path.stem}"] = torch.round(image * 255).clamp(0, 255).permute(1, 2, 0).to(torch.uint8).numpy()
     return out
 

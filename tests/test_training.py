@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 from PIL import Image
 
 from gnuradio.semcom import bundle, images
-from semcom_train import channels, export, models, train
+from semcom_train import channels, deepjscc, export, models, train
 
 
 def test_awgn_noise_power_follows_snr_per_image():
@@ -26,7 +26,7 @@ def test_awgn_noise_power_follows_snr_per_image():
 
 
 def test_rayleigh_block_fading_has_one_unit_power_coefficient_per_image():
-    latent = models.normalize_power(torch.randn(4000, 2, 2, 2))
+    latent = deepjscc.normalize_power(torch.randn(4000, 2, 2, 2))
     out = channels.RayleighBlockFading(200.0, torch.Generator().manual_seed(0))(latent)
     x = torch.view_as_complex(latent.reshape(4000, -1, 2))
     y = torch.view_as_complex(out.reshape(4000, -1, 2))

@@ -1,17 +1,36 @@
-"""Differentiable complex channels acting on latents.
+"""Differentiable channels: complex channels on latents, and digital channels on bits.
 
-A latent ``(N, C, H, W)`` float32 is read as N images of ``C*H*W/2`` complex
-symbols (consecutive real pairs), the same order ``gnuradio.semcom.symbols``
-uses. Signal power is 1 per complex symbol, so noise power per complex symbol
-is ``10 ** (-snr_db / 10)``, split equally between real and imaginary parts,
-the convention of GNU Radio's ``analog.noise_source_c`` and
-``channels.channel_model``.
+Latents (DeepJSCC): a latent ``(N, C, H, W)`` float32 is read as N images of
+``C*H*W/2`` complex symbols (consecutive real pairs), the same order
+``gnuradio.semcom.symbols`` uses. Signal power is 1 per complex symbol, so noise
+power per complex symbol is ``10 ** (-snr_db / 10)``, split equally between real
+and imaginary parts, the convention of GNU Radio's ``analog.noise_source_c`` and
+``channels.channel_model`` (``AWGN``, ``RayleighBlockFading``, ``RayleighZeroForcing``).
+
+Bits (BitSemCom): the torch twins of the runtime's bit mapper, channel and soft
+demapper (``DigitalChannel``): bits -> constellation symbols -> r = h x + n -> exact
+posteriors P(b = 1 | r). Bit labels and unit power come from
+``gnuradio.semcom.demapping.Constellation``; ``soft_demap`` is the twin of
+``demapping.llrs`` (tests compare them). The constellation belongs to the channel,
+not to the weights: a model trained with QPSK runs with any constellation.
+
+Modulation of soft values. ``modulate`` sends x = sum_i w_i(b) x_i with
+w_i = prod_j (b_j if point i's bit j is 1 else 1 - b_j): exactly the point
+``map_bits`` picks when the bits are 0/1, and differentiable, so gradients
+reach the bits through the channel and demapper (for hard bits, d x / d b_j is
+the difference of the two points that differ in bit j).
 """
 from __future__ import annotations
 
 import abc
 
 import torch
+from torch import nn
+
+from gnuradio.semcom import demapping, modulations
+
+STAGES = ("error_free", "noisy")  # BitSemCom's training stages (make_bit_channel)
+SNR_DRAWS = ("batch", "image")
 
 
 def _as_complex(latent: torch.Tensor) -> torch.Tensor:
@@ -87,6 +106,155 @@ CHANNELS = {"awgn": AWGN, "rayleigh": RayleighBlockFading, "rayleigh_zf": Raylei
 
 
 def make_channel(name: str, snr_db, generator: torch.Generator | None = None) -> Channel:
+    """The latent channel ``name`` (one of ``CHANNELS``) at ``snr_db``, a number or (low, high)."""
     if name not in CHANNELS:
         raise KeyError(f"unknown channel {name!r}; known: {', '.join(CHANNELS)}")
     return CHANNELS[name](snr_db, generator)
+
+
+# -- constellations, modulation, soft demapping -----------------------------------------------
+def constellation(spec) -> demapping.Constellation:
+    """A ``demapping.Constellation`` from a ``modulations.MODULATIONS`` name, a ``digital.constellation``
+    or a ``demapping.Constellation``."""
+    if isinstance(spec, demapping.Constellation):
+        return spec
+    if isinstance(spec, str):
+        spec = modulations.make(spec)
+    return demapping.Constellation.from_gnuradio(spec)
+
+
+class TorchConstellation:
+    """Torch tensors of a ``demapping.Constellation`` (its points and bit tables, not re-derived).
+
+    bits_per_symbol k; points_re, points_im (M,); bits (M, k) float; ones, zeros (k, M/2) long.
+    """
+
+    def __init__(self, spec, dtype=torch.float32):
+        table = constellation(spec)
+        self.table = table
+        self.bits_per_symbol = table.bits_per_symbol
+        self.points_re = torch.tensor(table.points.real, dtype=dtype)
+        self.points_im = torch.tensor(table.points.imag, dtype=dtype)
+        self.bits = torch.tensor(table.bits, dtype=dtype)
+        self.ones = torch.tensor(table.ones, dtype=torch.long)
+        self.zeros = torch.tensor(table.zeros, dtype=torch.long)
+
+    def n_symbols(self, n_bits: int) -> int:
+        return -(-n_bits // self.bits_per_symbol)
+
+    def __repr__(self) -> str:
+        return f"TorchConstellation({self.table!r})"
+
+
+def modulate(bits: torch.Tensor, table: TorchConstellation) -> torch.Tensor:
+    """(N, n_bits) bits -> (N, ceil(n_bits / k)) complex symbols, the last one padded
+    with zero bits: ``demapping.map_bits`` for 0/1 bits, its multilinear extension
+    (differentiable) for other values."""
+    k = table.bits_per_symbol
+    n, n_bits = bits.shape
+    padded = nn.functional.pad(bits, (0, table.n_symbols(n_bits) * k - n_bits))
+    b = padded.reshape(n, -1, 1, k)  # (N, S, 1, k)
+    labels = table.bits.to(bits.device)  # (M, k)
+    weights = (labels * b + (1 - labels) * (1 - b)).prod(dim=-1)  # (N, S, M)
+    re = weights @ table.points_re.to(bits.device)
+    im = weights @ table.points_im.to(bits.device)
+    return torch.complex(re, im)
+
+
+def soft_demap(received: torch.Tensor, table: TorchConstellation, noise_var, gain=1.0,
+               method: str = "exact", n_bits: int | None = None) -> torch.Tensor:
+    """Per-bit LLRs log P(b=1|r) - log P(b=0|r) of r = h x + n, n ~ CN(0, N0); the twin of
+    ``demapping.llrs``, differentiable in r and h.
+
+    received: (N, S) complex. noise_var: N0, a number or a tensor broadcasting to (N, S)
+    (e.g. (N, 1)). gain: h, a number or complex tensor broadcasting to (N, S) (coherent).
+    Returns (N, n_bits) (default S k), the bits of symbol 0 first, MSB first.
+    """
+    if method not in demapping.METHODS:
+        raise ValueError(f"method must be one of {demapping.METHODS}, got {method!r}")
+    device, real = received.device, received.real.dtype
+    gain = torch.as_tensor(gain, device=device).to(received.dtype if received.is_complex() else torch.complex64)
+    noise_var = torch.as_tensor(noise_var, dtype=real, device=device)
+    p_re, p_im = table.points_re.to(device, real), table.points_im.to(device, real)
+    h_re, h_im = gain.real.unsqueeze(-1), gain.imag.unsqueeze(-1)
+    d_re = received.real.unsqueeze(-1) - (h_re * p_re - h_im * p_im)  # (N, S, M)
+    d_im = received.imag.unsqueeze(-1) - (h_re * p_im + h_im * p_re)
+    metric = -(d_re ** 2 + d_im ** 2) / noise_var.unsqueeze(-1)
+    reduce = (lambda m: torch.logsumexp(m, dim=-1)) if method == "exact" else (lambda m: m.amax(dim=-1))
+    ones = reduce(metric[..., table.ones.to(device)])  # (N, S, k)
+    zeros = reduce(metric[..., table.zeros.to(device)])
+    llr = (ones - zeros).flatten(-2)
+    return llr if n_bits is None else llr[..., :n_bits]
+
+
+# -- channels on bits -------------------------------------------------------------------------
+class ErrorFree:
+    """Stage 1 of training: the decoder gets the bits themselves as posteriors."""
+
+    def __init__(self, generator: torch.Generator | None = None):
+        self.generator = generator
+
+    def __call__(self, bits: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"posteriors": bits}
+
+
+class DigitalChannel(Channel):
+    """Bits -> symbols of ``constellation`` -> r = h x + n -> exact posteriors P(b=1|r).
+
+    constellation: a ``modulations.MODULATIONS`` name, ``digital.constellation`` or ``demapping.Constellation``
+    (points at unit average power). snr_db: a number or (low, high), drawn uniformly
+    per batch (``snr_per="batch"``, the paper's) or per image. fading: "awgn" (h = 1) or
+    "rayleigh" (one h ~ CN(0, 1) per image, known to the receiver). N0 = 10^(-SNR/10).
+    method: "exact" or "maxlog" demapping. ``generator`` makes draws reproducible.
+    """
+
+    def __init__(self, constellation, snr_db, fading: str = "awgn", snr_per: str = "batch",
+                 method: str = "exact", generator: torch.Generator | None = None):
+        super().__init__(snr_db, generator)
+        if fading not in ("awgn", "rayleigh"):
+            raise ValueError(f"fading must be 'awgn' or 'rayleigh', got {fading!r}")
+        if snr_per not in SNR_DRAWS:
+            raise ValueError(f"snr_per must be one of {SNR_DRAWS}, got {snr_per!r}")
+        if method not in demapping.METHODS:
+            raise ValueError(f"method must be one of {demapping.METHODS}, got {method!r}")
+        self.table = constellation if isinstance(constellation, TorchConstellation) else TorchConstellation(constellation)
+        self.fading, self.snr_per, self.method = fading, snr_per, method
+
+    def draw_snr_db(self, n: int, device) -> torch.Tensor:
+        if self.snr_per == "image":
+            return super().draw_snr_db(n, device)
+        return super().draw_snr_db(1, device).expand(n, 1)
+
+    def draw_gain(self, n: int, device) -> torch.Tensor:
+        """(N, 1) complex h: ones (AWGN) or CN(0, 1) per image (Rayleigh block fading)."""
+        if self.fading == "awgn":
+            return torch.ones(n, 1, dtype=torch.complex64, device=device)
+        re = torch.randn(n, 1, generator=self.generator, device=device)
+        im = torch.randn(n, 1, generator=self.generator, device=device)
+        return torch.complex(re, im) / 2.0 ** 0.5
+
+    def transmit(self, symbols, snr_db, gain=1.0):
+        return gain * symbols + self.noise(symbols, snr_db)
+
+    def __call__(self, bits: torch.Tensor) -> dict[str, torch.Tensor]:
+        """bits: (N, n_bits). Returns {"symbols", "received" (N, S) complex, "gain" (N, 1),
+        "snr_db", "noise_var" (N, 1), "posteriors" (N, n_bits)}."""
+        n = bits.shape[0]
+        symbols = modulate(bits, self.table)
+        snr_db = self.draw_snr_db(n, bits.device)
+        gain = self.draw_gain(n, bits.device)
+        received = self.transmit(symbols, snr_db, gain)
+        noise_var = 10.0 ** (-snr_db / 10.0)
+        llr = soft_demap(received, self.table, noise_var, gain, self.method, bits.shape[1])
+        return {"symbols": symbols, "received": received, "gain": gain, "snr_db": snr_db,
+                "noise_var": noise_var, "posteriors": torch.sigmoid(llr)}
+
+
+def make_bit_channel(fading: str, snr_db, stage: str = "noisy", modulation="qpsk", snr_per: str = "batch",
+                     generator: torch.Generator | None = None):
+    """The bit channel of training ``stage``: ErrorFree, or a DigitalChannel."""
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
+    if stage == "error_free":
+        return ErrorFree(generator)
+    return DigitalChannel(modulation, snr_db, fading, snr_per, generator=generator)

@@ -1,7 +1,7 @@
 """Contrastive JSCC (C-JSCC): DeepJSCC with a supervised contrastive loss on its latent,
 and a classifier on the received latent.
 
-    image -> models.Encoder -> z (unit power) -> channel -> z_hat -> models.Decoder -> image
+    image -> deepjscc.Encoder -> z (unit power) -> channel -> z_hat -> deepjscc.Decoder -> image
                                                              z_hat -> Classifier -> class logits
 
 Training loss (the paper's eq. 2): (1 - lambda) x L_mse + lambda x L_scl + CE, where
@@ -19,8 +19,8 @@ Training loss (the paper's eq. 2): (1 - lambda) x L_mse + lambda x L_scl + CE, w
   classifier sees the latent detached, so the encoder and decoder learn from the first two
   terms alone (the paper's Algorithm 1) and lambda = 0 is D-JSCC with a classifier probe.
 
-The classifier is exported with the decoder: decoder.onnx maps the received latent to
-"image" and "class_probs" (softmax, the card's ``classes`` order).
+The classifier is exported with the decoder (``export.ReceiverHead``): decoder.onnx maps the
+received latent to "image" and "class_probs" (softmax, the card's ``classes`` order).
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ import dataclasses
 import torch
 from torch import nn
 
-from semcom_train import models
+from . import deepjscc
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
@@ -49,7 +49,7 @@ class Classifier(nn.Module):
 
 
 @dataclasses.dataclass(frozen=True)
-class ContrastiveConfig(models.HopConfig):
+class ContrastiveConfig(deepjscc.HopConfig):
     """A DeepJSCC network of ``hop``'s shape with a classifier over ``classes``."""
     classes: tuple[str, ...]
 
@@ -57,7 +57,7 @@ class ContrastiveConfig(models.HopConfig):
         return ContrastiveDeepJSCC(self)
 
 
-class ContrastiveDeepJSCC(models.DeepJSCC):
+class ContrastiveDeepJSCC(deepjscc.DeepJSCC):
     """DeepJSCC whose forward also classifies the received latent."""
 
     def __init__(self, config: ContrastiveConfig):
@@ -71,17 +71,6 @@ class ContrastiveDeepJSCC(models.DeepJSCC):
         # detached: the classifier is a probe of the latent, not a third objective of the encoder
         out["logits"] = self.classifier(out["received"].detach())
         return out
-
-
-class ReceiverHead(nn.Module):
-    """What decoder.onnx runs: received latent -> (image, class probabilities)."""
-
-    def __init__(self, model: ContrastiveDeepJSCC):
-        super().__init__()
-        self.decoder, self.classifier = model.decoder, model.classifier
-
-    def forward(self, latent):
-        return self.decoder(latent), torch.softmax(self.classifier(latent), dim=1)
 
 
 def supervised_contrastive(features: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -130,5 +119,4 @@ def loss(model: ContrastiveDeepJSCC, out: dict, image: torch.Tensor, labels: tor
             "scl": scl, "ce": ce, "accuracy": accuracy}
 
 
-REGISTRY = {"cjscc_cifar10_r6": ContrastiveConfig(models.REGISTRY["deepjscc_cifar10_r6"], CIFAR10_CLASSES)}
-models.REGISTRY.update(REGISTRY)
+CONFIGS = {"cjscc_cifar10_r6": ContrastiveConfig(deepjscc.CIFAR10_HOP, CIFAR10_CLASSES)}

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import pathlib
 import time
 
@@ -36,9 +35,11 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from gnuradio.semcom import card
 from semcom_tools import datasets
-from semcom_train import data, runs
-from semcom_train.export import _export as export_onnx  # ONNX plus the semcom.* metadata, as every bundle
+
+from . import data, runs
+from .export import to_onnx  # ONNX plus the semcom.* metadata, as every bundle
 
 N_CLASSES = 10
 
@@ -255,11 +256,11 @@ def load_frozen(folder) -> HashNetwork:
     """The hash network of a bundle written by ``export`` (card method "dhd"), in eval mode
     with every parameter frozen: gradients flow through it to its input, never into it."""
     folder = pathlib.Path(folder)
-    card = json.loads((folder / "card.json").read_text())
-    if card.get("method") != "dhd":
-        raise ValueError(f"{folder} is not a DHD hash bundle (card method {card.get('method')!r})")
-    network = HashNetwork(card["n_bits"], card["width"])
-    network.load_state_dict(torch.load(folder / card["files"]["torch"], map_location="cpu", weights_only=True))
+    hash_card = card.read(folder / "card.json")
+    if hash_card.get("method") != "dhd":
+        raise ValueError(f"{folder} is not a DHD hash bundle (card method {hash_card.get('method')!r})")
+    network = HashNetwork(hash_card["n_bits"], hash_card["width"])
+    network.load_state_dict(torch.load(folder / hash_card["files"]["torch"], map_location="cpu", weights_only=True))
     for parameter in network.parameters():
         parameter.requires_grad_(False)
     return network.eval()
@@ -281,25 +282,27 @@ def export(network: HashNetwork, folder: pathlib.Path, args, step: int, seconds:
     folder.mkdir(parents=True, exist_ok=True)
     network.eval()
     model_id = folder.name
-    export_onnx(_Hashes(network), torch.rand(1, 3, 32, 32), folder / "hash.onnx", "image", "hash", model_id, "hash",
+    to_onnx(_Hashes(network), torch.rand(1, 3, 32, 32), folder / "hash.onnx", "image", "hash", model_id, "hash",
             {"image": {0: "batch"}, "hash": {0: "batch"}})
     torch.save(network.state_dict(), folder / "weights.pt")
-    card = {"model_id": model_id, "method": "dhd", "version": 1, "files": {"hash": "hash.onnx", "torch": "weights.pt"},
-            "image_size": [32, 32], "n_bits": network.n_bits, "width": args.width,
-            "onnx_io": {"hash": {"input": "image", "output": "hash"}},
-            "normalization": "input RGB uint8 / 255 in [0, 1]; output tanh in (-1, 1); binary hash = sign",
-            "backbone": "four-stage CNN trained from scratch on CIFAR-10 train: no pretrained ImageNet "
-                        "weights can be had offline (the paper fine-tunes a pretrained ResNet50)",
-            "losses": {"proxy_temperature": args.temperature, "lambda_sdh": args.lambda_sdh,
-                       "lambda_bceq": args.lambda_bceq, "bceq_std": args.std,
-                       "teacher_strength": args.teacher_strength},
-            "dataset": "CIFAR-10 train (JPEG q75 re-encoding), 50,000 images with labels",
-            "batch_size": args.batch_size, "steps": step, "training_seconds": round(seconds),
-            "train_command": "python -m semcom_train.dhd " + " ".join(
-                f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
-                if v is not None and k not in ("data_root", "threads", "export")),
-            "measured": {"retrieval": {**retrieval, "metric": "mAP of Hamming ranking, relevant = same class"}}}
-    (folder / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    hash_card = {
+        "schema_version": card.SCHEMA_VERSION, "model_id": model_id, "method": "dhd",
+        "files": {"hash": "hash.onnx", "torch": "weights.pt"},
+        "image_size": [32, 32], "n_bits": network.n_bits, "width": args.width,
+        "onnx_io": {"hash": {"input": "image", "output": "hash"}},
+        "normalization": "input RGB uint8 / 255 in [0, 1]; output tanh in (-1, 1); binary hash = sign",
+        "backbone": "four-stage CNN trained from scratch on CIFAR-10 train: no pretrained ImageNet "
+                    "weights can be had offline (the paper fine-tunes a pretrained ResNet50)",
+        "losses": {"proxy_temperature": args.temperature, "lambda_sdh": args.lambda_sdh,
+                   "lambda_bceq": args.lambda_bceq, "bceq_std": args.std,
+                   "teacher_strength": args.teacher_strength},
+        "dataset": "CIFAR-10 train (JPEG q75 re-encoding), 50,000 images with labels",
+        "batch_size": args.batch_size, "steps": step, "training_seconds": round(seconds),
+        "train_command": "python -m semcom_train.dhd " + " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+            if v is not None and k not in ("data_root", "threads", "export")),
+        "retrieval": {**retrieval, "metric": "mAP of Hamming ranking, relevant = same class"}}
+    card.write(folder / "card.json", hash_card)
 
 
 if __name__ == "__main__":

@@ -6,20 +6,23 @@
 Runs the bundle's torch weights with ``semcom_train.channels.AWGN`` on the
 same uint8 images, fitted and padded as the GNU Radio blocks do, and scores
 them with ``gnuradio.semcom.metrics``. ``--update-card KEY`` stores the mean
-PSNR/SSIM per SNR in the bundle's card.json under ``measured.KEY``.
+PSNR/SSIM per SNR in the bundle's card.json under ``measured.KEY``, link ``LINK``
+(``gnuradio.semcom.card.record_results``, the harness's shape).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
 import torch
 
-from gnuradio.semcom import bundle, images, metrics
+from gnuradio.semcom import bundle, card, images, metrics
 from semcom_tools import datasets
-from semcom_train import channels, data, models
+
+from . import channels, data, models
+
+LINK = "analog/awgn"  # the GNU Radio harness's name of a DeepJSCC link over AWGN
 
 
 def load_images(spec: str, runtime: bundle.Bundle, limit: int | None) -> list[np.ndarray]:
@@ -70,15 +73,10 @@ def main(argv=None) -> dict:
     for snr, r in results.items():
         print(f"| {snr:g} | {r['psnr_db']:.2f} | {r['ssim']:.4f} | {r['n']} |")
     if args.update_card:
-        card_path = runtime.path / "card.json"
-        card = json.loads(card_path.read_text())
-        card.setdefault("measured", {})[args.update_card] = {
-            "images": args.images, "channel": "awgn", "command": "python -m semcom_train.evaluate "
-            + " ".join(argv if argv is not None else sys.argv[1:]),
-            "psnr_db": {f"{snr:g}": round(r["psnr_db"], 2) for snr, r in results.items()},
-            "ssim": {f"{snr:g}": round(r["ssim"], 4) for snr, r in results.items() if r["ssim"] == r["ssim"]},
-            "n_images": next(iter(results.values()))["n"]}
-        card_path.write_text(json.dumps(card, indent=2) + "\n")
+        rows = [{"link": LINK, "snr_db": snr, "psnr_db": r["psnr_db"], "ssim": r["ssim"]} for snr, r in results.items()]
+        card.record_results(runtime.path / "card.json", args.update_card, rows,
+                            "python -m semcom_train.evaluate " + " ".join(argv if argv is not None else sys.argv[1:]),
+                            [args.images], n_images=len(pictures))
     return results
 
 

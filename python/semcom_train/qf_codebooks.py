@@ -14,17 +14,16 @@ gets ``qf_codebooks`` {"file", "snr_db", "images", "rates": [[N_Q, b], ...]}.
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
 
 import numpy as np
 from scipy.cluster import vq
 
-from gnuradio.semcom import bundle
-from semcom_tools import flowgraphs
-from gnuradio.semcom import quantization
+from gnuradio.semcom import bundle, card, quantization
 from gnuradio.semcom.quantization import Codebook
-from semcom_train import data
+from semcom_tools import flowgraphs
+
+from . import data
 
 FILE = "qf_codebooks.npz"
 
@@ -64,10 +63,10 @@ def main(argv=None) -> pathlib.Path:
     codebooks = {quantization.codebook_name(d, b): fit(received, d, b, args.seed).centres for d, b in args.rates}
     np.savez(model.path / FILE, **codebooks)
     card_path = model.path / "card.json"
-    card = json.loads(card_path.read_text())
-    card["qf_codebooks"] = {"file": FILE, "snr_db": args.snr, "images": f"CIFAR-10 test, first {args.images}",
-                            "rates": [[d, b] for d, b in args.rates]}
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    model_card = card.read(card_path)
+    model_card["qf_codebooks"] = {"file": FILE, "snr_db": args.snr, "images": f"CIFAR-10 test, first {args.images}",
+                                  "rates": [[d, b] for d, b in args.rates]}
+    card.write(card_path, model_card)
     print(f"wrote {model.path / FILE}: {', '.join(codebooks)}")
     return model.path / FILE
 

@@ -21,27 +21,167 @@ matching constant ``--cmc`` (default per SNR, ``variational.DEFAULT_CMC``) and a
 ``--kl-weight``. Contrastive models (``cjscc_*``, ``semcom_train.contrastive``) train with
 ``--scl-weight`` lambda and ``--temperature`` tau (lambda 0: the D-JSCC baseline); the log adds
 the classifier's validation accuracy.
+
+How each kind of model trains (its own options, channel, loss and per-step state) is its
+``Family`` in ``FAMILIES``, by config class; the models themselves are ``models.REGISTRY``'s.
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import pathlib
 import time
+from typing import Callable
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from gnuradio.semcom import modulations
 from semcom_tools import datasets
-from semcom_train import bitsemcom, channels, contrastive, data, dhd, models, runs, variational
 
-# options of one model family only, and their defaults (None: set by parse_args)
-BIT_DEFAULTS = {"stage": "noisy", "modulation": "qpsk", "snr_per": "batch", "tau": 1.0, "tau_end": None}
-VARIATIONAL_DEFAULTS = {"objective": "vscc", "cmc": None, "kl_weight": variational.DEFAULT_KL_WEIGHT}
-CONTRASTIVE_DEFAULTS = {"scl_weight": 0.01, "temperature": 0.01}
-FAMILY_DEFAULTS = {bitsemcom.BitSemComConfig: BIT_DEFAULTS, variational.VariationalConfig: VARIATIONAL_DEFAULTS,
-                   contrastive.ContrastiveConfig: CONTRASTIVE_DEFAULTS}
+from . import bitsemcom, channels, contrastive, data, deepjscc, dhd, models, runs, variational
+
+
+# -- channels: (args, snr_db, generator) -> what a batch is sent over ---------------------------------
+def latent_channel(args, snr_db, generator: torch.Generator | None = None) -> channels.Channel:
+    """``--channel`` on latents (DeepJSCC and the models built on it)."""
+    return channels.make_channel(args.channel, snr_db, generator)
+
+
+def bit_channel(args, snr_db, generator: torch.Generator | None = None):
+    """The bit channel of ``--stage`` (BitSemCom): error-free, or ``--modulation`` over ``--channel``."""
+    return channels.make_bit_channel(args.channel, snr_db, args.stage, args.modulation, args.snr_per, generator)
+
+
+# -- losses: (args, model, batch, channel, hasher, generator) -> the loss of one batch ------------------
+def reconstruction_loss(args, model: torch.nn.Module, batch: torch.Tensor, channel, hasher, generator) -> torch.Tensor:
+    """MSE of the decoded images; with a hash network (``--hash-model``), plus ``--hash-weight`` x
+    (1 - cos) of the decoded and sent images' hashes (semantic alignment, DeepJSCC-DHD)."""
+    out = model(batch, channel)
+    loss = torch.nn.functional.mse_loss(out["image_hat"], batch)
+    if hasher is not None:
+        loss = loss + args.hash_weight * dhd.self_distillation_loss(hasher(out["image_hat"]), hasher(batch))
+    return loss
+
+
+def variational_loss(args, model, batch: torch.Tensor, channel, hasher, generator) -> torch.Tensor:
+    """MSE + ``--kl-weight`` x the KL term of ``--objective`` (``variational.loss``)."""
+    out = model(batch, channel)
+    return variational.loss(out, batch, args.objective, noise_variance(args.snr_low), args.cmc, args.kl_weight)["loss"]
+
+
+def contrastive_loss(args, model, batch: tuple, channel, hasher, generator) -> torch.Tensor:
+    """``contrastive.loss`` of a batch of (images, labels)."""
+    images, labels = batch
+    out = model(images, channel)
+    return contrastive.loss(model, out, images, labels, args.scl_weight, args.temperature, generator)["loss"]
+
+
+# -- starting from another model's weights (--init): (model, weights, origin, name) ----------------------
+def load_matching(model: torch.nn.Module, weights: dict, origin: str, name: str) -> None:
+    """Every tensor whose name and shape match (ValueError when none does)."""
+    own = model.state_dict()
+    matching = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
+    if not matching:
+        raise ValueError(f"{origin} has no tensor that fits {name}")
+    model.load_state_dict(matching, strict=False)
+    print(f"initialised {len(matching)} of {len(own)} tensors of {name} from {origin}")
+
+
+def load_every_hop(model: deepjscc.MultiHopDeepJSCC, weights: dict, origin: str, name: str) -> None:
+    """Every hop from one single-hop model."""
+    model.load_single_hop(weights)
+    print(f"initialised every hop of {name} from {origin}")
+
+
+# -- each family's own options: (parser, args), refusing or completing them -------------------------------
+def no_options(parser, args) -> None:
+    """A family without options of its own."""
+
+
+def check_bit_options(parser, args) -> None:
+    args.tau_end = args.tau if args.tau_end is None else args.tau_end
+    if args.tau <= 0 or args.tau_end <= 0:
+        parser.error("--tau and --tau-end must be positive")
+
+
+def check_variational_options(parser, args) -> None:
+    if args.snr_low != args.snr_high or args.channel != "awgn":
+        parser.error("variational models train over awgn at one SNR: give --snr-low = --snr-high")
+    if args.objective != "vscc" and args.cmc is not None:
+        parser.error(f"--cmc is vscc's constant, not {args.objective}'s")
+    if args.objective == "vscc" and args.cmc is None:
+        if args.snr_low not in variational.DEFAULT_CMC:
+            parser.error(f"no default --cmc for {args.snr_low:g} dB (defaults at "
+                         f"{', '.join(f'{k:g}' for k in variational.DEFAULT_CMC)} dB): give --cmc")
+        args.cmc = variational.DEFAULT_CMC[args.snr_low]
+    if (args.cmc or 0) < 0 or args.kl_weight < 0:
+        parser.error("--cmc and --kl-weight must be >= 0")
+
+
+def check_contrastive_options(parser, args) -> None:
+    if args.data != "cifar10":
+        parser.error(f"{args.model} needs labelled images: --data cifar10")
+    if not 0 <= args.scl_weight <= 1 or args.temperature <= 0:
+        parser.error("--scl-weight must be in [0, 1] and --temperature > 0")
+
+
+# -- per-step state: (model, args, step) before each batch ------------------------------------------------
+def no_state(model, args, step: int) -> None:
+    """A family whose models keep no training state of their own."""
+
+
+def set_objective(model: variational.VariationalDeepJSCC, args, step: int) -> None:
+    """The receiver resamples or not as ``--objective`` says."""
+    model.objective = args.objective
+
+
+def anneal_temperature(model: bitsemcom.BitSemCom, args, step: int) -> None:
+    """The Gumbel-softmax temperature of ``step``: from ``--tau`` to ``--tau-end`` over ``--steps``."""
+    model.temperature = bitsemcom.temperature_schedule(args.tau, args.tau_end, args.steps)(step)
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """How the models of one config class train.
+
+    loss: the loss of one batch; channel: what batches are sent over; options: the family's
+    own command-line options and their defaults (None: ``check`` sets it), refused for other
+    models; check: refuses or completes them; before_step: sets the model's training state
+    before each batch; initialise_from: loads another model's weights (``--init``);
+    labelled: batches are (images, labels).
+    """
+    loss: Callable
+    channel: Callable = latent_channel
+    options: dict = dataclasses.field(default_factory=dict)
+    check: Callable = no_options
+    before_step: Callable = no_state
+    initialise_from: Callable = load_matching
+    labelled: bool = False
+
+
+# config class -> how its models train
+FAMILIES = {
+    deepjscc.ModelConfig: Family(reconstruction_loss),
+    deepjscc.MultiHopConfig: Family(reconstruction_loss, initialise_from=load_every_hop),
+    variational.VariationalConfig: Family(
+        variational_loss, options={"objective": "vscc", "cmc": None, "kl_weight": variational.DEFAULT_KL_WEIGHT},
+        check=check_variational_options, before_step=set_objective),
+    contrastive.ContrastiveConfig: Family(
+        contrastive_loss, options={"scl_weight": 0.01, "temperature": 0.01}, check=check_contrastive_options,
+        labelled=True),
+    bitsemcom.BitSemComConfig: Family(
+        reconstruction_loss, channel=bit_channel,
+        options={"stage": "noisy", "modulation": "qpsk", "snr_per": "batch", "tau": 1.0, "tau_end": None},
+        check=check_bit_options, before_step=anneal_temperature),
+}
+
+
+def family(model_name: str) -> Family:
+    """How the registered model ``model_name`` trains."""
+    return FAMILIES[type(models.REGISTRY[model_name])]
 
 
 def make_batches(args, rng: np.random.Generator):
@@ -50,7 +190,7 @@ def make_batches(args, rng: np.random.Generator):
     if args.data == "cifar10":
         train, train_labels, _ = data.load_cifar10("train", root)
         test, test_labels, _ = data.load_cifar10("test", root)
-        if isinstance(models.REGISTRY[args.model], contrastive.ContrastiveConfig):
+        if family(args.model).labelled:
             # every tenth test image: 100 of each class (the zip's order is by class)
             return (data.ArrayBatches(train, args.batch_size, rng, train_labels),
                     (data.to_tensor(test[::10]), torch.from_numpy(test_labels[::10])))
@@ -76,13 +216,6 @@ def noise_variance(snr_db: float) -> float:
     return 10 ** (-snr_db / 10) / 2
 
 
-def make_channel(args, model: torch.nn.Module, snr_db, generator: torch.Generator | None = None):
-    """The channel ``model`` trains and validates over: on latents (DeepJSCC) or on bits (BitSemCom)."""
-    if isinstance(model, bitsemcom.BitSemCom):
-        return bitsemcom.make_channel(args.channel, snr_db, args.stage, args.modulation, args.snr_per, generator)
-    return channels.make_channel(args.channel, snr_db, generator)
-
-
 def initialise(model: torch.nn.Module, path, name: str) -> None:
     """Load ``path`` (a checkpoint.pt, or a bundle's weights.pt) into ``model``: all of it when
     it holds the same model ``name``, else every tensor whose name and shape match."""
@@ -91,16 +224,7 @@ def initialise(model: torch.nn.Module, path, name: str) -> None:
     if source == name:
         model.load_state_dict(weights)
         return
-    if isinstance(model, models.MultiHopDeepJSCC):  # every hop starts from a single-hop model
-        model.load_single_hop(weights)
-        print(f"initialised every hop of {name} from {path} ({source or 'weights'})")
-        return
-    own = model.state_dict()
-    matching = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
-    if not matching:
-        raise ValueError(f"{path} ({source or 'weights'}) has no tensor that fits {name}")
-    model.load_state_dict(matching, strict=False)
-    print(f"initialised {len(matching)} of {len(own)} tensors of {name} from {path} ({source or 'weights'})")
+    family(name).initialise_from(model, weights, f"{path} ({source or 'weights'})", name)
 
 
 @torch.no_grad()
@@ -114,21 +238,6 @@ def validate(model: torch.nn.Module, val, channel) -> dict:
     if labels is not None:
         result["accuracy"] = float((torch.cat([out["logits"] for out in outs]).argmax(1) == labels).float().mean())
     return result
-
-
-def training_loss(args, model: torch.nn.Module, batch, channel, hasher, generator: torch.Generator) -> torch.Tensor:
-    """The loss of one batch (images, or (images, labels) for contrastive models) sent over ``channel``."""
-    if isinstance(model, contrastive.ContrastiveDeepJSCC):
-        images, labels = batch
-        out = model(images, channel)
-        return contrastive.loss(model, out, images, labels, args.scl_weight, args.temperature, generator)["loss"]
-    out = model(batch, channel)
-    if isinstance(model, variational.VariationalDeepJSCC):
-        return variational.loss(out, batch, args.objective, noise_variance(args.snr_low), args.cmc, args.kl_weight)["loss"]
-    loss = torch.nn.functional.mse_loss(out["image_hat"], batch)
-    if hasher is not None:  # semantic alignment with the frozen hash network
-        loss = loss + args.hash_weight * dhd.self_distillation_loss(hasher(out["image_hat"]), hasher(batch))
-    return loss
 
 
 def parse_args(argv):
@@ -166,11 +275,11 @@ def parse_args(argv):
     scl.add_argument("--scl-weight", type=float, help="lambda of (1 - lambda) MSE + lambda SCL (0.01; 0: D-JSCC)")
     scl.add_argument("--temperature", type=float, help="tau of the supervised contrastive loss (0.01)")
     bits = parser.add_argument_group("bit-level models (bitsemcom_*)")
-    bits.add_argument("--stage", choices=bitsemcom.STAGES,
+    bits.add_argument("--stage", choices=channels.STAGES,
                       help="error_free: the decoder gets the bits (stage 1); noisy (default): --modulation over "
                            "--channel (stage 2)")
-    bits.add_argument("--modulation", choices=sorted(bitsemcom.MODULATIONS), help="training constellation (qpsk)")
-    bits.add_argument("--snr-per", choices=bitsemcom.SNR_DRAWS, help="draw the SNR per batch (default) or per image")
+    bits.add_argument("--modulation", choices=sorted(modulations.MODULATIONS), help="training constellation (qpsk)")
+    bits.add_argument("--snr-per", choices=channels.SNR_DRAWS, help="draw the SNR per batch (default) or per image")
     bits.add_argument("--tau", type=float, help="Gumbel-softmax temperature (1)")
     bits.add_argument("--tau-end", type=float, help="anneal the temperature exponentially to this by --steps "
                       "(default: constant --tau)")
@@ -179,35 +288,15 @@ def parse_args(argv):
         parser.error("--steps and --batch-size must be positive")
     if args.hash_weight < 0:
         parser.error("--hash-weight must be >= 0")
-    family = type(models.REGISTRY[args.model])
-    foreign = [f"--{key.replace('_', '-')}" for kind, defaults in FAMILY_DEFAULTS.items() if kind is not family
-               for key in defaults if getattr(args, key) is not None]
+    own = family(args.model)
+    foreign = [f"--{key.replace('_', '-')}" for other in FAMILIES.values() if other is not own
+               for key in other.options if key not in own.options and getattr(args, key) is not None]
     if foreign:
         parser.error(f"{', '.join(foreign)}: not options of {args.model}")
-    for key, value in FAMILY_DEFAULTS.get(family, {}).items():
+    for key, value in own.options.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    if family is bitsemcom.BitSemComConfig:
-        args.tau_end = args.tau if args.tau_end is None else args.tau_end
-        if args.tau <= 0 or args.tau_end <= 0:
-            parser.error("--tau and --tau-end must be positive")
-    if family is variational.VariationalConfig:
-        if args.snr_low != args.snr_high or args.channel != "awgn":
-            parser.error("variational models train over awgn at one SNR: give --snr-low = --snr-high")
-        if args.objective != "vscc" and args.cmc is not None:
-            parser.error(f"--cmc is vscc's constant, not {args.objective}'s")
-        if args.objective == "vscc" and args.cmc is None:
-            if args.snr_low not in variational.DEFAULT_CMC:
-                parser.error(f"no default --cmc for {args.snr_low:g} dB (defaults at "
-                             f"{', '.join(f'{k:g}' for k in variational.DEFAULT_CMC)} dB): give --cmc")
-            args.cmc = variational.DEFAULT_CMC[args.snr_low]
-        if (args.cmc or 0) < 0 or args.kl_weight < 0:
-            parser.error("--cmc and --kl-weight must be >= 0")
-    if family is contrastive.ContrastiveConfig:
-        if args.data != "cifar10":
-            parser.error(f"{args.model} needs labelled images: --data cifar10")
-        if not 0 <= args.scl_weight <= 1 or args.temperature <= 0:
-            parser.error("--scl-weight must be in [0, 1] and --temperature > 0")
+    own.check(parser, args)
     return args
 
 
@@ -229,12 +318,9 @@ def main(argv=None) -> dict:
         initialise(model, args.init, args.model)
     hasher = dhd.load_frozen(args.hash_model) if args.hash_model else None
     batches, val = make_batches(args, rng)
-    channel = make_channel(args, model, (args.snr_low, args.snr_high))
-    if isinstance(model, variational.VariationalDeepJSCC):
-        model.objective = args.objective
+    own = family(args.model)
+    channel = own.channel(args, (args.snr_low, args.snr_high))
     generator = torch.Generator().manual_seed(args.seed + run.step)
-    temperature = (bitsemcom.temperature_schedule(args.tau, args.tau_end, args.steps)
-                   if isinstance(model, bitsemcom.BitSemCom) else None)
 
     log_new = not (out / "log.csv").exists()
     val_psnr, val_accuracy = float("nan"), float("nan")
@@ -245,15 +331,14 @@ def main(argv=None) -> dict:
         while run.step < args.steps:
             for batch in batches:
                 started = time.perf_counter()
-                if temperature:
-                    model.temperature = temperature(run.step)
-                loss = training_loss(args, model, batch, channel, hasher, generator)
+                own.before_step(model, args, run.step)
+                loss = own.loss(args, model, batch, channel, hasher, generator)
                 run.advance(loss, time.perf_counter() - started)
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.5f}", val_psnr=f"{val_psnr:.2f}")
                 if run.step % args.val_every == 0 or run.step == args.steps:
-                    scores = validate(model, val, make_channel(args, model, args.val_snr,
-                                                               torch.Generator().manual_seed(args.seed)))
+                    scores = validate(model, val, own.channel(args, args.val_snr,
+                                                              torch.Generator().manual_seed(args.seed)))
                     val_psnr, val_accuracy = scores["psnr_db"], scores.get("accuracy", float("nan"))
                     log.writerow([run.step, f"{run.seconds:.1f}", f"{loss.item():.6f}", f"{val_psnr:.3f}",
                                   f"{val_accuracy:.4f}"])

@@ -1,10 +1,10 @@
 """Variational source-channel coding (VSCC) and its AE and VAE baselines, one network for all three.
 
-    image -> trunk (models.Encoder without its last convolution)
+    image -> trunk (deepjscc.Encoder without its last convolution)
           -> mean head (that last convolution) -> mu, power-normalised: the channel input
           -> variance head (a convolution of the same shape) -> sigma1^2 = exp(log-variance)
     channel: z = mu + n, n ~ N(0, sigma2^2) per real element, sigma2^2 = N0 / 2
-    receiver: y = z + sigma1 * eps, eps ~ N(0, 1) (the reparameterisation) -> models.Decoder
+    receiver: y = z + sigma1 * eps, eps ~ N(0, 1) (the reparameterisation) -> deepjscc.Decoder
 
 All quantities are in channel units: mu has unit average power per complex symbol
 (0.5 per real element), so sigma1^2, sigma2^2 and the channel matching constant d
@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from semcom_train import models
+from . import deepjscc
 
 OBJECTIVES = ("ae", "vae", "vscc")
 # d per training SNR (dB), in channel units; larger at low SNR, the paper's ordering
@@ -44,10 +44,10 @@ DEFAULT_KL_WEIGHT = 0.01
 _LOG_VARIANCE_RANGE = (-12.0, 4.0)  # keeps exp() finite in early training
 
 
-class VariationalEncoder(models.Encoder):
+class VariationalEncoder(deepjscc.Encoder):
     """Image (N, 3, H, W) in [0, 1] -> (mean (N, C, H/4, W/4) normalised, variance of the same shape).
 
-    The trunk and mean head are ``models.Encoder``'s own layers (same names, so DeepJSCC
+    The trunk and mean head are ``deepjscc.Encoder``'s own layers (same names, so DeepJSCC
     weights initialise them); ``log_variance`` is the extra head."""
 
     def __init__(self, latent_channels: int, width: int):
@@ -56,24 +56,13 @@ class VariationalEncoder(models.Encoder):
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.net[:-1](image - 0.5)
-        mean = models.normalize_power(self.net[-1](features))
+        mean = deepjscc.normalize_power(self.net[-1](features))
         variance = torch.exp(self.log_variance(features).clamp(*_LOG_VARIANCE_RANGE))
         return mean, variance
 
 
-class MeanEncoder(nn.Module):
-    """The exported encoder of an AE: the mean only ("latent")."""
-
-    def __init__(self, encoder: VariationalEncoder):
-        super().__init__()
-        self.encoder = encoder
-
-    def forward(self, image):
-        return self.encoder(image)[0]
-
-
 @dataclasses.dataclass(frozen=True)
-class VariationalConfig(models.HopConfig):
+class VariationalConfig(deepjscc.HopConfig):
     """A DeepJSCC network of ``hop``'s shape with a variance head."""
 
     def build(self) -> "VariationalDeepJSCC":
@@ -91,7 +80,7 @@ class VariationalDeepJSCC(nn.Module):
         self.config = config
         self.objective = "vscc"
         self.encoder = VariationalEncoder(config.hop.latent_channels, config.hop.width)
-        self.decoder = models.Decoder(config.hop.latent_channels, config.hop.width)
+        self.decoder = deepjscc.Decoder(config.hop.latent_channels, config.hop.width)
 
     def forward(self, image: torch.Tensor, channel) -> dict[str, torch.Tensor]:
         """image: (N, 3, H, W) in [0, 1]; channel: callable on latents.
@@ -143,5 +132,4 @@ def knowledge_base_variance(model: VariationalDeepJSCC, pictures: torch.Tensor, 
     return [float(v) for v in (total / count)]
 
 
-REGISTRY = {"vscc_cifar10_r6": VariationalConfig(models.REGISTRY["deepjscc_cifar10_r6"])}
-models.REGISTRY.update(REGISTRY)
+CONFIGS = {"vscc_cifar10_r6": VariationalConfig(deepjscc.CIFAR10_HOP)}
