@@ -4,7 +4,7 @@ A card says what a model is (``method``, geometry), how it was trained (data, SN
 steps) and how well it did (``measured``). ``FIELDS`` lists every key a card may hold for
 each method, with its type and whether it is required; ``validate`` checks a card against
 it, ``write`` writes a valid card (keys in schema order, trailing newline) and
-``record_results`` stores measured results, always in the one shape below.
+``record_results`` stores measured results, always in the one shape below (``MEASURED``).
 ``RUNTIME`` names the keys the blocks cannot run without (``bundle`` reads cards with only
 those checked, so a hand-written card of three keys still loads).
 
@@ -16,11 +16,11 @@ Schema versions (``schema_version``):
    card's retrieval mAP under ``measured``, two early DeepJSCC cards without
    ``architecture``, ``hops`` and ``loss``.
 2  ``schema_version`` replaces ``version``; every key is in ``FIELDS`` (unknown keys are
-   refused); ``measured`` holds results in one shape (``RESULTS``); a DHD card's retrieval
+   refused); ``measured`` holds results in one shape (``MEASURED``); a DHD card's retrieval
    mAP is its own key ``retrieval``; every exported DeepJSCC or BitSemCom card names its
    ``architecture``, a DeepJSCC card its ``hops`` and ``loss``.
 
-Measured results (``RESULTS``)::
+Measured results (``MEASURED``)::
 
     "measured": {"<key>": {                  # e.g. "kodak", "cifar10_test_1000"
         "images": ["<image set>", ...],      # what was sent, e.g. "kodak", "cifar10-test:100"
@@ -43,7 +43,7 @@ from typing import Callable, Iterable
 
 SCHEMA_VERSION = 2
 METHODS = ("deepjscc", "bitsemcom", "dhd")
-RESULTS = ("images", "command", "n_images")  # the keys of a measured record that are not links
+RECORD_KEYS = ("images", "command", "n_images")  # the keys of a measured record that are not links
 # decimals of stored results: PSNR in dB to 0.01, channel uses to 0.1, the rest (SSIM, LPIPS,
 # accuracy, hash agreement) to 1e-4
 _DECIMALS = {"psnr_db": 2, "channel_uses": 1}
@@ -95,7 +95,7 @@ BIT_GRID = Kind("a list", lambda v: isinstance(v, list), "[B, H', W'], ints > 0"
                 lambda v: len(v) == 3 and all(_is_int(s) and s > 0 for s in v))
 FILES = Kind("a dict", lambda v: isinstance(v, dict), "role -> file name",
              lambda v: all(isinstance(f, str) and f and "/" not in f for f in v.values()))
-MEASURED = Kind("a dict", lambda v: isinstance(v, dict), "results in the shape card.RESULTS describes")
+MEASURED = Kind("a dict", lambda v: isinstance(v, dict), "results in the shape this module's docstring shows")
 
 
 def one_of(*values: str) -> Kind:
@@ -303,7 +303,7 @@ def validate(card: dict, path) -> dict:
 
 
 def _check_record(record, where: str) -> None:
-    """CardError unless ``record`` is one measured record in the shape of ``RESULTS``."""
+    """CardError unless ``record`` is one measured record in the shape of ``MEASURED``."""
     if not isinstance(record, dict):
         raise CardError(f"{where} must be a dict, got {record!r}")
     images = record.get("images")
@@ -313,7 +313,7 @@ def _check_record(record, where: str) -> None:
         raise CardError(f"{where}.command must be the measuring command, got {record.get('command')!r}")
     if "n_images" in record and not (_is_int(record["n_images"]) and record["n_images"] > 0):
         raise CardError(f"{where}.n_images must be an int > 0, got {record['n_images']!r}")
-    links = {key: value for key, value in record.items() if key not in RESULTS}
+    links = {key: value for key, value in record.items() if key not in RECORD_KEYS}
     if not links:
         raise CardError(f"{where} has no results (no '<modulation>/<channel>' key)")
     for link, metrics in links.items():
@@ -369,7 +369,7 @@ def write(path, card: dict) -> pathlib.Path:
 def record_results(card_path, key: str, rows: Iterable[dict], command: str, images: list[str],
                    n_images: int | None = None) -> dict:
     """Store measured results in the card at ``card_path`` under ``measured.<key>`` (replacing
-    what was there) in the one shape of ``RESULTS``, and return that record.
+    what was there) in the one shape of ``MEASURED``, and return that record.
 
     rows: one dict per link and SNR: {"link": "<modulation>/<channel>[/<resampling>]",
     "snr_db": float, "<metric>": float or None, ..., "channel_uses": float (optional)};

@@ -37,7 +37,7 @@ def load_images(spec: str, runtime: bundle.Bundle, limit: int | None) -> list[np
 
 
 @torch.no_grad()
-def evaluate(model: models.DeepJSCC, runtime: bundle.Bundle, pictures: list[np.ndarray],
+def evaluate(model: torch.nn.Module, runtime: bundle.Bundle, pictures: list[np.ndarray],
              snr_db: float, seed: int = 0, with_ssim: bool = True) -> dict:
     """Mean {"psnr_db", "ssim", "n"} of ``pictures`` sent at ``snr_db`` over AWGN."""
     channel = channels.AWGN(snr_db, torch.Generator().manual_seed(seed))
