@@ -1,5 +1,7 @@
-"""Training side: channels, networks, a training run that resumes, ONNX export parity."""
+"""Training side: channels, networks, a training run that resumes, ONNX export parity, the
+torch-side evaluation's card record."""
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -7,8 +9,8 @@ pytestmark = pytest.mark.training  # needs torch (semcom_train); skipped where t
 torch = pytest.importorskip("torch")
 from PIL import Image
 
-from gnuradio.semcom import bundle, images
-from semcom_train import channels, deepjscc, export, models, train
+from gnuradio.semcom import bundle, card, images
+from semcom_train import channels, deepjscc, evaluate, export, models, train
 
 
 def test_awgn_noise_power_follows_snr_per_image():
@@ -98,6 +100,21 @@ def test_export_writes_a_bundle_whose_onnx_matches_torch(tiny_data, tmp_path):
     card = json.loads((out / "card.json").read_text())
     assert card["model_id"] == "deepjscc_cifar10_r6" and card["steps"] == 2 and card["image_size"] == [32, 32]
     assert max(_parity(out, (32, 32))) < 1e-4
+
+
+def test_torch_evaluation_records_its_results_in_the_card(photo_dir, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(bundle.resolve("deepjscc_cifar10_r6"), model)
+    argv = ["--model", str(model), "--images", str(photo_dir), "--snr", "5", "15", "--update-card", "photos"]
+    results = evaluate.main(argv)
+    written = card.validate(card.read(model / "card.json"), model / "card.json")
+    record = written["measured"]["photos"]
+    assert record["command"] == "python -m semcom_train.evaluate " + " ".join(argv)
+    assert record["images"] == [str(photo_dir)] and record["n_images"] == 3
+    assert set(record) == {"images", "command", "n_images", evaluate.LINK}
+    assert record[evaluate.LINK]["psnr_db"] == {f"{snr:g}": round(r["psnr_db"], 2) for snr, r in results.items()}
+    assert set(record[evaluate.LINK]["ssim"]) == {"5", "15"}
+    assert written["measured"]["cifar10_test"] == bundle.Bundle("deepjscc_cifar10_r6").card["measured"]["cifar10_test"]
 
 
 @pytest.mark.parametrize("name,size", [("deepjscc_cifar10_r6", (32, 32)), ("deepjscc_bsds_r16", (128, 192))])
