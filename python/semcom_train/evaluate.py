@@ -69,7 +69,7 @@ def main(argv=None) -> dict:
     model = models.load_bundle(runtime.path)
     pictures = load_images(args.images, runtime, args.limit)
     results = {snr: evaluate(model, runtime, pictures, snr, args.seed, not args.no_ssim) for snr in args.snr}
-    print(f"| SNR (dB) | PSNR (dB) | SSIM | images |\n|---:|---:|---:|---:|")
+    print("| SNR (dB) | PSNR (dB) | SSIM | images |\n|---:|---:|---:|---:|")
     for snr, r in results.items():
         print(f"| {snr:g} | {r['psnr_db']:.2f} | {r['ssim']:.4f} | {r['n']} |")
     if args.update_card:
