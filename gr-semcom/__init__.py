@@ -5,7 +5,7 @@ image_sink, metrics_sink, qam_mapper, soft_demapper, block_fading, equalizer,
 ldpc_encoder, ldpc_decoder, bitsemcom_encoder, bit_mapper, bitsemcom_decoder,
 codec_encoder, codec_decoder, relay_qf, qf_dequantizer, relay_df, burst_tx, burst_rx,
 symbols_to_stream, stream_to_symbols, image_display.
-Shared pieces: bundle (model bundles), images, metrics, symbols, demapping
+Shared pieces: bundle (model bundles), card (their card.json schema), images, metrics, symbols, demapping
 (bit mapping and soft demapping), modulations (constellations by name), ldpc
 (LDPC codes), framing (over-the-air bursts), stream_frames (symbol PDUs as
 frames in a sample stream, for GNU Radio's channel blocks), quantization (quantize-and-forward codebooks), lpips (LPIPS),
