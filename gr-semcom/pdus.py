@@ -1,7 +1,8 @@
 """Building and checking the PDUs blocks exchange (see ``keys`` for metadata).
 
-Parsers raise ``ValueError`` naming what is wrong (bad input); ``guarded`` turns that
-into a logged, dropped message so that a bad PDU never stops a flowgraph.
+Parsers and metadata readers raise ``ValueError`` naming what is wrong (bad input);
+``guarded`` turns that into a logged, dropped message so that a bad PDU never stops a
+flowgraph, and logs any other exception as a bug in gr-semcom, with its traceback.
 """
 from __future__ import annotations
 
