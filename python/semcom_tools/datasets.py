@@ -61,9 +61,12 @@ def resolve_default(name: str) -> str:
     return name
 
 
-def locate(spec: str) -> str:
-    """``spec`` with each named set (comma-separated items) replaced by its folder: a spec that
-    ``image_source`` and ``images.resolve_paths`` take. FileNotFoundError for a missing data set."""
+def locate(spec) -> str:
+    """``spec`` (a string of comma-separated items, or a list of items) with each named set
+    replaced by its folder: a spec that ``image_source`` and ``images.resolve_paths`` take.
+    FileNotFoundError for a missing data set."""
+    if isinstance(spec, (list, tuple)):
+        return ",".join(locate(item) for item in spec)
     items = []
     for item in (part.strip() for part in str(spec).split(",") if part.strip()):
         item = resolve_default(item)

@@ -72,7 +72,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import fractions
-import json
 import pathlib
 import re
 import sys
@@ -80,7 +79,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from gnuradio.semcom import bundle, codecs, images, ldpc, metrics, modulations, quantization
+from gnuradio.semcom import bundle, card, codecs, images, ldpc, metrics, modulations, quantization
 from gnuradio.semcom import lpips as perceptual
 from gnuradio.semcom.codec_decoder import FALLBACKS
 from gnuradio.semcom.image_source import image_source
@@ -376,10 +375,10 @@ def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=F
 
 
 def update_cards(summary: list[dict], models, key: str, command: str) -> list[pathlib.Path]:
-    """Store each bundle model's results in its card.json under ``measured.<key>``:
-    {"images", "command", "<modulation>/<channel>[/<resampling>]": {"psnr_db": {snr: dB},
-    "ssim": {snr: v}, "channel_uses": mean per image, and lpips, hash, accuracy and the draws'
-    extremes when measured}}; schemes have no card. Returns the cards written."""
+    """Store each bundle model's means in its card.json under ``measured.<key>`` with
+    ``card.record_results`` (one link per modulation, channel and resampling mode: PSNR, SSIM,
+    channel uses, and LPIPS, hash agreement, accuracy and the draws' extremes when measured);
+    schemes have no card. Returns the cards written."""
     written = []
     for model in models:
         if parse_scheme(model) is not None:
@@ -389,21 +388,13 @@ def update_cards(summary: list[dict], models, key: str, command: str) -> list[pa
                    and (s["model"] == model_bundle.model_id or getattr(model_bundle, "variational", False))]
         if not entries:
             continue
-        record = {"images": sorted({s["images"] for s in entries}), "command": command}
-        for s in entries:
-            mode = s["model"].partition("@")[2]
-            link = record.setdefault("/".join([s["modulation"], s["channel"]] + ([mode] if mode else [])),
-                                     {"psnr_db": {}, "ssim": {}})
-            link["psnr_db"][f"{s['snr_db']:g}"] = round(s["psnr_db"], 2)
-            link["ssim"][f"{s['snr_db']:g}"] = round(s["ssim"], 4)
-            for metric in ("lpips", "hash_cosine", "hash_hamming", "accuracy", *SAMPLE_COLUMNS):
-                if s[metric] is not None:
-                    link.setdefault(metric, {})[f"{s['snr_db']:g}"] = round(s[metric], 4)
-            link["channel_uses"] = round(s["channel_uses"], 1)
+        rows = [{"link": "/".join([s["modulation"], s["channel"], s["model"].partition("@")[2]]).rstrip("/"),
+                 "snr_db": s["snr_db"],
+                 **{metric: s[metric] for metric in ("psnr_db", "ssim", "lpips", "hash_cosine", "hash_hamming",
+                                                     "accuracy", *SAMPLE_COLUMNS, "channel_uses")}}
+                for s in entries]
         path = model_bundle.path / "card.json"
-        card = json.loads(path.read_text())
-        card.setdefault("measured", {})[key] = record
-        path.write_text(json.dumps(card, indent=2) + "\n")
+        card.record_results(path, key, rows, command, sorted({s["images"] for s in entries}))
         written.append(path)
     return written
 
