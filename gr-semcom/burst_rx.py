@@ -6,7 +6,7 @@ import pmt
 from gnuradio import filter as grfilter
 from gnuradio import gr
 
-from gnuradio.semcom import bundle, framing, keys, pdus
+from . import bundle, framing, keys, pdus
 
 _MARGIN = 16  # samples past a frame's last symbol the fractional interpolator reads
 

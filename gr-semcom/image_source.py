@@ -4,13 +4,14 @@ from __future__ import annotations
 import pathlib
 import threading
 import time
+import traceback
 
 import numpy as np
 import pmt
 from gnuradio import gr
 
-from gnuradio.semcom import bundle, keys, pdus
-from gnuradio.semcom import images as imaging
+from . import bundle, keys, pdus
+from . import images as imaging
 
 
 class image_source(gr.basic_block):
@@ -20,7 +21,7 @@ class image_source(gr.basic_block):
                  labels="none", window=0, window_timeout=10.0):
         """Emit each image as a PDU on port ``image``.
 
-        images: "samples" (scikit-image's photos), "kodak", a folder, a glob, a
+        images: "samples" (the shipped photos, ``images.sample_paths``), a folder, a glob, a
             file, or a list of those (a comma-separated string also works).
         model: a model bundle (folder or shipped name) whose size the images are
             fitted to; "" to use ``size`` instead.
@@ -251,10 +252,12 @@ class image_source(gr.basic_block):
             image, note = imaging.load_image(path)
             image = imaging.fit(image, self.policy, self.size)
         except Exception as error:  # noqa: BLE001 - one file must never end the source's thread
-            kind = "" if isinstance(error, ValueError) else f"internal error {type(error).__name__}: "
+            # a file that cannot be read is ValueError; anything else is a bug, logged as pdus.guarded does
+            bug = "" if isinstance(error, ValueError) else \
+                f"\ninternal error (a bug in gr-semcom, not a bad file):\n{traceback.format_exc()}"
             self.paths.remove(path)
             self.skipped += 1
-            self.logger.error(f"skipped {path}: {kind}{error} ({len(self.paths)} images left in a pass)")
+            self.logger.error(f"skipped {path}: {error} ({len(self.paths)} images left in a pass){bug}")
             return None
         if note:
             self.logger.info(f"{path.name}: {note}")

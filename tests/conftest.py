@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import pathlib
 import subprocess
 import sys
@@ -154,13 +155,25 @@ def kodak_dir() -> pathlib.Path:
 
 @pytest.fixture
 def photo_dir(tmp_path) -> pathlib.Path:
-    """Three real photos of different sizes (from scikit-image) as PNG files."""
+    """Three real photos of different sizes (the sample photos) as PNG files."""
     folder = tmp_path / "photos"
     folder.mkdir()
     for path, size in zip(images.sample_paths(), ((96, 128), (64, 80), (100, 60))):
         picture, _ = images.load_image(path)
         Image.fromarray(images.fit(picture, "resize", size)).save(folder / f"{path.stem}.png")
     return folder
+
+
+@pytest.fixture(scope="session")
+def qapp():
+    """The process's QApplication, which Qt widgets (image_display) need; offscreen when this
+    makes it."""
+    from PyQt5 import QtWidgets
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        app = QtWidgets.QApplication(["gr-semcom tests"])
+    return app
 
 
 def logged(capfd) -> str:

@@ -4,7 +4,6 @@ shows id, SNR and the PSNR of the pair."""
 from __future__ import annotations
 
 import importlib
-import os
 import pathlib
 import re
 import time
@@ -22,17 +21,6 @@ from conftest import CIFAR_MODEL, logged, run_block
 
 display_module = importlib.import_module("gnuradio.semcom.image_display")
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def qapp():
-    """The process's QApplication (offscreen when this makes it)."""
-    from PyQt5 import QtWidgets
-    app = QtWidgets.QApplication.instance()
-    if app is None:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-        app = QtWidgets.QApplication(["qa_image_display"])
-    return app
 
 
 def grabbed(view) -> np.ndarray:

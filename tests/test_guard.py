@@ -1,7 +1,6 @@
 """pdus.guarded: no message can disable a block. Each reproduction of issue 15's first
 finding goes to a block in a running flowgraph, then a valid PDU, which must still come out.
 Only bad input is a dropped message (ValueError); anything else is logged as a bug (issue 18)."""
-import os
 
 import numpy as np
 import pmt
@@ -86,7 +85,6 @@ def test_a_bug_is_logged_as_an_internal_error_with_its_traceback_and_the_block_g
     assert "dropped message" not in log
 
 
-
 # values no metadata key takes sensibly: one of each kind pmt converts to
 ABSURD = [pmt.from_double(float("inf")), pmt.from_double(float("nan")), pmt.from_long(-1), pmt.from_long(2 ** 62),
           pmt.from_double(2.5), pmt.intern("x"), pmt.from_complex(1 + 1j), pmt.PMT_T, pmt.PMT_NIL,
@@ -106,17 +104,6 @@ def output(block, port: str, msg):
     block.publish = lambda _, pdu: sent.append(pdu)
     unguarded(block, port)(msg)
     return sent[0]
-
-
-@pytest.fixture(scope="module")
-def qapp():
-    """The process's QApplication, which image_display needs (offscreen when this makes it)."""
-    from PyQt5 import QtWidgets
-    app = QtWidgets.QApplication.instance()
-    if app is None:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-        app = QtWidgets.QApplication(["test_guard"])
-    return app
 
 
 @pytest.fixture(scope="module")
