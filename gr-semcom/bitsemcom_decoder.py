@@ -45,7 +45,7 @@ class bitsemcom_decoder(pdu_block.pdu_block):
         if kind != self.input:
             raise ValueError(f"PDU holds {kind} values (metadata {keys.SOFT_BITS!r}), this decoder's input "
                              f"is {self.input}")
-        height, width = self.bundle.decoded_size(meta)
+        height, width = pdus.decoded_size(self.bundle, meta)
         expected = self.bundle.bits_for(height, width)
         if soft.size != expected:
             raise ValueError(f"{soft.size} soft bits received, model {self.bundle.model_id} sends "

@@ -23,7 +23,7 @@ import pathlib
 import numpy as np
 
 from . import card as card_schema
-from . import images, keys, pdus, symbols
+from . import images, symbols
 
 _PACKAGE = pathlib.Path(__file__).resolve().parent
 PROVIDERS = {"auto": None, "cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
@@ -188,14 +188,6 @@ class Bundle:
                              f"size policy 'full' needs a fully convolutional model")
         return images.fit(image, policy, self.image_size)
 
-    def decoded_size(self, meta: dict) -> tuple[int, int]:
-        """(H, W) a decoder makes of a PDU with metadata ``meta``: its ``image_shape``
-        (checked and bounded by ``pdus.image_size``), or the fixed model's size when it has
-        none (ValueError for a fully convolutional model)."""
-        if keys.IMAGE_SHAPE not in meta and not self.image_size:
-            raise ValueError(f"metadata lacks image_shape and model {self.model_id} is fully convolutional")
-        return pdus.image_size(meta, tuple(self.image_size) if self.image_size else None)
-
     def padded_size(self, height: int, width: int) -> tuple[int, int]:
         """Size the encoder runs at: the image padded up to a multiple of the card's
         ``downsampling`` (fully convolutional models; fixed sizes are multiples already)."""
@@ -346,42 +338,6 @@ class DeepJSCCBundle(Bundle):
         if outputs != expected:
             raise ModelError(f"model {self.model_id}: {path} has outputs {outputs}, the card "
                              f"(variance {self.variational}, classes {bool(self.classes)}) expects {expected}")
-
-    def decode_received(self, meta: dict, received: np.ndarray, hop: int, node: str) -> np.ndarray:
-        """The uint8 image of a symbol PDU (``meta``, ``received``) that hop ``hop`` brought
-        to ``node`` (a relay or the destination, named in errors): ValueError when the
-        metadata names another model or hop, or the count does not fit its image_shape."""
-        mean, _, height, width = self.received_parts(meta, received, hop, node)
-        return self.decode(mean, height, width, hop)
-
-    def received_parts(self, meta: dict, received: np.ndarray, hop: int, node: str):
-        """(mean symbols, variance symbols or None, height, width) of a symbol PDU that hop ``hop``
-        brought to ``node``, checked as ``decode_received`` checks it."""
-        self.check_received(meta, hop, node)
-        height, width = self.decoded_size(meta)
-        return (*self.split_variance(meta, received, height, width), height, width)
-
-    def check_received(self, meta: dict, hop: int, node: str) -> None:
-        """ValueError when a symbol PDU's metadata names another model than this one, or another
-        hop than ``hop``, the one ``node`` decodes."""
-        sender = pdus.text(meta, keys.MODEL_ID)
-        if sender is not None and sender != self.model_id:
-            raise ValueError(f"symbols come from model {sender}, {node} is {self.model_id}'s")
-        sent_hop = pdus.whole(meta, keys.HOP, high=1 << 16)
-        if sent_hop is not None and sent_hop != hop:
-            raise ValueError(f"symbols of hop {sent_hop} reached {node}, which decodes hop {hop} of {self.model_id}")
-
-    def split_variance(self, meta: dict, received: np.ndarray, height: int, width: int):
-        """(mean symbols, variance symbols or None) of a received PDU for an image of ``height``
-        x ``width``: the variance is the last ``variance_symbols`` of them when the metadata says
-        so. ValueError when the counts do not fit the image."""
-        expected = self.n_symbols(height, width)
-        sent_variance = pdus.whole(meta, keys.VARIANCE_SYMBOLS, 0)
-        if sent_variance not in (0, expected) or received.size != expected + sent_variance:
-            told = f" ({keys.VARIANCE_SYMBOLS} {sent_variance})" if sent_variance else ""
-            raise ValueError(f"{received.size} symbols received{told}, model {self.model_id} sends {expected} "
-                             f"for a {height}x{width} image{' (and as many variances)' if self.variational else ''}")
-        return received[:expected], (received[expected:] if sent_variance else None)
 
     def decode_samples(self, mean: np.ndarray, height: int, width: int, variance: np.ndarray | None,
                        samples: int, rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray | None]:

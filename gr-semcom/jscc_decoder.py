@@ -59,7 +59,7 @@ class jscc_decoder(pdu_block.pdu_block):
     @pdu_block.takes(pdus.parse_symbols)
     def handle_symbols(self, meta, received):
         """complex64 (S,) received symbols -> ``samples`` uint8 (H, W, 3) images on port ``image``."""
-        mean, sent_variance, height, width = self.bundle.received_parts(meta, received, self.last_hop, "this decoder")
+        mean, sent_variance, height, width = pdus.received_symbols(self.bundle, meta, received, self.last_hop, "this decoder")
         if self.resampling == "transmitted" and sent_variance is None:
             raise ValueError(f"resampling 'transmitted' needs the variance in the PDU ({keys.VARIANCE_SYMBOLS}): "
                              f"send it with jscc_encoder send_variance")

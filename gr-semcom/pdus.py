@@ -294,3 +294,35 @@ def burst_buffer(n_symbols: int) -> int:
     """Items a stream buffer needs so that tagged_stream_to_pdu sees a whole burst."""
     # a circular buffer offers at most half its size to one call of work
     return 1 << max(12, math.ceil(math.log2(2 * n_symbols)))
+
+
+# -- a received symbol PDU against the model that decodes it ------------------------------------
+def decoded_size(model, meta: dict) -> tuple[int, int]:
+    """(H, W) that ``model`` (a bundle) decodes a PDU with metadata ``meta`` to: its
+    ``image_shape`` (checked and bounded by ``image_size``), or the fixed model's size when it
+    has none (ValueError for a fully convolutional model)."""
+    if keys.IMAGE_SHAPE not in meta and not model.image_size:
+        raise ValueError(f"metadata lacks image_shape and model {model.model_id} is fully convolutional")
+    return image_size(meta, tuple(model.image_size) if model.image_size else None)
+
+
+def received_symbols(model, meta: dict, received: np.ndarray, hop: int, node: str):
+    """(mean symbols, variance symbols or None, height, width) of a symbol PDU (``meta``,
+    complex64 ``received``) that hop ``hop`` brought to ``node`` (a relay or the destination,
+    named in errors), decoded by ``model`` (a DeepJSCC bundle). ValueError when the metadata
+    names another model or hop, or the count does not fit its image_shape: the variance is the
+    last ``variance_symbols`` of them when the metadata says so."""
+    sender = text(meta, keys.MODEL_ID)
+    if sender is not None and sender != model.model_id:
+        raise ValueError(f"symbols come from model {sender}, {node} is {model.model_id}'s")
+    sent_hop = whole(meta, keys.HOP, high=1 << 16)
+    if sent_hop is not None and sent_hop != hop:
+        raise ValueError(f"symbols of hop {sent_hop} reached {node}, which decodes hop {hop} of {model.model_id}")
+    height, width = decoded_size(model, meta)
+    expected = model.n_symbols(height, width)
+    sent_variance = whole(meta, keys.VARIANCE_SYMBOLS, 0)
+    if sent_variance not in (0, expected) or received.size != expected + sent_variance:
+        told = f" ({keys.VARIANCE_SYMBOLS} {sent_variance})" if sent_variance else ""
+        raise ValueError(f"{received.size} symbols received{told}, model {model.model_id} sends {expected} "
+                         f"for a {height}x{width} image{' (and as many variances)' if model.variational else ''}")
+    return received[:expected], (received[expected:] if sent_variance else None), height, width

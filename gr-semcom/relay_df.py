@@ -36,7 +36,9 @@ class relay_df(pdu_block.pdu_block):
     def handle_symbols(self, meta, received):
         """complex64 (S,) symbols of hop relay - 1 -> uint8 (H, W, 3) image on port ``image`` and
         complex64 symbols of hop ``relay`` on port ``symbols``."""
-        image = self.bundle.decode_received(meta, received, self.relay - 1, f"relay {self.relay}")
+        mean, _, height, width = pdus.received_symbols(self.bundle, meta, received, self.relay - 1,
+                                                       f"relay {self.relay}")
+        image = self.bundle.decode(mean, height, width, self.relay - 1)
         sent = self.bundle.encode(image, hop=self.relay)
         self.publish("image", pdus.image_pdu({**meta, keys.HOP: self.relay}, image))
         meta.update({keys.HOP: self.relay, keys.N_SYMBOLS: int(sent.size), keys.MODEL_ID: self.bundle.model_id})
