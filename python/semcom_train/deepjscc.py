@@ -8,7 +8,7 @@ complex symbol, per image. The decoder inverts the map and ends in a sigmoid.
 
 Both are fully convolutional. The decoder upsamples with conv + PixelShuffle
 rather than transposed convolutions because onnxruntime runs the latter at about
-half of torch's speed on these CPUs (DESIGN.md, "Measured here").
+half of torch's speed on these CPUs (measured when the network was designed).
 """
 from __future__ import annotations
 
