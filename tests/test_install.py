@@ -355,3 +355,60 @@ def test_system_grc_runs_the_installed_examples(installed, xvfb, tmp_path):
     finally:
         grc.stop()
     assert set(runs) == {p.stem for p in standalone}
+
+# -- the block QA registered with CTest (GR_ADD_TEST, as gr_modtool does), run against the source tree --
+CTEST = shutil.which("ctest")
+QA_FILES = sorted(p.stem for p in (ROOT / "tests").glob("qa_*.py"))
+QUICK_QA = ("qa_bit_mapper", "qa_jscc_encoder", "qa_qam_mapper")  # a few seconds each; the whole QA takes a minute
+
+# Run with PYTHONPATH of a CTest script (argv[1]) and the venv's editable install of the source tree
+# taken away, so that only that PYTHONPATH can find gnuradio.semcom
+QA_IMPORT = textwrap.dedent("""
+    import importlib.util, pathlib, sys
+    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in getattr(f, "__module__", "")]
+    sys.path[:0] = [p for p in sys.argv[1].split(":") if p]
+    for name in list(sys.modules):
+        if name == "gnuradio" or name.startswith("gnuradio."):
+            del sys.modules[name]
+    print(importlib.util.find_spec("gnuradio.semcom").origin)
+    print(importlib.util.find_spec("semcom_tools").submodule_search_locations[0])
+""")
+
+
+@pytest.fixture(scope="module")
+def qa_build(tmp_path_factory) -> pathlib.Path:
+    """A build folder configured with this Python for the QA, and built (the QA needs no install)."""
+    build = tmp_path_factory.mktemp("ctest") / "build"
+    configure = _run([CMAKE, "-S", ROOT, "-B", build, f"-DQA_PYTHON_EXECUTABLE={sys.executable}"], timeout=120)
+    assert f"Block QA Python:      {sys.executable}" in configure.stdout, configure.stdout
+    _run([CMAKE, "--build", build], timeout=120)
+    return build
+
+
+@pytest.mark.skipif(CTEST is None, reason="ctest is not installed")
+def test_ctest_registers_every_qa_file(qa_build):
+    listed = _run([CTEST, "-N"], cwd=qa_build, timeout=60).stdout
+    assert sorted(re.findall(r"Test +#\d+: (\S+)", listed)) == QA_FILES, listed
+
+
+def test_each_qa_test_runs_its_file_with_pytest_against_the_source_tree(qa_build):
+    for name in QA_FILES:
+        script = (qa_build / f"{name}_test.sh").read_text()
+        command = script.strip().splitlines()[-1].split()
+        assert command == [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", '"not', 'training"',
+                           str(ROOT / "tests" / f"{name}.py")], script
+        pythonpath = re.search(r"^export PYTHONPATH=(.*)$", script, re.M).group(1).replace("$PYTHONPATH", "")
+        result = _run([sys.executable, "-c", QA_IMPORT, pythonpath], cwd=qa_build, timeout=60)
+        package, tools = result.stdout.split()
+        # gnuradio.semcom from gr-semcom/ (through build/test_modules/gnuradio/semcom), semcom_tools from python/
+        assert pathlib.Path(package).resolve() == ROOT / "gr-semcom" / "__init__.py", package
+        assert pathlib.Path(tools).resolve() == ROOT / "python" / "semcom_tools", tools
+
+
+@pytest.mark.skipif(CTEST is None, reason="ctest is not installed")
+def test_ctest_runs_the_qa_and_it_passes(qa_build):
+    result = subprocess.run([CTEST, "--output-on-failure", "-R", f"^({'|'.join(QUICK_QA)})$"], cwd=qa_build,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert re.findall(r"Test +#\d+: (\S+) \.+ +Passed", result.stdout) == list(QUICK_QA), result.stdout
+    assert f"100% tests passed, 0 tests failed out of {len(QUICK_QA)}" in result.stdout, result.stdout
