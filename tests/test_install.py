@@ -232,7 +232,7 @@ def system_environment(installed) -> dict:
 SYSTEM_PROBE = textwrap.dedent("""
     import importlib, importlib.metadata, json, pathlib, pkgutil, sys
     from gnuradio import gr
-    import numpy, onnxruntime, PIL, PIL.features, skimage.data
+    import numpy, onnxruntime, PIL, PIL.features
     from gnuradio import semcom
     from gnuradio.semcom import images
     modules = sorted(m.name for m in pkgutil.iter_modules(semcom.__path__))
@@ -246,7 +246,7 @@ SYSTEM_PROBE = textwrap.dedent("""
         "executable": sys.executable, "gr": gr.version(), "semcom": semcom.__file__,
         "numpy": [numpy.__version__, numpy.__file__], "onnxruntime": onnxruntime.__file__,
         "pil": [PIL.__version__, PIL.__file__], "webp": PIL.features.check("webp"),
-        "avif": PIL.features.check("avif"), "skimage": skimage.data.__file__,
+        "avif": PIL.features.check("avif"),
         "samples": [str(p) for p in images.sample_paths() if p.is_file()],
         "modules": modules, "failed": failed}))
 """)
@@ -267,15 +267,15 @@ def test_python_dependencies_cover_the_package_requirements(installed):
     cache = (installed["build"] / "CMakeCache.txt").read_text()
     deps = re.search(r"^SEMCOM_PYTHON_DEPS:STRING=(.*)$", cache, re.M).group(1).split(";")
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {Requirement(r).name.lower() for r in project["dependencies"]} | {"scikit-image"}
-    assert wanted <= {Requirement(r).name.lower() for r in deps}
+    wanted = {Requirement(r).name.lower() for r in project["dependencies"]}
+    assert wanted == {Requirement(r).name.lower() for r in deps}
     assert "numpy<2" in deps  # GNU Radio 3.10 is built against numpy 1.x
 
 
 @needs_system_python
 def test_system_python_imports_the_install_with_its_dependencies(installed):
     """/usr/bin/python3 with only the prefix added: gnuradio.semcom and every module of it import;
-    what the system lacked (onnxruntime, scikit-image's photos) comes from the prefix; numpy stays
+    what the system lacked (onnxruntime) comes from the prefix, the sample photos with the package; numpy stays
     the system's 1.x, which GNU Radio is built against (the install put no numpy into the prefix)."""
     result = subprocess.run([SYSTEM_PYTHON, "-c", SYSTEM_PROBE], env=system_environment(installed),
                             cwd=installed["work"], capture_output=True, text=True, timeout=120)
@@ -290,10 +290,11 @@ def test_system_python_imports_the_install_with_its_dependencies(installed):
     assert int(numpy_version.split(".")[0]) < 2, report["numpy"]
     assert not pathlib.Path(numpy_file).resolve().is_relative_to(pydir), report["numpy"]
     assert not list(pydir.glob("numpy*")), "the install put a numpy into the prefix"
-    for name in ("onnxruntime", "skimage"):
-        location = pathlib.Path(report[name] if name == "onnxruntime" else report["skimage"]).resolve()
-        assert location.is_relative_to(pydir), (name, location)
-    assert len(report["samples"]) == 4, report["samples"]  # images "samples": every example's default
+    location = pathlib.Path(report["onnxruntime"]).resolve()
+    assert location.is_relative_to(pydir), location
+    # images "samples", every example's default, installed with the package
+    assert len(report["samples"]) == 4, report["samples"]
+    assert all(pathlib.Path(p).resolve().is_relative_to(installed["package"].resolve()) for p in report["samples"])
     assert report["webp"] and report["avif"], report["pil"]  # the codec blocks' formats
 
 
@@ -301,9 +302,8 @@ def test_python_dependencies_are_in_the_install_manifest(installed):
     """`make uninstall` removes what the install put into the prefix, its Python dependencies too."""
     manifest = set((installed["build"] / "install_manifest.txt").read_text().split())
     pydir = installed["pydir"]
-    for package in ("onnxruntime", "skimage"):
-        files = [p for p in (pydir / package).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-        assert files and not [str(p) for p in files if str(p) not in manifest][:5], package
+    files = [p for p in (pydir / "onnxruntime").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    assert files and not [str(p) for p in files if str(p) not in manifest][:5]
     assert not list(pydir.glob("bin")), "console scripts of the dependencies left in the Python folder"
 
 
@@ -355,6 +355,7 @@ def test_system_grc_runs_the_installed_examples(installed, xvfb, tmp_path):
     finally:
         grc.stop()
     assert set(runs) == {p.stem for p in standalone}
+
 
 # -- the block QA registered with CTest (GR_ADD_TEST, as gr_modtool does), run against the source tree --
 CTEST = shutil.which("ctest")
