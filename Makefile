@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 # gr-semcom: set-up, tests, demo and benchmarks.
 #   make demo   - install what is missing, then send images through the flowgraph
 #   make test   - install what is missing, then run the test suite

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """What the over-the-air blocks cost: burst_tx's framing and burst_rx's receiver per burst,
 and how many samples per second burst_rx searches when the air is empty.
 

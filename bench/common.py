@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """What the benchmarks share: where results go, the images they time, timing, and the report.
 
 Each benchmark is a script (``python bench/<name>.py``; its folder is then on sys.path, so

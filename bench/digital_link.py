@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Where the time goes in the digital links: BitSemCom and the separation baseline, stage by stage.
 
     python bench/digital_link.py                      # shipped BitSemCom models, QPSK/16QAM/64QAM

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """What a relay costs per image: decode-and-forward (its hop's decoder, then the next hop's
 encoder) against quantize-and-forward (nearest codebook centre of every vector) at each rate.
 

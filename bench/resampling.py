@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """What a resampling receiver costs per received image: jscc_decoder's draws of a variational
 model decoded in one batch (what the block does) against one decoder run per draw, and the
 metrics_sink scoring of every draw.

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Soak: a link that runs for hours must hold its memory flat. Images loop through
 encoder -> channel -> decoder -> metrics sink, paced by the source's window of
 acknowledgements, and the process's resident memory is sampled as they pass.

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """GNU Radio's own channel blocks between Symbols to Stream and Stream to Symbols: every
 image delivered, and the PSNR against the evaluation harness's symbol-level AWGN link.
 

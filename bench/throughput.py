@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Throughput of the JSCC link: GNU Radio flowgraph vs. raw onnxruntime vs. torch eager.
 
     python bench/throughput.py                                  # the shipped models

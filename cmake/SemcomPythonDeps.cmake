@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 # gr-semcom's runtime Python dependencies for the interpreter that runs the flowgraphs.
 #
 # GNU Radio Companion runs a flowgraph with the interpreter it runs under itself

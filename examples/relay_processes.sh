@@ -1,4 +1,12 @@
 #!/usr/bin/env bash
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 # Transmitter, two decode-and-forward relays and receiver as four processes, joined by
 # GNU Radio's ZMQ message blocks on loopback (semcom_tools.nodes, the semcom-node command); AWGN on every hop.
 #   examples/relay_processes.sh [model] [images] [snr_db] [out_dir]

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """gr-semcom: neural joint source-channel coding blocks for GNU Radio.
 
 Blocks (one per module): image_source, jscc_encoder, jscc_decoder,

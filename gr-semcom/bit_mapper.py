@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """bit_mapper: bit probability PDU -> bit PDU, by Bernoulli sampling or thresholding."""
 from __future__ import annotations
 

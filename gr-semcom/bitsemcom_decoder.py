@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """bitsemcom_decoder: soft-bit PDU (LLRs or posteriors) -> image PDU through a BitSemCom model's ONNX decoder."""
 from __future__ import annotations
 

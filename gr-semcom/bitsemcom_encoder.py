@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """bitsemcom_encoder: image PDU -> bit probability PDU through a BitSemCom model's ONNX encoder."""
 from __future__ import annotations
 

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """block_fading: Rayleigh block fading on symbol PDUs, with the coefficients
 in the metadata for coherent demapping (CSI at the receiver).
 

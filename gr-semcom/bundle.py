@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Model bundles: a folder with ``card.json`` and the ONNX files it names.
 
 The card says what the model is and how to run it; each ONNX file also carries

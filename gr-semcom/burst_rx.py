@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """burst_rx: a received sample stream -> equalised symbol PDUs of the bursts in it."""
 from __future__ import annotations
 

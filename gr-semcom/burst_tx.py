@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """burst_tx: symbol PDU -> pulse-shaped burst samples (preamble, header, pilots, payload)."""
 from __future__ import annotations
 

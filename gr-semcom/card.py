@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """The model card: ``card.json`` of a model bundle, its schema defined once, and its reader and writers.
 
 A card says what a model is (``method``, geometry), how it was trained (data, SNR range,

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """codec_decoder: bit PDU (from ldpc_decoder) -> image PDU, with a fallback image when decoding fails."""
 from __future__ import annotations
 

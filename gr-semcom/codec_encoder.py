@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """codec_encoder: image PDU -> bit PDU of an image codec's stream, sized to the link's budget."""
 from __future__ import annotations
 

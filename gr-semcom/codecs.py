@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Image codecs of the separation baseline (codec + LDPC + QAM), over Pillow, and
 the link arithmetic that gives them their bit budget.
 

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Bits <-> constellation symbols, and soft demapping to bit LLRs and posteriors.
 
 The signal math of the digital chain, numpy only, written once: the blocks

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """equalizer: coherent one-tap equalisation of symbol PDUs with the channel gain in their metadata.
 
 Analog JSCC decoders (``jscc_decoder``) take symbols as the AWGN channel

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Burst frames for over-the-air links: preamble, header, pilots and payload, in symbols.
 
 A frame, at one sample per symbol before pulse shaping (``burst_tx``), is::

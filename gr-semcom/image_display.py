@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """image_display: a Qt view of decoded images beside their references, with SNR, PSNR and SSIM."""
 from __future__ import annotations
 

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Image helpers: reading image files, the shipped sample photos, fitting images to a model.
 
 Images are uint8 arrays (H, W, 3), RGB, the layout of image PDUs.

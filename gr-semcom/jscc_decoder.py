@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """jscc_decoder: received symbol PDU -> image PDU(s) through a model's ONNX decoder."""
 from __future__ import annotations
 

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """PDU metadata keys, the one place they are defined.
 
 Every PDU is a pmt pair (metadata dict, uniform vector). Blocks copy the

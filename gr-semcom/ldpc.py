@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """LDPC codes of the separation baseline: parity-check matrices, gr-fec's encoder,
 and a belief-propagation decoder (numpy), with gr-fec's own decoder as an option.
 

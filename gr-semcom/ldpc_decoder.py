@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """ldpc_decoder: soft-bit PDU (LLRs) -> decoded bit PDU, with per-frame success."""
 from __future__ import annotations
 

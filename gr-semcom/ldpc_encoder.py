@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """ldpc_encoder: bit PDU -> LDPC-coded bit PDU (gr-fec's encoder, see ``ldpc``)."""
 from __future__ import annotations
 

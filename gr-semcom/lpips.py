@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """LPIPS, the learned perceptual image distance (Zhang et al., CVPR 2018), with onnxruntime only.
 
 The network is LPIPS v0.1 on AlexNet (the ``lpips`` package's default, ``net="alex"``):

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Image quality metrics on uint8 (H, W, 3) images: PSNR and SSIM.
 
 SSIM follows Wang et al. (2004): 11-tap Gaussian window, sigma 1.5, K1 = 0.01,

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """metrics_sink: PSNR, SSIM and optionally LPIPS, hash agreement and class accuracy of decoded images
 against their sources."""
 from __future__ import annotations

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Constellations by name: the one table the runtime, the evaluation CLI and
 the training side (``semcom_train.bitsemcom``) share.
 

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """pdu_block: the base of gr-semcom's message blocks, which take PDUs on named input ports
 and send PDUs on named output ports (``pdus`` builds and checks the PDUs).
 

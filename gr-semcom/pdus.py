@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Building and checking the PDUs blocks exchange (see ``keys`` for metadata).
 
 Parsers and metadata readers raise ``ValueError`` naming what is wrong (bad input);

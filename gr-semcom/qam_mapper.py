@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """qam_mapper: bit PDU -> complex symbol PDU on any GNU Radio constellation."""
 from __future__ import annotations
 

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """qf_dequantizer: bit PDU from relay_qf -> symbol PDU of codebook centres."""
 from __future__ import annotations
 

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Vector quantisation of received symbols, for quantize-and-forward relays.
 
 A relay that cannot decode forwards what it heard as bits: the received complex

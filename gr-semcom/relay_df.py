@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """relay_df: received symbol PDU -> re-encoded symbol PDU (decode-and-forward relay)."""
 from __future__ import annotations
 

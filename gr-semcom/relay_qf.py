@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """relay_qf: received symbol PDU -> bit PDU through a vector-quantisation codebook (quantize-and-forward)."""
 from __future__ import annotations
 

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """soft_demapper: complex symbol PDU -> per-bit LLRs or posteriors."""
 from __future__ import annotations
 

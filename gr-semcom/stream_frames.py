@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Symbol PDUs as frames in a sample stream at one sample per symbol, and back.
 
 ``symbols_to_stream`` sends each PDU as a frame so that GNU Radio's channel blocks

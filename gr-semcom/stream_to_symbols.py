@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """stream_to_symbols: a sample stream of frames -> received, equalised symbol PDUs."""
 from __future__ import annotations
 

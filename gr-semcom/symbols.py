@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """The map between a model's real latent and complex channel symbols.
 
 A latent (C, H, W) float32, C even, flattened in C order, gives complex symbol

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """symbols_to_stream: symbol PDUs -> a sample stream of frames for GNU Radio's channel blocks."""
 from __future__ import annotations
 

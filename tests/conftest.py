@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Shared fixtures: shipped models, data sets, and running one block in a real flowgraph."""
 from __future__ import annotations
 

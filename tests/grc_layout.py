@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """GNU Radio Companion's drawing of flowgraphs and dialogs, measured with GRC's own GUI
 classes (``gnuradio.grc.gui``) at its default zoom and preferences; needs an X display
 (Xvfb will do). tests/test_grc_layout.py runs it in a subprocess, so that GTK never

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """bitsemcom_encoder in a running flowgraph: probabilities, metadata, bad input, and the models it refuses."""
 import json
 import shutil

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """block_fading in a running flowgraph: one coefficient per PDU or per block,
 the coefficients in the metadata, reproducible seeds, Rayleigh statistics, the
 soft demapper reading per-block gains, and bad input."""

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """burst_tx and burst_rx in running flowgraphs, through GNU Radio's channel model (noise,
 frequency offset, sample-rate offset), a timing offset and gaps of noise between bursts:
 every burst detected, its header read, and the JSCC decoder's PSNR within a stated margin

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """codec_decoder in a running flowgraph: the codec's decoded image; the fallback
 image with decode_failed when the LDPC decoder reported failed frames or the
 stream does not decode; bad input dropped."""

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """codec_encoder in a running flowgraph: the stream of the best quality that fits,
 zero-filled to the budget; the budget from bits, channel uses or bandwidth
 ratio and the LDPC code; an empty slot when nothing fits; bad input dropped."""

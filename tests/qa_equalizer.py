@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """equalizer in a running flowgraph: zero forcing and MMSE against their formulas with
 the gains block_fading records (per PDU and per block), the metadata hand-over, and bad input."""
 import numpy as np

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """image_display: a real flowgraph feeds it image PDUs; what its widget paints (grabbed
 offscreen) is the decoded image and its reference at the block's scale, and the caption
 shows id, SNR and the PSNR of the pair."""

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """jscc_decoder in a running flowgraph: images back, and what it refuses."""
 import numpy as np
 import pmt

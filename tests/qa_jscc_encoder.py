@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """jscc_encoder in a running flowgraph: symbols, metadata, and bad input."""
 import numpy as np
 import pmt

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """ldpc_decoder in a running flowgraph, and ``ldpc``'s decoders: exact decoding
 of clean and noisy frames, the information bits trimmed, per-frame success in
 the metadata, gr-fec's decoder agreeing with ours until its likelihood ratios

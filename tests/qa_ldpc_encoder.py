@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """ldpc_encoder in a running flowgraph, and the codes of ``ldpc``: frames,
 zero padding, metadata, codewords that satisfy H, gr-fec's encoders agreeing,
 the codes' sizes and the rate-3/4 code's structure, bad input and bad codes."""

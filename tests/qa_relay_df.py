@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """relay_df in running flowgraphs: a decode-and-forward bundle's hops (ONNX against torch),
 the relay's output against its hop's decoder and the next hop's encoder, the hop check,
 the multi-hop link with a channel per hop, and bad input."""

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """relay_qf and qf_dequantizer in running flowgraphs: the shipped CIFAR-10 model's codebooks,
 bits equal to Codebook.quantize, the round trip to centres, rates, and bad input."""
 import numpy as np

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """soft_demapper in a running flowgraph: LLRs and posteriors, noise variance and
 channel gain from parameter or metadata, padding trimmed, and bad input."""
 import math

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """stream_to_symbols in a flowgraph: frames found from their tags through a delay and a
 gain, metadata kept and the estimates added; frames it cannot receive are logged with
 their image id, never lost silently."""

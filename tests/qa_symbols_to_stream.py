@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """symbols_to_stream in a flowgraph: each PDU out as its frame, exactly, with one tag
 carrying the geometry and the PDU's metadata; bad PDUs logged and dropped."""
 import time

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """flowgraphs.awgn_hop in a running flowgraph: PDUs that GNU Radio's pdu_to_tagged_stream
 cannot take (longer than its buffer, not a pair, not complex, empty) are dropped with a log
 line before it, and the PDUs after them still cross the hop."""

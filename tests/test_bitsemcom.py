@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """BitSemCom training side: torch demapper against numpy, Gumbel straight-through,
 inference sampling, ablations, any constellation without retraining, two-stage
 training with --init, ONNX export parity."""

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """The model card schema (gnuradio.semcom.card): every shipped card follows it, wrong cards are
 refused with the file and the key named, and measured results are stored in one shape."""
 from __future__ import annotations

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """codecs: the best quality within a bit budget, the lowest quality that does
 not fit, decoding that returns None instead of raising, bits MSB first, and
 the budget rule of the separation baseline."""

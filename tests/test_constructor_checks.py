@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Constructors refuse what would fail later (issue 15, finding 11): card geometry that
 divides by zero at the first image, a constellation given by a wrong name or type, a
 codebook entry of the wrong shape."""

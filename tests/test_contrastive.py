@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """C-JSCC in torch: the supervised contrastive loss against a loop over the paper's eq. 4,
 the augmentation, the classifier as a detached probe, the loss and the training options."""
 import math

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """C-JSCC through the blocks and the flowgraph: the classifier exported with the decoder, class
 probabilities in the metadata, accuracy against the source labels, and what needs labels."""
 import json

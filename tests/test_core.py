@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Runtime core: metrics against scikit-image, image helpers, symbol map, bundles."""
 import json
 import shutil

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """demapping: bit labels, mapping, exact and max-log LLRs, posteriors, against
 brute-force sums and against GNU Radio's own encoder and soft decoder."""
 import math

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Deep hash distillation: losses against their formulas, retrieval mAP against a brute-force
 computation, augmentations, training with resume, and the ONNX export against torch."""
 import json

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """BitSemCom's digital link end to end: one trained bundle through
 ``flowgraphs.digital_point_to_point`` with QPSK and 16QAM over AWGN and Rayleigh
 block fading, the error-free output of the torch model at very high SNR, seeds,

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """The separation baseline's digital link in one real flowgraph:
 
     bits -> ldpc_encoder -> qam_mapper -> [block_fading] -> pdu_to_tagged_stream

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Burst frames in numpy: the header with its CRC and LDPC code, pilots, and the
 synchronisation chain (detection, frequency offset, fractional timing, gain, pilot
 tracking) against a simulated channel; false detections on noise alone."""

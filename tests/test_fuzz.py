@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Every message input of every block gets seeded, randomised malformed messages (other pmt
 types, other vector types, empty, cut, grown and huge payloads, NaN and Inf, absurd values
 for every metadata key of ``keys``, deep nesting), then a valid PDU: nothing escapes a

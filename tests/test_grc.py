@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """GRC: the block YAML in grc/ matches the Python blocks; the library tree groups them
 by function under "Semantic Communications"; a model parameter offers the shipped models
 the block can use and GRC flags any other name before a run; labels are short enough for

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """GNU Radio Companion itself, headless under Xvfb: `make grc` opens every example
 (examples/*.grc) with gr-semcom's blocks in the library; each one loads without an
 error and generates (GRC only generates a flowgraph it finds valid), and Run executes

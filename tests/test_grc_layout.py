@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """How GNU Radio Companion draws gr-semcom: every example's blocks (with their ports) and
 comments, at GRC's default zoom and preferences, leave room between each other, no
 connection runs under a block, and every option label fits the combo box GRC shows it in. The sizes are GRC's own

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """pdus.guarded: no message can disable a block. Each reproduction of issue 15's first
 finding goes to a block in a running flowgraph, then a valid PDU, which must still come out.
 Only bad input is a dropped message (ValueError); anything else is logged as a bug (issue 18)."""

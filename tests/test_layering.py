@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """The direction of imports: training -> tools -> runtime, never back, and each package's
 dependencies declared in pyproject.toml exactly as it imports them.
 

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """examples/live_gui.grc: compiled with grcc and run offscreen under a Qt event loop, the
 window shows each decoded image exactly as it reached the Image Display (grabbed from the
 widget), its PSNR against the source, the received symbols in the constellation sink, and

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """LPIPS: the converter's torch network against an independent numpy LPIPS, the ONNX
 runtime against the torch network, the properties users rely on, and bad input.
 

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Metadata a block allocates from is checked and bounded in one place (pdus.image_size):
 a small PDU claiming a huge image is refused with a log line, not allocated."""
 import resource

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Decode-and-forward DeepJSCC in torch: every hop its own encoder and decoder, the channel on
 every hop, initialisation from a single-hop model, and end-to-end training."""
 import pytest

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Transmitter, relays and receiver as separate processes over ZMQ on loopback: every image
 arrives with the PSNR of the single-process flowgraph, a killed relay that is started again
 carries the images sent after it and the receiver names the ones lost with it at once, a

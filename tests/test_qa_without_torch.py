@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """The block QA (tests/qa_*.py) needs the runtime alone: every qa file runs in a subprocess in
 which torch cannot be imported (sys.modules["torch"] = None, so semcom_train cannot either) and
 SEMCOM_DATA is an empty folder (no Kodak, CIFAR-10 or BSDS500). Each file must have passing

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """The quantize-and-forward link in GNU Radio: the relay's bits over a noiseless pipeline or
 a real digital link (LDPC + QAM over AWGN), against the same chain computed without
 GNU Radio; the rate in bits per pixel; bad parameters."""

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Vector quantisation for quantize-and-forward: nearest centres against a brute-force search,
 the bit layout, the round trip, the paper's rates and bad input."""
 import numpy as np

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """The separation baseline end to end: image codec + LDPC + QPSK through
 ``flowgraphs.separation_point_to_point``: the codec's own image at high SNR,
 the fallback for every image at very low SNR, the capacity reference growing

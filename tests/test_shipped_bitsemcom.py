@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Shipped BitSemCom models through the GNU Radio digital link, against floors measured here.
 
 One model, several constellations without retraining: QPSK (what it was trained

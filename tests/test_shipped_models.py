@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Quality of the shipped models, run through onnxruntime, against floors measured here.
 
 Floors are about 0.3 dB under what the shipped bundles measured on these

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """The shipped VSCC and C-JSCC models: torch against ONNX, their cards, and their quality through
 the flowgraph against floors measured here (a retrained or re-exported model that is worse fails)."""
 import numpy as np

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """GNU Radio's own channel blocks between Symbols to Stream and Stream to Symbols, each
 built into examples/standard_channel.grc as a .grc file, compiled with grcc and run
 (bench/standard_channels.py does the building, compiling and running): every image

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """stream_frames: the frame of symbols_to_stream and its receiver, in numpy, against
 channels computed here (delay, complex gain, frequency offset, noise, fading)."""
 import numpy as np

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Training side: channels, networks, a training run that resumes, ONNX export parity, the
 torch-side evaluation's card record."""
 import json

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """The training package's registries: importing ``semcom_train.models`` alone knows every model,
 no module of the package imports itself back through another (no import cycle), and every
 registered model has a way to train and to export."""

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """The training side never runs a pickle (issue 15, finding 10): a checkpoint or weights file
 whose unpickling would run code is refused by --init, resume and export alike."""
 import pathlib

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """VSCC, VAE and AE in torch: the KL terms against torch.distributions, the network's
 resampling, initialisation from DeepJSCC, the training options, and the export (card,
 knowledge-base variance, ONNX against torch)."""

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Variational models through the flowgraph and the evaluation CLI: both VSCC test modes, every
 draw of every image scored, the information-bottleneck reference, and what the CLI refuses."""
 import csv

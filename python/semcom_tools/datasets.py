@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """The shared data sets by name: where they are, and the named image sets of the harness.
 
 Named sets: "kodak" (the shared Kodak folder), "cifar10-test:N" (N test images per class,

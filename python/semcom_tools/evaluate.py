@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Evaluation harness: sweep models x image sets x links x SNRs through the GNU Radio flowgraphs.
 
     semcom-eval --models deepjscc_bsds_r16 --images kodak \\

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Ready-made flowgraphs: the point-to-point links that the demo, the
 evaluation CLI and the benchmarks run.
 

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Compiling GNU Radio Companion flowgraphs with this source tree's block definitions (grc/),
 as the tests and benchmarks do: grcc and GRC's platform see grc/ and GNU Radio's own blocks
 only, so that a gr-semcom installed elsewhere (user or global block paths) cannot override them."""

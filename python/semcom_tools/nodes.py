@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """A relayed link as separate processes: transmitter, relays and receiver, joined by ZMQ.
 
     semcom-node tx --model deepjscc_cifar10_r6_df2_m5_dhd --images samples \\

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """The harness's results: metrics.csv rows, their summary per link and SNR, Markdown tables and plots.
 
 Rows are dicts keyed by ``COLUMNS`` (one per image, link and SNR, as ``evaluate.run`` makes them);

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """BitSemCom (Zhang, Bo, Mo, Tao): bit-level JSCC with a learnable probabilistic bit mapper.
 
     image -> Encoder (deepjscc.Encoder, latent not power-normalised) -> z (N, C, H/4, W/4)

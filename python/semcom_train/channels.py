@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Differentiable channels: complex channels on latents, and digital channels on bits.
 
 Latents (DeepJSCC): a latent ``(N, C, H, W)`` float32 is read as N images of

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Contrastive JSCC (C-JSCC): DeepJSCC with a supervised contrastive loss on its latent,
 and a classifier on the received latent.
 

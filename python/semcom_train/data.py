@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Training and evaluation data: CIFAR-10 from its zip, random crops of BSDS500.
 
 Images are handled as uint8 arrays (N, H, W, 3) and turned into float32

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """DeepJSCC networks (Bourtsoulatze et al., 2019): the encoder and decoder every model here builds on.
 
 The encoder maps an image batch ``(N, 3, H, W)`` float32 in [0, 1] to a latent

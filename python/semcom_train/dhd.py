@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Deep hash distillation (DHD, Jang et al., ECCV 2022) on CIFAR-10, trained from scratch.
 
     python -m semcom_train.dhd --out runs/dhd_cifar10 --steps 20000     # resumes from its checkpoint

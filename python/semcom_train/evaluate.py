@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Torch-side evaluation of a model bundle: PSNR/SSIM vs SNR without GNU Radio.
 
     python -m semcom_train.evaluate --model models/deepjscc_bsds_r16 --images kodak --snr 1 4 7 10 13

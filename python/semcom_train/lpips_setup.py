@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Make the LPIPS (AlexNet) ONNX file that ``gnuradio.semcom.lpips`` runs, offline, from verified weights.
 
     python -m semcom_train.lpips_setup [--sdist PATH] [--out PATH]

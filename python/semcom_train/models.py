@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """The model registry: every trainable model by name, as CompressAI's zoo has them.
 
 ``REGISTRY`` maps a name (``--model`` of ``semcom_train.train``, the ``architecture`` of a

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """K-means codebooks of a DeepJSCC model's channel outputs, for quantize-and-forward relays.
 
     python -m semcom_train.qf_codebooks --model models/deepjscc_cifar10_r6 --snr -5 \\

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """A training run's optimiser, learning-rate schedule and checkpoint, shared by the training CLIs."""
 from __future__ import annotations
 

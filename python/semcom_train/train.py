@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Train a registered model (DeepJSCC or BitSemCom); resumes from its checkpoint.
 
     python -m semcom_train.train --model deepjscc_cifar10_r6 --data cifar10 \\

@@ -1,3 +1,11 @@
+#
+# Copyright 2026 gr-semcom maintainers
+#
+# This file is part of gr-semcom
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+
 """Variational source-channel coding (VSCC) and its AE and VAE baselines, one network for all three.
 
     image -> trunk (deepjscc.Encoder without its last convolution)
