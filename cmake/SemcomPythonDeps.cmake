@@ -23,7 +23,7 @@
 # Inputs: PYTHON_EXECUTABLE (GrPython), SEMCOM_PYTHON_DIR_FULL (absolute).
 
 # pyproject.toml's runtime dependencies (the sample photos ship with gnuradio.semcom)
-set(SEMCOM_PYTHON_DEPS "numpy<2;onnxruntime;Pillow" CACHE STRING
+set(SEMCOM_PYTHON_DEPS "numpy<2;onnxruntime;Pillow>=11.2" CACHE STRING
     "Python requirements of gnuradio.semcom at run time (pip syntax, ;-separated)")
 option(SEMCOM_INSTALL_PYTHON_DEPS
        "At install, pip-install the Python dependencies that SEMCOM_DEPS_PYTHON lacks next to gnuradio/semcom" ON)

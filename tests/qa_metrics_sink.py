@@ -8,10 +8,10 @@
 
 """metrics_sink matches decoded images to references by id and scores them."""
 import csv
-
-import pytest
+import pathlib
 
 import numpy as np
+import pytest
 
 from conftest import image_pdu, logged, run_block
 from gnuradio.semcom import keys, metrics, metrics_sink, pdus
@@ -87,58 +87,56 @@ def test_lpips_per_image_and_on_average_when_asked(monkeypatch, tmp_path):
         metrics_sink(lpips=True)
 
 
+def check_hash_agreement(folder: pathlib.Path, hash_of) -> None:
+    """metrics_sink with the hash bundle ``folder`` scores a noisy copy of an image with the
+    hashes ``hash_of(uint8 (H, W, 3) image) -> float (n_bits,)`` make, and an image of another
+    size than the hash network's with empty hash columns."""
+    rng = np.random.default_rng(3)
+    ref = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    dec = np.clip(ref.astype(int) + rng.integers(-60, 61, ref.shape), 0, 255).astype(np.uint8)
+    other = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)  # not the hash model's size
+    sink = metrics_sink(hash_model=str(folder))
+    messages = [("reference", image_pdu(ref, "a")), ("decoded", image_pdu(dec, "a")),
+                ("reference", image_pdu(other, "b")), ("decoded", image_pdu(other, "b"))]
+    run_block(sink, "decoded", messages, done=lambda: sink.arrivals.count >= 2)
+    by_id = {row["image"]: row for row in sink.rows}
+    h_ref, h_dec = hash_of(ref), hash_of(dec)
+    cosine = float(h_ref @ h_dec / (np.linalg.norm(h_ref) * np.linalg.norm(h_dec)))
+    assert by_id["a"]["hash_cosine"] == pytest.approx(cosine, abs=1e-5)
+    assert by_id["a"]["hash_hamming"] == int(np.sum(np.sign(h_ref) != np.sign(h_dec)))
+    assert by_id["b"]["hash_cosine"] == "" and by_id["b"]["hash_hamming"] == ""
+    assert sink.means()["hash_cosine"] == pytest.approx(cosine, abs=1e-5)
+
+
 def test_hash_agreement_with_the_shipped_dhd_bundle():
     """The shipped hash network; the reference hashes straight from its ONNX file."""
     import onnxruntime
     from conftest import ROOT
     folder = ROOT / "models" / "dhd_cifar10"
     session = onnxruntime.InferenceSession(str(folder / "hash.onnx"), providers=["CPUExecutionProvider"])
-    rng = np.random.default_rng(3)
-    ref = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
-    dec = np.clip(ref.astype(int) + rng.integers(-60, 61, ref.shape), 0, 255).astype(np.uint8)
-    other = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)  # not the hash model's size
-    sink = metrics_sink(hash_model=str(folder))
-    messages = [("reference", image_pdu(ref, "a")), ("decoded", image_pdu(dec, "a")),
-                ("reference", image_pdu(other, "b")), ("decoded", image_pdu(other, "b"))]
-    run_block(sink, "decoded", messages, done=lambda: sink.arrivals.count >= 2)
-    by_id = {row["image"]: row for row in sink.rows}
-    h_ref, h_dec = (session.run(["hash"], {"image": (x.transpose(2, 0, 1)[None] / 255).astype(np.float32)})[0][0]
-                    for x in (ref, dec))
-    cosine = float(h_ref @ h_dec / (np.linalg.norm(h_ref) * np.linalg.norm(h_dec)))
-    assert by_id["a"]["hash_cosine"] == pytest.approx(cosine, abs=1e-5)
-    assert by_id["a"]["hash_hamming"] == int(np.sum(np.sign(h_ref) != np.sign(h_dec)))
-    assert by_id["b"]["hash_cosine"] == "" and by_id["b"]["hash_hamming"] == ""
-    assert sink.means()["hash_cosine"] == pytest.approx(cosine, abs=1e-5)
+    check_hash_agreement(folder, lambda x: session.run(
+        ["hash"], {"image": (x.transpose(2, 0, 1)[None] / 255).astype(np.float32)})[0][0])
+
+
+def test_a_deepjscc_bundle_is_no_hash_model():
+    from gnuradio.semcom import bundle
+    with pytest.raises(bundle.ModelError, match="is a deepjscc model, for jscc_encoder and jscc_decoder; this needs a "
+                                                "dhd model, for metrics_sink"):
+        metrics_sink(hash_model="deepjscc_cifar10_r6")
 
 
 @pytest.mark.training
 def test_hash_agreement_with_a_dhd_bundle(tmp_path):
+    """A hash bundle exported by training; the reference hashes from its torch network."""
     torch = pytest.importorskip("torch")
     from semcom_train import dhd
     folder = tmp_path / "dhd_tiny"
     dhd.export(dhd.HashNetwork(16, 4), folder, dhd.parse_args(["--out", "x", "--steps", "1", "--width", "4",
                                                                 "--n-bits", "16"]), 1, 0.0, {})
-    rng = np.random.default_rng(3)
-    ref = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
-    dec = np.clip(ref.astype(int) + rng.integers(-60, 61, ref.shape), 0, 255).astype(np.uint8)
-    other = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)  # not the hash model's size
-    sink = metrics_sink(hash_model=str(folder))
-    messages = [("reference", image_pdu(ref, "a")), ("decoded", image_pdu(dec, "a")),
-                ("reference", image_pdu(other, "b")), ("decoded", image_pdu(other, "b"))]
-    run_block(sink, "decoded", messages, done=lambda: sink.arrivals.count >= 2)
-    by_id = {row["image"]: row for row in sink.rows}
     network = dhd.load_frozen(folder)
     with torch.no_grad():
-        h_ref, h_dec = (network(torch.from_numpy(x).permute(2, 0, 1)[None].float() / 255)[0].numpy() for x in (ref, dec))
-    cosine = float(h_ref @ h_dec / (np.linalg.norm(h_ref) * np.linalg.norm(h_dec)))
-    assert by_id["a"]["hash_cosine"] == pytest.approx(cosine, abs=1e-5)
-    assert by_id["a"]["hash_hamming"] == int(np.sum(np.sign(h_ref) != np.sign(h_dec)))
-    assert by_id["b"]["hash_cosine"] == "" and by_id["b"]["hash_hamming"] == ""
-    assert sink.means()["hash_cosine"] == pytest.approx(cosine, abs=1e-5)
-    from gnuradio.semcom import bundle
-    with pytest.raises(bundle.ModelError, match="is a deepjscc model, for jscc_encoder and jscc_decoder; this needs a "
-                                                "dhd model, for metrics_sink"):
-        metrics_sink(hash_model="deepjscc_cifar10_r6")
+        check_hash_agreement(folder, lambda x: network(torch.from_numpy(x).permute(2, 0, 1)[None].float() / 255)[0]
+                             .numpy())
 
 
 def _draw(image, image_id, sample, samples, **extra):
