@@ -53,6 +53,11 @@ class Channel(abc.ABC):
     """Base: SNR in dB drawn per image, uniformly from ``snr_db`` = (low, high).
 
     A single number fixes the SNR. ``generator`` makes the draws reproducible.
+
+    ``shard`` = (rank, world size) in data-parallel training (``semcom_train.parallel``): the
+    images sent are this rank's share of a global batch world size times larger, and every
+    per-image draw is made for the global batch and cut to the share, so that the ranks
+    together draw what one process would for the global batch.
     """
 
     def __init__(self, snr_db, generator: torch.Generator | None = None):
@@ -61,24 +66,34 @@ class Channel(abc.ABC):
             raise ValueError(f"SNR range low {low} dB is above high {high} dB")
         self.low, self.high = float(low), float(high)
         self.generator = generator
+        self.shard = (0, 1)
+
+    def per_image(self, draw, shape, device) -> torch.Tensor:
+        """``draw`` (torch.rand or torch.randn) of ``shape`` (images first), over the shards."""
+        rank, world = self.shard
+        if world == 1:
+            return draw(shape, generator=self.generator, device=device)
+        n = shape[0]
+        return draw((n * world, *shape[1:]), generator=self.generator, device=device)[rank * n:(rank + 1) * n]
 
     def draw_snr_db(self, n: int, device) -> torch.Tensor:
-        u = torch.rand(n, 1, generator=self.generator, device=device)
+        u = self.per_image(torch.rand, (n, 1), device)
         return self.low + (self.high - self.low) * u
 
     def noise(self, symbols: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
         std = torch.sqrt(10.0 ** (-snr_db / 10.0) / 2.0)
-        re = torch.randn(symbols.shape, generator=self.generator, device=symbols.device)
-        im = torch.randn(symbols.shape, generator=self.generator, device=symbols.device)
+        re = self.per_image(torch.randn, symbols.shape, symbols.device)
+        im = self.per_image(torch.randn, symbols.shape, symbols.device)
         return torch.complex(re * std, im * std)
 
     def draw_gain(self, symbols: torch.Tensor) -> torch.Tensor:
         """One Rayleigh coefficient h ~ CN(0, 1) per image: (N, 1) complex64."""
-        re = torch.randn(symbols.shape[0], 1, generator=self.generator, device=symbols.device)
-        im = torch.randn(symbols.shape[0], 1, generator=self.generator, device=symbols.device)
+        re = self.per_image(torch.randn, (symbols.shape[0], 1), symbols.device)
+        im = self.per_image(torch.randn, (symbols.shape[0], 1), symbols.device)
         return torch.complex(re, im) / (2.0 ** 0.5)
 
     def __call__(self, latent: torch.Tensor) -> torch.Tensor:
+        latent = latent.float()  # complex arithmetic in float32, also under autocast
         symbols = _as_complex(latent)
         snr_db = self.draw_snr_db(symbols.shape[0], latent.device)
         return _as_latent(self.transmit(symbols, snr_db), latent.shape)
@@ -231,14 +246,15 @@ class DigitalChannel(Channel):
     def draw_snr_db(self, n: int, device) -> torch.Tensor:
         if self.snr_per == "image":
             return super().draw_snr_db(n, device)
-        return super().draw_snr_db(1, device).expand(n, 1)
+        u = torch.rand(1, 1, generator=self.generator, device=device)  # one SNR for the global batch
+        return (self.low + (self.high - self.low) * u).expand(n, 1)
 
     def draw_gain(self, n: int, device) -> torch.Tensor:
         """(N, 1) complex h: ones (AWGN) or CN(0, 1) per image (Rayleigh block fading)."""
         if self.fading == "awgn":
             return torch.ones(n, 1, dtype=torch.complex64, device=device)
-        re = torch.randn(n, 1, generator=self.generator, device=device)
-        im = torch.randn(n, 1, generator=self.generator, device=device)
+        re = self.per_image(torch.randn, (n, 1), device)
+        im = self.per_image(torch.randn, (n, 1), device)
         return torch.complex(re, im) / 2.0 ** 0.5
 
     def transmit(self, symbols, snr_db, gain=1.0):
@@ -248,6 +264,7 @@ class DigitalChannel(Channel):
         """bits: (N, n_bits). Returns {"symbols", "received" (N, S) complex, "gain" (N, 1),
         "snr_db", "noise_var" (N, 1), "posteriors" (N, n_bits)}."""
         n = bits.shape[0]
+        bits = bits.float()  # float32, also under autocast
         symbols = modulate(bits, self.table)
         snr_db = self.draw_snr_db(n, bits.device)
         gain = self.draw_gain(n, bits.device)

@@ -30,12 +30,21 @@ matching constant ``--cmc`` (default per SNR, ``variational.DEFAULT_CMC``) and a
 ``--scl-weight`` lambda and ``--temperature`` tau (lambda 0: the D-JSCC baseline); the log adds
 the classifier's validation accuracy.
 
+Devices, precision and many processes (``semcom_train.parallel``): ``--device`` cpu, cuda or
+auto, ``--precision`` fp32, bf16 or fp16 (autocast), ``--workers`` DataLoader processes making
+the batches. Started by ``torchrun --nproc_per_node N -m semcom_train.train ...`` it trains data
+parallel (DistributedDataParallel, NCCL on GPUs, gloo on CPU): ``--batch-size`` is the global
+batch, each rank takes its share of the same batch, and only rank 0 validates, logs and writes
+the checkpoint. Checkpoints hold the random state (data draws, torch), so a resumed run goes on
+exactly as the uninterrupted one.
+
 How each kind of model trains (its own options, channel, loss and per-step state) is its
 ``Family`` in ``FAMILIES``, by config class; the models themselves are ``models.REGISTRY``'s.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import pathlib
@@ -49,7 +58,7 @@ from tqdm import tqdm
 from gnuradio.semcom import modulations
 from semcom_tools import datasets
 
-from . import bitsemcom, channels, contrastive, data, deepjscc, dhd, models, runs, variational
+from . import bitsemcom, channels, contrastive, data, deepjscc, dhd, models, parallel, runs, variational
 
 
 # -- channels: (args, snr_db, generator) -> what a batch is sent over ---------------------------------
@@ -192,21 +201,22 @@ def family(model_name: str) -> Family:
     return FAMILIES[type(models.REGISTRY[model_name])]
 
 
-def make_batches(args, rng: np.random.Generator):
-    """(training batch iterable, validation tensor) for ``args.data``."""
+def make_batches(args, rng: np.random.Generator, shard: tuple[int, int] = (0, 1)):
+    """(training batch source, validation tensor) for ``args.data``; ``shard`` (rank, world size):
+    each batch is that rank's share of the global ``--batch-size``."""
     root = pathlib.Path(args.data_root) if args.data_root else datasets.dataset_root()
     if args.data == "cifar10":
         train, train_labels, _ = data.load_cifar10("train", root)
         test, test_labels, _ = data.load_cifar10("test", root)
         if family(args.model).labelled:
             # every tenth test image: 100 of each class (the zip's order is by class)
-            return (data.ArrayBatches(train, args.batch_size, rng, train_labels),
+            return (data.ArrayBatches(train, args.batch_size, rng, train_labels, shard),
                     (data.to_tensor(test[::10]), torch.from_numpy(test_labels[::10])))
-        return data.ArrayBatches(train, args.batch_size, rng), data.to_tensor(test[:1000])
+        return data.ArrayBatches(train, args.batch_size, rng, shard=shard), data.to_tensor(test[:1000])
     if args.data == "bsds":
         pictures = data.load_folder(root / "bsds500" / "train")
         val = [p[:args.crop * 2, :args.crop * 2] for p in data.load_folder(root / "bsds500" / "val")[:16]]
-        batches = data.RandomCrops(pictures, args.crop, args.batch_size, 500, rng)
+        batches = data.RandomCrops(pictures, args.crop, args.batch_size, 500, rng, shard)
         return batches, data.to_tensor(np.stack(val))
     raise ValueError(f"unknown data set {args.data!r}")
 
@@ -242,7 +252,7 @@ def validate(model: torch.nn.Module, val, channel) -> dict:
     model.eval()
     outs = [model(chunk, channel) for chunk in images.split(250)]
     model.train()
-    result = {"psnr_db": psnr_db(images, torch.cat([out["image_hat"] for out in outs]))}
+    result = {"psnr_db": psnr_db(images, torch.cat([out["image_hat"].float() for out in outs]))}
     if labels is not None:
         result["accuracy"] = float((torch.cat([out["logits"] for out in outs]).argmax(1) == labels).float().mean())
     return result
@@ -267,6 +277,7 @@ def parse_args(argv):
     parser.add_argument("--checkpoint-every", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     parser.add_argument("--seed", type=int, default=0)
+    parallel.add_arguments(parser)
     parser.add_argument("--init", help="start from the weights of a checkpoint.pt or weights.pt (e.g. BitSemCom "
                         "stage 1's) when --out holds no checkpoint yet")
     parser.add_argument("--hash-model", help="a frozen DHD hash bundle (semcom_train.dhd): the loss adds "
@@ -296,6 +307,7 @@ def parse_args(argv):
         parser.error("--steps and --batch-size must be positive")
     if args.hash_weight < 0:
         parser.error("--hash-weight must be >= 0")
+    parallel.check_arguments(parser, args)
     own = family(args.model)
     foreign = [f"--{key.replace('_', '-')}" for other in FAMILIES.values() if other is not own
                for key in other.options if key not in own.options and getattr(args, key) is not None]
@@ -308,54 +320,106 @@ def parse_args(argv):
     return args
 
 
+def to_device(batch, device: torch.device):
+    """A batch (a tensor or a tuple of them) on ``device``; asynchronous from pinned memory."""
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(to_device(part, device) for part in batch)
+    return batch.to(device, non_blocking=True)
+
+
+def forget_logged_after(path: pathlib.Path, step: int) -> None:
+    """Drop the rows of log ``path`` past ``step``: what an interrupted run logged after its last
+    checkpoint, which the resumed run computes again."""
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) <= step]
+    if len(kept) < len(lines):
+        path.write_text("".join(kept))
+
+
 def main(argv=None) -> dict:
-    """Train; returns {"step", "val_psnr_db", "val_accuracy" (NaN but for contrastive models),
-    "seconds"} of the final state."""
+    """Train; returns {"step", "loss" (the last step's, over every rank), "val_psnr_db",
+    "val_accuracy" (NaN but for contrastive models), "seconds"} of the final state (the
+    validation: rank 0's; NaN on the other ranks)."""
     args = parse_args(argv)
+    context = parallel.setup(args.device, args.precision)
+    try:
+        return train(args, context)
+    finally:
+        parallel.teardown(context)
+
+
+def train(args, context: parallel.Context) -> dict:
+    """The training of ``args`` in the process ``context`` (one rank of many, or the only one)."""
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.batch_size % context.world_size:
+        raise SystemExit(f"--batch-size {args.batch_size} does not split over {context.world_size} processes")
+    device, shard = context.device, (context.rank, context.world_size)
     out = pathlib.Path(args.out)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    model = models.build(args.model)
-    run = runs.Run(out, model, args.model, args.lr, args.steps, vars(args))
+    model = models.build(args.model).to(device)  # the same weights on every rank: the same seed
+    run = runs.Run(out, model, args.model, args.lr, args.steps, vars(args), scaler=context.scaler())
     if run.resume():
-        rng = np.random.default_rng([args.seed, run.step])
-        torch.manual_seed(args.seed + run.step)
+        if run.random_state is None:  # a checkpoint without its random state: reseeded by step
+            rng = np.random.default_rng([args.seed, run.step])
+            torch.manual_seed(args.seed + run.step)
     elif args.init:
         initialise(model, args.init, args.model)
-    hasher = dhd.load_frozen(args.hash_model) if args.hash_model else None
-    batches, val = make_batches(args, rng)
+    hasher = dhd.load_frozen(args.hash_model).to(device) if args.hash_model else None
+    batches, val = make_batches(args, rng, shard)
+    val = to_device(val, device)
     own = family(args.model)
     channel = own.channel(args, (args.snr_low, args.snr_high))
+    channel.shard = shard
     generator = torch.Generator().manual_seed(args.seed + run.step)
+    if run.random_state is not None:
+        batches.load_state(run.random_state["data"])
+        generator.set_state(run.random_state["generator"])
+        parallel.set_rng_state(run.random_state["torch"], device)
+    stream = data.Stream(batches, run.step)
+    loader = data.loader(stream, args.workers, pin_memory=device.type == "cuda") if run.step < args.steps else ()
+    trained = context.wrap(model)
 
+    if context.is_main:
+        forget_logged_after(out / "log.csv", run.step)
     log_new = not (out / "log.csv").exists()
-    val_psnr, val_accuracy = float("nan"), float("nan")
-    with open(out / "log.csv", "a", newline="") as log_file, tqdm(total=args.steps, initial=run.step) as bar:
-        log = csv.writer(log_file)
-        if log_new:
+    val_psnr, val_accuracy, mean_loss = float("nan"), float("nan"), float("nan")
+    with contextlib.ExitStack() as stack:
+        log_file = stack.enter_context(open(out / "log.csv", "a", newline="")) if context.is_main else None
+        bar = stack.enter_context(tqdm(total=args.steps, initial=run.step, disable=not context.is_main))
+        log = csv.writer(log_file) if log_file else None
+        if log and log_new:
             log.writerow(["step", "seconds", "loss", "val_psnr_db", "val_accuracy"])
-        while run.step < args.steps:
-            for batch in batches:
-                started = time.perf_counter()
-                own.before_step(model, args, run.step)
-                loss = own.loss(args, model, batch, channel, hasher, generator)
-                run.advance(loss, time.perf_counter() - started)
+        for batch in loader:
+            started = time.perf_counter()
+            batch = to_device(batch, device)
+            own.before_step(model, args, run.step)
+            with context.autocast():
+                loss = own.loss(args, trained, batch, channel, hasher, generator)
+            run.advance(loss, time.perf_counter() - started)
+            data_state = stream.state_at(run.step)
+            if context.is_main:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.5f}", val_psnr=f"{val_psnr:.2f}")
-                if run.step % args.val_every == 0 or run.step == args.steps:
+            if run.step % args.val_every == 0 or run.step == args.steps:
+                mean_loss = float(context.mean(loss))  # every rank: a collective
+                if context.is_main:
                     scores = validate(model, val, own.channel(args, args.val_snr,
-                                                              torch.Generator().manual_seed(args.seed)))
+                                                              torch.Generator(device).manual_seed(args.seed)))
                     val_psnr, val_accuracy = scores["psnr_db"], scores.get("accuracy", float("nan"))
-                    log.writerow([run.step, f"{run.seconds:.1f}", f"{loss.item():.6f}", f"{val_psnr:.3f}",
+                    log.writerow([run.step, f"{run.seconds:.1f}", f"{mean_loss:.6f}", f"{val_psnr:.3f}",
                                   f"{val_accuracy:.4f}"])
                     log_file.flush()
-                if run.step % args.checkpoint_every == 0 or run.step == args.steps:
-                    run.save()
-                if run.step >= args.steps:
-                    break
-    return {"step": run.step, "val_psnr_db": val_psnr, "val_accuracy": val_accuracy, "seconds": run.seconds}
+            if context.is_main and (run.step % args.checkpoint_every == 0 or run.step == args.steps):
+                run.save({"data": data_state, "generator": generator.get_state(),
+                          "torch": parallel.rng_state(device)})
+            if run.step >= args.steps:
+                break
+    return {"step": run.step, "loss": mean_loss, "val_psnr_db": val_psnr, "val_accuracy": val_accuracy,
+            "seconds": run.seconds}
 
 
 if __name__ == "__main__":
