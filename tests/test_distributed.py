@@ -225,3 +225,11 @@ def test_two_gpus_with_nccl_take_the_steps_of_one(tiny_data, tmp_path):
     done = torchrun(2, *arguments(tiny_data, two, "--device", "cuda"))
     assert done.returncode == 0, done.stderr[-3000:]
     assert_same_run(two, one, rel=1e-2)
+
+
+def test_dhd_takes_the_device_options():
+    from semcom_train import dhd
+    args = dhd.parse_args(["--out", "x", "--steps", "1", "--device", "cpu", "--precision", "bf16"])
+    assert (args.device, args.precision) == ("cpu", "bf16")
+    with pytest.raises(SystemExit):
+        dhd.parse_args(["--out", "x", "--steps", "1", "--device", "cpu", "--precision", "fp16"])

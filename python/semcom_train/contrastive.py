@@ -104,9 +104,9 @@ def augment(images: torch.Tensor, generator: torch.Generator | None = None, shif
     padded = nn.functional.pad(images, (shift,) * 4, mode="reflect")
     offsets = torch.randint(0, 2 * shift + 1, (n, 2), generator=generator)
     views = torch.stack([padded[i, :, y:y + height, x:x + width] for i, (y, x) in enumerate(offsets.tolist())])
-    flip = torch.rand(n, generator=generator) < 0.5
+    flip = (torch.rand(n, generator=generator) < 0.5).to(images.device)
     views[flip] = views[flip].flip(-1)
-    factors = 0.8 + 0.4 * torch.rand(n, 2, 1, 1, 1, generator=generator)
+    factors = (0.8 + 0.4 * torch.rand(n, 2, 1, 1, 1, generator=generator)).to(images.device)
     mean = views.mean(dim=(1, 2, 3), keepdim=True)
     return ((views - mean) * factors[:, 0] + mean * factors[:, 1]).clamp(0, 1)
 

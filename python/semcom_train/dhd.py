@@ -29,6 +29,9 @@ Training (DHD's losses, its default weights):
 ranking, CIFAR-10 test images as queries against the training set, relevant =
 same class; ``random_projection_hash`` is the baseline (sign of a random
 Gaussian projection of the raw pixels).
+
+``--device`` and ``--precision`` as ``semcom_train.train``'s (``semcom_train.parallel``); one
+process (no torchrun).
 """
 from __future__ import annotations
 
@@ -46,7 +49,7 @@ from tqdm import tqdm
 from gnuradio.semcom import card
 from semcom_tools import datasets
 
-from . import data, runs
+from . import data, parallel, runs
 from .export import to_onnx  # ONNX plus the semcom.* metadata, as every bundle
 
 N_CLASSES = 10
@@ -93,18 +96,18 @@ def augment(batch: torch.Tensor, strength: float, generator: torch.Generator) ->
     cols = torch.randint(0, 2 * pad + 1, (n, 1), generator=generator) + torch.arange(width)
     out = padded[torch.arange(n)[:, None, None, None], torch.arange(3)[None, :, None, None],
                  rows[:, None, :, None], cols[:, None, None, :]]
-    flip = torch.rand(n, generator=generator) < 0.5
+    flip = (torch.rand(n, generator=generator) < 0.5).to(batch.device)
     out = torch.where(flip[:, None, None, None], out.flip(3), out)
 
     def factor() -> torch.Tensor:
-        return 1 + 0.4 * strength * (2 * torch.rand(n, 1, 1, 1, generator=generator) - 1)
+        return (1 + 0.4 * strength * (2 * torch.rand(n, 1, 1, 1, generator=generator) - 1)).to(batch.device)
 
     out = out * factor()  # brightness
     mean = out.mean((1, 2, 3), keepdim=True)
     out = (out - mean) * factor() + mean  # contrast
     gray = (0.299 * out[:, :1] + 0.587 * out[:, 1:2] + 0.114 * out[:, 2:])
     out = gray + (out - gray) * factor()  # saturation
-    to_gray = torch.rand(n, generator=generator) < 0.2 * strength
+    to_gray = (torch.rand(n, generator=generator) < 0.2 * strength).to(batch.device)
     out = torch.where(to_gray[:, None, None, None], gray.expand_as(out), out)
     return out.clamp(0, 1)
 
@@ -192,10 +195,12 @@ def parse_args(argv):
     parser.add_argument("--checkpoint-every", type=int, default=500)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     parser.add_argument("--seed", type=int, default=0)
+    parallel.add_arguments(parser, workers=False)
     parser.add_argument("--export", help="after training, write the bundle (hash.onnx, weights.pt, card.json) here")
     args = parser.parse_args(argv)
     if min(args.steps, args.batch_size, args.n_bits, args.width) <= 0 or args.temperature <= 0 or args.std <= 0:
         parser.error("--steps, --batch-size, --n-bits, --width, --temperature and --std must be positive")
+    parallel.check_arguments(parser, args)
     return args
 
 
@@ -231,8 +236,9 @@ def main(argv=None) -> dict:
         torch.set_num_threads(args.threads)
     out = pathlib.Path(args.out)
     torch.manual_seed(args.seed)
-    network = HashNetwork(args.n_bits, args.width)
-    run = runs.Run(out, network, "dhd", args.lr, args.steps, vars(args), weight_decay=1e-5)
+    context = parallel.Context(parallel.resolve_device(args.device), args.precision)
+    network = HashNetwork(args.n_bits, args.width).to(context.device)
+    run = runs.Run(out, network, "dhd", args.lr, args.steps, vars(args), weight_decay=1e-5, scaler=context.scaler())
     run.resume()
     root = pathlib.Path(args.data_root) if args.data_root else datasets.dataset_root()
     train, labels, _ = data.load_cifar10("train", root)
@@ -244,8 +250,10 @@ def main(argv=None) -> dict:
         while run.step < args.steps:
             started = time.perf_counter()
             pick = rng.integers(0, len(train), args.batch_size)
-            parts = losses(network, data.to_tensor(train[pick]), torch.from_numpy(labels[pick]).long(), args,
-                           generator)
+            batch = data.to_tensor(train[pick]).to(context.device, non_blocking=True)
+            with context.autocast():
+                parts = losses(network, batch, torch.from_numpy(labels[pick]).long().to(context.device), args,
+                               generator)
             run.advance(parts["total"], time.perf_counter() - started)
             bar.update(1)
             bar.set_postfix({k: f"{v.item():.3f}" for k, v in parts.items()})
@@ -254,6 +262,7 @@ def main(argv=None) -> dict:
                 log_file.flush()
                 run.save()
     result = {"step": run.step, "seconds": run.seconds}
+    network.cpu()
     if args.export:
         result["retrieval"] = evaluate_retrieval(network, root)
         export(network, pathlib.Path(args.export), args, run.step, run.seconds, result["retrieval"])

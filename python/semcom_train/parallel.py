@@ -33,21 +33,22 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def add_arguments(parser) -> None:
-    """--device, --precision and --workers."""
+def add_arguments(parser, workers: bool = True) -> None:
+    """--device, --precision and (``workers``) --workers."""
     group = parser.add_argument_group("devices and precision (semcom_train.parallel)")
     group.add_argument("--device", choices=DEVICES, default="auto",
                        help="auto (default): cuda when available, else cpu")
     group.add_argument("--precision", choices=PRECISIONS, default="fp32",
                        help="fp32 (default); bf16 or fp16 mixed precision (torch.autocast; fp16 on cuda only, "
                             "with a GradScaler)")
-    group.add_argument("--workers", type=int, default=0,
-                       help="DataLoader worker processes preparing batches (0: in the training process; the "
-                            "batches are the same either way)")
+    if workers:
+        group.add_argument("--workers", type=int, default=0,
+                           help="DataLoader worker processes preparing batches (0: in the training process; the "
+                                "batches are the same either way)")
 
 
 def check_arguments(parser, args) -> None:
-    if args.workers < 0:
+    if getattr(args, "workers", 0) < 0:
         parser.error("--workers must be >= 0")
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device available")
