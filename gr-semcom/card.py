@@ -27,6 +27,20 @@ Schema versions (``schema_version``):
    refused); ``measured`` holds results in one shape (``MEASURED``); a DHD card's retrieval
    mAP is its own key ``retrieval``; every exported DeepJSCC or BitSemCom card names its
    ``architecture``, a DeepJSCC card its ``hops`` and ``loss``.
+3  DeepJSCC and BitSemCom cards may hold ``int8``: the static int8 quantisation of their ONNX
+   files (``semcom_train.quantize``) and its measured quality cost (``INT8``, below); otherwise
+   as 2 (the cards of version 2 were moved to 3 unchanged).
+
+The int8 record (``INT8``)::
+
+    "int8": {
+        "files": {"encoder": "encoder.int8.onnx", ...},  # role -> int8 file; absent when not shipped
+        "format": "...", "calibration": "...",           # how they were made, in words
+        "command": "python -m semcom_train.quantize ...",
+        "psnr_loss_db": 0.05,                            # largest fp32 - int8 PSNR over "quality"
+        "quality": {<a measured record>, "<link>": {"psnr_db_fp32": {...}, "psnr_db_int8": {...},
+                                                    "psnr_loss_db": {...}}},
+        "note": "..."}                                   # why the model stays fp32, when it does
 
 Measured results (``MEASURED``)::
 
@@ -49,7 +63,7 @@ import math
 import pathlib
 from typing import Callable, Iterable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 METHODS = ("deepjscc", "bitsemcom", "dhd")
 RECORD_KEYS = ("images", "command", "n_images")  # the keys of a measured record that are not links
 # decimals of stored results: PSNR in dB to 0.01, channel uses to 0.1, the rest (SSIM, LPIPS,
@@ -104,6 +118,32 @@ BIT_GRID = Kind("a list", lambda v: isinstance(v, list), "[B, H', W'], ints > 0"
 FILES = Kind("a dict", lambda v: isinstance(v, dict), "role -> file name",
              lambda v: all(isinstance(f, str) and f and "/" not in f for f in v.values()))
 MEASURED = Kind("a dict", lambda v: isinstance(v, dict), "results in the shape this module's docstring shows")
+INT8_KEYS = ("files", "format", "calibration", "command", "psnr_loss_db", "quality", "note")
+
+
+def _int8_ok(value: dict) -> bool:
+    """Whether ``value`` is an int8 record in the shape of this module's docstring."""
+    if set(value) - set(INT8_KEYS) or not all(isinstance(value.get(k), str) for k in ("format", "calibration", "command")):
+        return False
+    if "files" in value and not (isinstance(value["files"], dict) and value["files"] and FILES.obeys(value["files"])):
+        return False
+    if "note" in value and not isinstance(value["note"], str):
+        return False
+    if ("psnr_loss_db" in value) != ("quality" in value):
+        return False
+    if "psnr_loss_db" in value:
+        if not _is_number(value["psnr_loss_db"]):
+            return False
+        try:
+            _check_record(value["quality"], "int8.quality")
+        except CardError:
+            return False
+    return True
+
+
+INT8 = Kind("a dict", lambda v: isinstance(v, dict),
+            "the int8 record this module's docstring shows (files, format, calibration, command; psnr_loss_db "
+            "with quality; note)", _int8_ok)
 
 
 def one_of(*values: str) -> Kind:
@@ -158,6 +198,7 @@ _RECORD = {
     "train_command": Field(TEXT, doc="the command that trained the weights"),
 }
 _MEASURED = {"measured": _optional(MEASURED, "measured results by key (record_results)")}
+_INT8 = {"int8": _optional(INT8, "int8 files and their quality cost (semcom_train.quantize; version 3)")}
 
 FIELDS: dict[str, dict[str, Field]] = {
     "deepjscc": {
@@ -182,7 +223,7 @@ FIELDS: dict[str, dict[str, Field]] = {
         "temperature": _optional(NUMBER, "tau of the supervised contrastive loss"),
         # quantize-and-forward relays (semcom_train.qf_codebooks)
         "qf_codebooks": _optional(TABLE, '{"file", "snr_db", "images", "rates": [[N_Q, b], ...]}'),
-        **_RECORD, **_MEASURED,
+        **_RECORD, **_MEASURED, **_INT8,
     },
     "bitsemcom": {
         **_IDENTITY, **_GEOMETRY,
@@ -208,7 +249,7 @@ FIELDS: dict[str, dict[str, Field]] = {
         "snr_draw": Field(one_of("batch", "image")),
         "temperature": Field(SCHEDULE, nullable=True, doc="[start, end] Gumbel-softmax temperature, null for ablations"),
         "init": Field(TEXT, nullable=True, doc="the checkpoint the run started from (stage 2: stage 1's)"),
-        **_RECORD, **_MEASURED,
+        **_RECORD, **_MEASURED, **_INT8,
     },
     "dhd": {
         **{key: field for key, field in _IDENTITY.items() if key != "architecture"},
