@@ -20,6 +20,9 @@ For each model, the same images go encoder -> AWGN -> decoder three ways:
                cut off, since SSIM scoring is not part of the link; timed from
                start() until image_sink has every image.
   onnxruntime  Bundle.encode + Bundle.decode per image, noise added in numpy.
+  onnxruntime int8
+               the same with the bundle's int8 files (precision "int8", written by
+               semcom_train.quantize); skipped for a model without them.
   torch eager  the bundle's torch weights (semcom_train.models.load_bundle) under
                torch.no_grad, per image, noise from semcom_train.channels.AWGN.
 
@@ -88,8 +91,8 @@ def time_flowgraph(model: bundle.Bundle, pictures, threads: int, repeats: int) -
         return common.best_seconds(prepare, repeats)
 
 
-def time_onnxruntime(model: bundle.Bundle, pictures, threads: int, repeats: int) -> float:
-    onnx = bundle.Bundle(model.path, PROVIDER, threads)
+def time_onnxruntime(model: bundle.Bundle, pictures, threads: int, repeats: int, precision: str = "fp32") -> float:
+    onnx = bundle.Bundle(model.path, PROVIDER, threads, precision)
     rng = np.random.default_rng(1)
     onnx_round_trip(onnx, onnx, pictures[0], rng)
 
@@ -122,7 +125,12 @@ def time_torch(model: bundle.Bundle, pictures, threads: int, repeats: int) -> fl
         return common.best_seconds(lambda: run, repeats)
 
 
-PATHS = {"flowgraph": time_flowgraph, "onnxruntime": time_onnxruntime, "torch eager": time_torch}
+def time_onnxruntime_int8(model: bundle.Bundle, pictures, threads: int, repeats: int) -> float:
+    return time_onnxruntime(model, pictures, threads, repeats, "int8")
+
+
+PATHS = {"flowgraph": time_flowgraph, "onnxruntime": time_onnxruntime, "onnxruntime int8": time_onnxruntime_int8,
+         "torch eager": time_torch}
 
 
 def torch_missing(model: bundle.Bundle) -> str:
@@ -149,6 +157,10 @@ def measure(model_name: str, n_images: int | None, threads: int, repeats: int) -
     for path, timer in PATHS.items():
         if path == "torch eager" and skipped:
             notes.append(skipped)
+            continue
+        if path == "onnxruntime int8" and not bundle.has_int8(model.path):
+            notes.append(f"int8 path skipped for {model.model_id}: its card lists no int8 files "
+                         f"({(model.card.get('int8') or {}).get('note') or 'python -m semcom_train.quantize makes them'})")
             continue
         print(f"  {model.model_id}: {path} ...", file=sys.stderr, flush=True)
         seconds = timer(model, pictures, threads, repeats)

@@ -17,11 +17,11 @@ INPUTS = ("llr", "posterior")
 
 
 class bitsemcom_decoder(pdu_block.pdu_block):
-    def __init__(self, model, provider="auto", threads=0, input="llr"):
+    def __init__(self, model, provider="auto", threads=0, input="llr", precision="fp32"):
         """Decode soft-bit PDUs (port ``soft_bits``) to image PDUs (port ``image``).
 
         model: bundle folder or shipped model name; must be the encoder's model (a
-        BitSemCom one). provider, threads: as for bitsemcom_encoder. input: what
+        BitSemCom one). provider, threads, precision: as for bitsemcom_encoder. input: what
         the PDUs hold, "llr" (log P(b=1|r)/P(b=0|r), soft_demapper's default;
         turned into posteriors P(b=1|r) = sigmoid(LLR), the sign convention of
         ``demapping``) or "posterior" (soft_demapper with output "posterior").
@@ -40,7 +40,7 @@ class bitsemcom_decoder(pdu_block.pdu_block):
         if input not in INPUTS:
             raise ValueError(f"input must be one of {INPUTS}, got {input!r}")
         self.input = input
-        self.bundle = bundle.BitSemComBundle(model, provider, threads)
+        self.bundle = bundle.BitSemComBundle(model, provider, threads, precision)
         self.bundle.session("decoder")  # load now, so a bad model fails at construction
 
     @pdu_block.takes(pdus.parse_floats, "soft-bit")

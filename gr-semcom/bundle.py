@@ -21,6 +21,12 @@ with that ``method``), and a method class called directly, e.g.
 The card's schema (every key, its type, which method needs it, its versions) is
 ``card.FIELDS``; a bundle checks only what running it needs (``card.RUNTIME``, and the
 keys it reads when present), so a hand-written card of model_id, method and files loads.
+
+Precision: a bundle runs its fp32 ONNX files (``precision="fp32"``, the default), or the
+int8 files of the card's ``int8`` record (``"int8"``, written by ``semcom_train.quantize``;
+a ``ModelError`` for a bundle without them), or ``"auto"``: int8 when the card has int8
+files and their measured PSNR loss ``int8.psnr_loss_db`` is at most
+``INT8_AUTO_MAX_LOSS_DB`` (0.2 dB), else fp32. ``Bundle.precision`` is the one it runs.
 """
 from __future__ import annotations
 
@@ -35,6 +41,8 @@ from . import images, symbols
 
 _PACKAGE = pathlib.Path(__file__).resolve().parent
 PROVIDERS = {"auto": None, "cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+PRECISIONS = ("fp32", "int8", "auto")
+INT8_AUTO_MAX_LOSS_DB = 0.2  # "auto" runs int8 only when the card's measured PSNR loss is within this
 _METHODS: dict[str, type] = {}  # card method -> the Bundle subclass that runs it
 
 
@@ -75,6 +83,17 @@ def is_model(model, method: str | None = None) -> bool:
     except (ModelError, OSError):
         return False
     return method is None or card["method"] == method
+
+
+def has_int8(model) -> bool:
+    """Whether ``model`` names a bundle whose card lists int8 files (``precision="int8"``
+    runs them): what GRC checks before a run."""
+    try:
+        card = read_card(resolve(model))
+    except (ModelError, OSError):
+        return False
+    record = card.get("int8")
+    return isinstance(record, dict) and isinstance(record.get("files"), dict) and bool(record["files"])
 
 
 def choose_providers(provider: str = "auto") -> list[str]:
@@ -127,7 +146,8 @@ class Bundle:
 
     ``Bundle(model)`` returns the subclass for the card's method (see the
     module docstring). ``provider``: "auto", "cpu" or "cuda". ``threads``:
-    onnxruntime intra-op threads, 0 for its default.
+    onnxruntime intra-op threads, 0 for its default. ``precision``: "fp32",
+    "int8" or "auto" (the module docstring); ``self.precision`` is "fp32" or "int8".
 
     A subclass sets ``method`` (the card method it runs, registering it),
     ``blocks`` (the blocks that run it, for error messages) and ``pair_keys``
@@ -144,7 +164,7 @@ class Bundle:
         if cls.method:
             _METHODS[cls.method] = cls
 
-    def __new__(cls, model, provider: str = "auto", threads: int = 0):
+    def __new__(cls, model, provider: str = "auto", threads: int = 0, precision: str = "fp32"):
         path = resolve(model)
         card = read_card(path)
         kind = _METHODS.get(card["method"])
@@ -159,7 +179,7 @@ class Bundle:
         self.path, self.card = path, card
         return self
 
-    def __init__(self, model, provider: str = "auto", threads: int = 0):
+    def __init__(self, model, provider: str = "auto", threads: int = 0, precision: str = "fp32"):
         # __new__ has resolved the folder and read the card
         self._check_card(self.card, self.path / "card.json")
         self.model_id = self.card["model_id"]
@@ -167,7 +187,39 @@ class Bundle:
         if threads < 0:
             raise ModelError(f"threads must be >= 0, got {threads}")
         self.threads = threads
+        self.precision = self._choose_precision(precision)
         self._sessions = {}
+
+    # -- precision ------------------------------------------------------------------
+    @property
+    def int8_files(self) -> dict:
+        """role -> int8 ONNX file of the card's ``int8`` record ({} when it has none)."""
+        return dict((self.card.get("int8") or {}).get("files") or {})
+
+    @property
+    def int8_loss_db(self) -> float | None:
+        """The card's measured largest PSNR loss of the int8 files in dB, or None when unmeasured."""
+        return (self.card.get("int8") or {}).get("psnr_loss_db")
+
+    def _choose_precision(self, precision: str) -> str:
+        """"fp32" or "int8" for ``precision`` (one of ``PRECISIONS``); ModelError for "int8"
+        without int8 files."""
+        if precision not in PRECISIONS:
+            raise ModelError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if "int8" in card_schema.FIELDS[self.method]:
+            with _as_model_error():
+                card_schema.check_present(self.card, self.path / "card.json", ("int8",), self.method)
+        if precision == "fp32":
+            return "fp32"
+        if precision == "int8":
+            if not self.int8_files:
+                note = (self.card.get("int8") or {}).get("note")
+                raise ModelError(f"model {self.model_id} has no int8 files: "
+                                 + (note or "its card has no int8 record (make them with python -m "
+                                            "semcom_train.quantize --model <bundle>)"))
+            return "int8"
+        loss = self.int8_loss_db
+        return "int8" if self.int8_files and loss is not None and loss <= INT8_AUTO_MAX_LOSS_DB else "fp32"
 
     def _check_card(self, card: dict, card_path: pathlib.Path) -> None:
         """Raise ModelError unless ``card`` has what this method needs (``card.RUNTIME``)."""
@@ -222,9 +274,14 @@ class Bundle:
         name = self.card["files"].get(role)
         if not name:
             raise ModelError(f"model {self.model_id} has no {role} (card files: {sorted(self.card['files'])})")
+        if self.precision == "int8":
+            name = self.int8_files.get(role)
+            if not name:
+                raise ModelError(f"model {self.model_id} has no int8 {role} (card int8 files: "
+                                 f"{sorted(self.int8_files)})")
         path = self.path / name
         if not path.is_file():
-            raise ModelError(f"model {self.model_id}: {role} file {path} is missing")
+            raise ModelError(f"model {self.model_id}: {self.precision} {role} file {path} is missing")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.log_severity_level = 3
@@ -236,6 +293,9 @@ class Bundle:
         if meta.get("semcom.model_id") != self.model_id or meta.get("semcom.role") != role:
             raise ModelError(f"{path} is the {meta.get('semcom.role')} of model {meta.get('semcom.model_id')}, "
                              f"but the card expects the {role} of {self.model_id}")
+        if meta.get("semcom.precision", "fp32") != self.precision:
+            raise ModelError(f"{path} is {meta.get('semcom.precision', 'fp32')}, but the card names it as the "
+                             f"{self.precision} {role} of {self.model_id}")
         self._check_session(role, session, path)
         return session
 

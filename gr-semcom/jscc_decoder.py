@@ -17,7 +17,7 @@ from . import bundle, keys, pdu_block, pdus
 
 
 class jscc_decoder(pdu_block.pdu_block):
-    def __init__(self, model, provider="auto", threads=0, resampling="auto", samples=1, seed=0):
+    def __init__(self, model, provider="auto", threads=0, resampling="auto", samples=1, seed=0, precision="fp32"):
         """Decode symbol PDUs (port ``symbols``) to image PDUs (port ``image``).
 
         model: bundle folder or shipped model name; must be the encoder's model
@@ -35,6 +35,9 @@ class jscc_decoder(pdu_block.pdu_block):
         seed: the draws' seed; each image's generator is seeded with (seed, CRC-32 of
         its image_id), so a run is reproducible whatever the order of the images;
         0 draws fresh ones.
+        precision: "fp32", "int8" (the bundle's int8 files, written by semcom_train.quantize;
+        a model without them fails at construction) or "auto" (int8 when the card's measured
+        int8 PSNR loss is within 0.2 dB, else fp32); ``self.bundle.precision`` is the one run.
 
         A model with a classifier (card ``classes``, C-JSCC) adds class_probs and
         class_label (the most probable class) to each image's metadata.
@@ -47,7 +50,7 @@ class jscc_decoder(pdu_block.pdu_block):
         that is not c32.
         """
         pdu_block.pdu_block.__init__(self, "semcom_jscc_decoder", {"symbols": self.handle_symbols}, ("image",))
-        self.bundle = bundle.DeepJSCCBundle(model, provider, threads)
+        self.bundle = bundle.DeepJSCCBundle(model, provider, threads, precision)
         self.last_hop = self.bundle.hops - 1
         self.resampling = self.bundle.resampling(resampling)
         if isinstance(samples, bool) or int(samples) != samples or samples < 1:

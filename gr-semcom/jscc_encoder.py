@@ -15,7 +15,7 @@ from . import bundle, keys, pdu_block, pdus
 
 
 class jscc_encoder(pdu_block.pdu_block):
-    def __init__(self, model, provider="auto", threads=0, send_variance=False):
+    def __init__(self, model, provider="auto", threads=0, send_variance=False, precision="fp32"):
         """Encode image PDUs (port ``image``) to symbol PDUs (port ``symbols``).
 
         model: bundle folder or shipped model name of a DeepJSCC model (another
@@ -24,6 +24,9 @@ class jscc_encoder(pdu_block.pdu_block):
         send_variance: a variational model (VSCC, VAE) also sends its encoder's
         variance after the mean (the "transmitted" test mode: twice the channel
         uses); a model without a variance fails at construction.
+        precision: "fp32", "int8" (the bundle's int8 files, written by semcom_train.quantize;
+        a model without them fails at construction) or "auto" (int8 when the card's measured
+        int8 PSNR loss is within 0.2 dB, else fp32); ``self.bundle.precision`` is the one run.
 
         Output: c32vector of ``n_symbols`` complex symbols with unit average power
         per image (the mean's; the variances are sent as they are); metadata adds
@@ -33,7 +36,7 @@ class jscc_encoder(pdu_block.pdu_block):
         logged and dropped.
         """
         pdu_block.pdu_block.__init__(self, "semcom_jscc_encoder", {"image": self.handle_image}, ("symbols",))
-        self.bundle = bundle.DeepJSCCBundle(model, provider, threads)
+        self.bundle = bundle.DeepJSCCBundle(model, provider, threads, precision)
         self.send_variance = bool(send_variance)
         if self.send_variance:
             self.bundle.resampling("transmitted")  # ModelError for a model without a variance

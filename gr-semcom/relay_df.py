@@ -13,7 +13,7 @@ from . import bundle, keys, pdu_block, pdus
 
 
 class relay_df(pdu_block.pdu_block):
-    def __init__(self, model, relay=1, provider="auto", threads=0):
+    def __init__(self, model, relay=1, provider="auto", threads=0, precision="fp32"):
         """Relay ``relay`` of a multi-hop DeepJSCC model: decode the symbols received on hop
         ``relay`` - 1 (port ``symbols``) with that hop's decoder, re-encode the image with hop
         ``relay``'s encoder and send it on (port ``symbols``); the relay's reconstruction goes
@@ -21,14 +21,14 @@ class relay_df(pdu_block.pdu_block):
 
         model: bundle folder or shipped name of a decode-and-forward model (card ``hops`` >= 2).
         relay: 1 .. hops - 1, the relay's place on the route (1: the one after the source).
-        provider, threads: as for jscc_encoder.
+        provider, threads, precision: as for jscc_encoder.
 
         Output metadata: hop = ``relay``, n_symbols and the input's other keys. Dropped with
         a logged error: symbols of another model, of another hop (a relay fed the wrong
         hop's symbols), of a count that does not fit the image, NaN or Inf.
         """
         pdu_block.pdu_block.__init__(self, "semcom_relay_df", {"symbols": self.handle_symbols}, ("symbols", "image"))
-        self.bundle = bundle.DeepJSCCBundle(model, provider, threads)
+        self.bundle = bundle.DeepJSCCBundle(model, provider, threads, precision)
         relay = int(relay)
         if self.bundle.hops < 2:
             raise bundle.ModelError(f"model {self.bundle.model_id} is single-hop: it has no relays "

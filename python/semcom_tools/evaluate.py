@@ -72,6 +72,9 @@ its card.json (``update_cards``). ``--merge CSV ...`` runs nothing: it writes
 the summary and plots of earlier runs' metrics.csv files together, keeping
 the ``--channel`` and ``--modulation`` links when given.
 
+``--precision int8`` runs the JSCC models' int8 files (``semcom_train.quantize``), ``auto``
+int8 where the card's measured loss is within 0.2 dB (``bundle.Bundle``); fp32 by default.
+
 Image sets: "kodak", "samples" (the photos shipped with the runtime), "default" (Kodak when
 ``../shared/datasets/kodak`` exists, else the samples), a folder or a glob.
 """
@@ -208,10 +211,11 @@ class Decoding:
 
 def make_graph(model, spec: str, modulation: str, channel: str, snr_db: float, folder: str, seed: int,
                budget: Budget | None = None, lpips: bool = False, hash_model: str = "", qf: QFLink | None = None,
-               decoding: Decoding = Decoding()):
+               decoding: Decoding = Decoding(), precision: str = "fp32"):
     """The flowgraph of one link: quantize_and_forward with ``qf``, analog_point_to_point
     for ANALOG (decode-and-forward for a multi-hop model; ``decoding`` its receiver),
-    separation_point_to_point for a Scheme, else digital_point_to_point."""
+    separation_point_to_point for a Scheme, else digital_point_to_point; ``precision`` the
+    JSCC blocks' (analog and digital links)."""
     if qf is not None:
         return flowgraphs.quantize_and_forward(model, qf.dimension, qf.bits_per_real, spec, qf.pipeline,
                                                modulation, qf.code, snr_db, qf.snr_db, out_dir=folder, seed=seed,
@@ -225,10 +229,10 @@ def make_graph(model, spec: str, modulation: str, channel: str, snr_db: float, f
         return flowgraphs.analog_point_to_point(model, spec, snr_db=snr_db, out_dir=folder, seed=seed,
                                                 channel=channel, lpips=lpips, hash_model=hash_model,
                                                 resampling=decoding.resampling, samples=decoding.samples,
-                                                accuracy=decoding.accuracy)
+                                                accuracy=decoding.accuracy, precision=precision)
     return flowgraphs.digital_point_to_point(model, spec, constellation=modulation, channel=channel,
                                              snr_db=snr_db, out_dir=folder, seed=seed, lpips=lpips,
-                                             hash_model=hash_model)
+                                             hash_model=hash_model, precision=precision)
 
 
 def capacity_rows(scheme: Scheme, spec: str, snrs, budget: Budget, folder=None, scorer=None) -> list[dict]:
@@ -282,7 +286,7 @@ BURST_IDLE = 10.0  # seconds without a new image after which a burst link's miss
 def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=False, seed=1,
         timeout=1800.0, modulation_names=("qpsk",), channels=("awgn",), ratio=None, size=None,
         lpips=False, hash_model="", qf=(), burst_stats: list | None = None, resampling=("auto",), samples=1,
-        accuracy=False) -> list[dict]:
+        accuracy=False, precision="fp32") -> list[dict]:
     """Every (model, image set, link, SNR) through its flowgraph (see ``links``);
     returns one row per image (keys ``COLUMNS``). ``models``: bundles and
     scheme specs; ``ratio``, ``size``: the schemes' budget (``reference_budget``);
@@ -294,14 +298,16 @@ def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=F
     (when given) gets one dict per link and SNR: sent, detected, header_errors, delivered.
     ``resampling``: the modes each variational DeepJSCC bundle runs with (model column
     ``<model>@<mode>``), ``samples`` draws per image; ``accuracy``: score the classifier of
-    the bundles that have one (ValueError when an image set is not labelled with its classes)."""
+    the bundles that have one (ValueError when an image set is not labelled with its classes).
+    ``precision``: the JSCC bundles' ("fp32", "int8", "auto"; bundle.Bundle), for the point-to-point
+    links (a QF relay's link runs fp32)."""
     scorer = perceptual.LPIPS(threads=1) if lpips else None
     for name in modulation_names:
         modulations.expression(name)  # KeyError naming the known ones
     for channel in channels:
         if channel not in CHANNELS:
             raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
-    parsed = [parse_scheme(model) or bundle.Bundle(model) for model in models]
+    parsed = [parse_scheme(model) or bundle.Bundle(model, precision=precision) for model in models]
     budget = None
     if any(isinstance(model, Scheme) for model in parsed):
         budget = reference_budget(models, ratio, size)
@@ -351,7 +357,8 @@ def run(models, image_sets, snrs, out: pathlib.Path | None = None, save_images=F
                         folder = str(out.joinpath("images", _slug(name), _slug(spec), *link, f"snr{snr_db:g}"))
                     try:
                         graph = make_graph(model if isinstance(model, Scheme) else given, spec, modulation, channel,
-                                           snr_db, folder, seed, budget, lpips, hash_model, relay, decoding)
+                                           snr_db, folder, seed, budget, lpips, hash_model, relay, decoding,
+                                           precision)
                     except codecs.NoCodeword as error:
                         print(f"note: {name} over {modulation}: {error}: skipped", file=sys.stderr)
                         break
@@ -469,6 +476,9 @@ def main(argv=None) -> list[dict]:
     receiver.add_argument("--accuracy", action="store_true",
                           help="score the classifier of models that have one against the images' labels "
                                "(labelled sets: cifar10-test:N), column accuracy")
+    parser.add_argument("--precision", choices=bundle.PRECISIONS, default="fp32",
+                        help="the JSCC models' ONNX files: fp32 (default), int8 (semcom_train.quantize's) or auto "
+                             "(int8 when the card's measured loss is within 0.2 dB)")
     parser.add_argument("--update-card", metavar="KEY",
                         help="also store each model bundle's means in its card.json under measured.KEY")
     args = parser.parse_args(argv)
@@ -476,6 +486,9 @@ def main(argv=None) -> list[dict]:
         parser.error(f"--samples must be >= 1, got {args.samples}")
     if args.merge and args.update_card:
         parser.error("--update-card needs --models: --merge runs nothing")
+    if args.update_card and args.precision != "fp32":
+        parser.error("--update-card stores the fp32 models' results; the int8 ones' go into the card's int8 "
+                     "record with python -m semcom_train.quantize")
     for model in args.models or ():
         try:
             parse_scheme(model)
@@ -502,7 +515,7 @@ def main(argv=None) -> list[dict]:
                    modulation_names=args.modulation or ["qpsk"], channels=args.channel or ["awgn"],
                    ratio=args.ratio, size=tuple(args.size) if args.size else None, lpips=args.lpips,
                    hash_model=args.hash_model, qf=qf, burst_stats=burst_stats, resampling=args.resampling,
-                   samples=args.samples, accuracy=args.accuracy)
+                   samples=args.samples, accuracy=args.accuracy, precision=args.precision)
     except bundle.ModelError as error:  # a model that cannot do what the options ask
         parser.error(str(error))
     summary = report.write(rows, out)

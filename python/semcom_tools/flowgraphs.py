@@ -383,12 +383,14 @@ class analog_point_to_point(point_to_point):
     fresh ones). accuracy: the images are labelled by their file name prefix
     (image_source "file_prefix", the cifar10-test:N files) and metrics_sink scores the
     classifier's accuracy (ValueError for a model without one, or a label it does not know).
+    precision: the encoder's, relays' and decoder's ("fp32", "int8" or "auto", bundle.Bundle).
     """
 
     def __init__(self, model, images="samples", policy=None, snr_db=10.0, out_dir="", csv_path="",
                  seed=1, provider="auto", threads=0, score=True, channel="awgn", coherence_symbols=0,
-                 equalization="zf", lpips=False, hash_model="", resampling="auto", samples=1, accuracy=False):
-        model_bundle = bundle.DeepJSCCBundle(model, provider, threads)
+                 equalization="zf", lpips=False, hash_model="", resampling="auto", samples=1, accuracy=False,
+                 precision="fp32"):
+        model_bundle = bundle.DeepJSCCBundle(model, provider, threads, precision)
         policy = policy or ("resize" if model_bundle.image_size else "full")
         source = image_source(datasets.locate(images), model=str(model_bundle.path), policy=policy,
                               labels="file_prefix" if accuracy else "none")
@@ -400,9 +402,9 @@ class analog_point_to_point(point_to_point):
                          model_bundle.n_symbols(*source.max_shape()) * (2 if send_variance else 1), out_dir,
                          csv_path, score, lpips, hash_model, channel, path, accuracy)
         self.equalizers = []
-        self.encoder = jscc_encoder(path, provider, threads, send_variance)
-        self.relays = [relay_df(path, k, provider, threads) for k in range(1, model_bundle.hops)]
-        self.decoder = jscc_decoder(path, provider, threads, resampling, samples, seed + 3 if seed else 0)
+        self.encoder = jscc_encoder(path, provider, threads, send_variance, precision)
+        self.relays = [relay_df(path, k, provider, threads, precision) for k in range(1, model_bundle.hops)]
+        self.decoder = jscc_decoder(path, provider, threads, resampling, samples, seed + 3 if seed else 0, precision)
         self.samples = self.decoder.samples
         chains = [[(self.encoder, "image", "symbols")], *([(relay, "symbols", "symbols")] for relay in self.relays),
                   [(self.decoder, "symbols", "image")]]
@@ -438,8 +440,8 @@ class digital_point_to_point(point_to_point):
     probabilities instead of sampling bits (default: the card's
     ``inference_bits``). method: "exact" or "maxlog" demapping. seed: noise
     seed; the bit mapper and the fading take seed + 1 and seed + 2 (0: fresh
-    seeds everywhere). out_dir, csv_path, provider, threads, score, lpips, hash_model: as for
-    analog_point_to_point.
+    seeds everywhere). out_dir, csv_path, provider, threads, score, lpips, hash_model, precision:
+    as for analog_point_to_point.
 
     ``bits_per_symbol`` and ``channel_uses`` (complex symbols of the largest
     image; the metrics' n_symbols has each image's) describe the link.
@@ -447,8 +449,9 @@ class digital_point_to_point(point_to_point):
 
     def __init__(self, model, images="samples", constellation="qpsk", channel="awgn", snr_db=10.0,
                  out_dir="", csv_path="", seed=1, deterministic=None, coherence_symbols=0, method="exact",
-                 policy=None, provider="auto", threads=0, score=True, lpips=False, hash_model=""):
-        model_bundle = bundle.BitSemComBundle(model, provider, threads)
+                 policy=None, provider="auto", threads=0, score=True, lpips=False, hash_model="",
+                 precision="fp32"):
+        model_bundle = bundle.BitSemComBundle(model, provider, threads, precision)
         constellation = constellation_object(constellation)
         bits_per_symbol = demapping.Constellation.from_gnuradio(constellation).bits_per_symbol
         policy = policy or ("resize" if model_bundle.image_size else "full")
@@ -460,13 +463,13 @@ class digital_point_to_point(point_to_point):
         self.bits_per_symbol, self.channel_uses = bits_per_symbol, channel_uses
         if deterministic is None:
             deterministic = model_bundle.deterministic_bits
-        self.encoder = bitsemcom_encoder(str(model_bundle.path), provider, threads)
+        self.encoder = bitsemcom_encoder(str(model_bundle.path), provider, threads, precision)
         self.bit_mapper = bit_mapper(seed + 1 if seed else 0, deterministic)
         self.mapper = qam_mapper(constellation)
         # over bursts the receiver's N0 estimate (metadata noise_var) is what a radio would have
         self.demapper = soft_demapper(constellation, 0.0 if channel in BURST_CHANNELS else noise_variance(snr_db),
                                       method, "llr")
-        self.decoder = bitsemcom_decoder(str(model_bundle.path), provider, threads, input="llr")
+        self.decoder = bitsemcom_decoder(str(model_bundle.path), provider, threads, input="llr", precision=precision)
         transmitter = [(self.encoder, "image", "probs"), (self.bit_mapper, "probs", "bits"),
                        (self.mapper, "bits", "symbols"), *self._fade(channel, coherence_symbols, seed)]
         self._wire(transmitter, [(self.demapper, "symbols", "soft_bits"), (self.decoder, "soft_bits", "image")])
