@@ -79,7 +79,7 @@ bench: setup
 # loses more than 0.2 dB PSNR anywhere stays fp32 and its card says why (docs/deepjscc.md#int8-models).
 INT8 := deepjscc_bsds_r16 deepjscc_cifar10_r6
 QUANTIZE_deepjscc_bsds_r16   := --images kodak --snr 1 4 7 10 13
-QUANTIZE_deepjscc_cifar10_r6 := --images cifar10-test:100 --snr 0 5 10 15 20
+QUANTIZE_deepjscc_cifar10_r6 := --images cifar10-test:100 --snr 0 5 10 15 20 --float-latent
 .PHONY: int8-models $(addprefix int8-,$(INT8))
 int8-models: $(addprefix int8-,$(INT8))
 $(addprefix int8-,$(INT8)): int8-%: | setup
