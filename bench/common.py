@@ -92,3 +92,35 @@ def publish(parts: list[str], out: pathlib.Path | None, name: str) -> str:
         (out / name).write_text(report + "\n")
         print(f"\nwrote {out / name}")
     return report
+
+
+# -- the machine's arithmetic peak -------------------------------------------------------------
+def gemm_peak_gmacs(threads: int, size: int = 1024, repeats: int = 5, precision: str = "fp32") -> float:
+    """GMAC/s of one ``size`` x ``size`` x ``size`` matrix product in onnxruntime with ``threads``
+    intra-op threads (0: its default), best of ``repeats``: the peak the networks' convolutions
+    (GEMMs inside onnxruntime) can approach on this machine. ``precision`` "int8": MatMulInteger
+    on uint8 x int8, the kernel static int8 models run on."""
+    import onnxruntime
+    from onnx import TensorProto, helper
+    if precision == "fp32":
+        kinds = (TensorProto.FLOAT, TensorProto.FLOAT, TensorProto.FLOAT)
+        node = helper.make_node("MatMul", ["a", "b"], ["c"])
+        a, b = (np.random.default_rng(0).standard_normal((size, size), dtype=np.float32) for _ in range(2))
+    elif precision == "int8":
+        kinds = (TensorProto.UINT8, TensorProto.INT8, TensorProto.INT32)
+        node = helper.make_node("MatMulInteger", ["a", "b"], ["c"])
+        rng = np.random.default_rng(0)
+        a = rng.integers(0, 256, (size, size), dtype=np.uint8)
+        b = rng.integers(-128, 128, (size, size), dtype=np.int8)
+    else:
+        raise ValueError(f"precision must be fp32 or int8, got {precision!r}")
+    graph = helper.make_graph([node], "gemm", [helper.make_tensor_value_info(n, k, (size, size))
+                                                for n, k in zip("ab", kinds[:2])],
+                              [helper.make_tensor_value_info("c", kinds[2], (size, size))])
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = onnxruntime.InferenceSession(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString(), options,
+        providers=["CPUExecutionProvider"])
+    session.run(None, {"a": a, "b": b})  # warm up
+    return size ** 3 / best_seconds(lambda: lambda: session.run(None, {"a": a, "b": b}), repeats) / 1e9
