@@ -254,7 +254,7 @@ def main(argv=None) -> dict:
             with context.autocast():
                 parts = losses(network, batch, torch.from_numpy(labels[pick]).long().to(context.device), args,
                                generator)
-            run.advance(parts["total"], time.perf_counter() - started)
+            run.advance(parts["total"], started=started)
             bar.update(1)
             bar.set_postfix({k: f"{v.item():.3f}" for k, v in parts.items()})
             if run.step % args.checkpoint_every == 0 or run.step == args.steps:

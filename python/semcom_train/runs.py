@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import pathlib
+import time
 
 import torch
 
@@ -54,8 +55,9 @@ class Run:
         self.random_state = state.get("random_state")
         return True
 
-    def advance(self, loss: torch.Tensor, seconds: float) -> None:
-        """One optimiser step on ``loss``, which took ``seconds`` to compute."""
+    def advance(self, loss: torch.Tensor, seconds: float = 0.0, started: float | None = None) -> None:
+        """One optimiser step on ``loss``, which took ``seconds`` to compute; or, given ``started``
+        (``time.perf_counter()`` at the step's start), the step's time up to the end of its update."""
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is None:
             loss.backward()
@@ -66,7 +68,7 @@ class Run:
             self.scaler.update()
         self.schedule.step()
         self.step += 1
-        self.seconds += seconds
+        self.seconds += seconds if started is None else time.perf_counter() - started
 
     def save(self, random_state: dict | None = None) -> None:
         """Write the checkpoint atomically (a crash leaves the previous one)."""

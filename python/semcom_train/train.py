@@ -399,7 +399,7 @@ def train(args, context: parallel.Context) -> dict:
             own.before_step(model, args, run.step)
             with context.autocast():
                 loss = own.loss(args, trained, batch, channel, hasher, generator)
-            run.advance(loss, time.perf_counter() - started)
+            run.advance(loss, started=started)  # the time of forward, backward and update
             data_state = stream.state_at(run.step)
             if context.is_main:
                 bar.update(1)
