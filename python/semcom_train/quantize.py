@@ -264,13 +264,15 @@ def quantize(model_path, count: int, crop: int, seed: int, calibration: str = "p
 
 
 # -- measurement -------------------------------------------------------------------------------------------
-def measure(model_path, image_sets: list[str], snrs: list[float], seed: int = 1) -> dict:
+def measure(model_path, image_sets: list[str], snrs: list[float], seed: int = 1, modulations=("qpsk",),
+            channels=("awgn",)) -> dict:
     """Mean PSNR per link and SNR through the flowgraph, fp32 and int8: {"fp32": {link: {snr: psnr}},
-    "int8": ..., "n_images": n}."""
+    "int8": ..., "n_images": n}; ``modulations`` (BitSemCom) and ``channels`` as semcom-eval's."""
     from semcom_tools import evaluate, report
     result = {}
     for precision in ("fp32", "int8"):
-        rows = evaluate.run([str(model_path)], image_sets, snrs, seed=seed, precision=precision)
+        rows = evaluate.run([str(model_path)], image_sets, snrs, seed=seed, precision=precision,
+                            modulation_names=list(modulations), channels=list(channels))
         summary = report.summarize(rows)
         curves: dict = {}
         for entry in summary:
@@ -320,6 +322,9 @@ def main(argv=None) -> dict:
                              "convolutional models, cifar10-test:100 for 32x32 ones)")
     parser.add_argument("--snr", nargs="+", type=float, default=None,
                         help="SNRs in dB (default: 1 4 7 10 13 for Kodak, 0 5 10 15 20 for CIFAR-10)")
+    parser.add_argument("--modulation", nargs="+", default=["qpsk"],
+                        help="BitSemCom models' constellations for the measurement (semcom-eval's, default qpsk)")
+    parser.add_argument("--channel", nargs="+", default=["awgn"], help="channels for the measurement (default awgn)")
     parser.add_argument("--calibration", choices=CALIBRATIONS, default="percentile", help="calibration method")
     parser.add_argument("--quantize-all", action="store_true",
                         help="also the encoders' first and the decoders' first and last convolution (costs quality)")
@@ -348,7 +353,8 @@ def main(argv=None) -> dict:
                          float_latent=args.float_latent)
     card_path = model.path / "card.json"
     _write_record(card_path, record(quantized, None, image_sets, command, args.max_loss))  # the blocks find the files
-    measured = None if args.no_measure else measure(model.path, image_sets, snrs)
+    measured = None if args.no_measure else measure(model.path, image_sets, snrs, modulations=args.modulation,
+                                                    channels=args.channel)
     entry = record(quantized, measured, image_sets, command, args.max_loss)
     if "files" not in entry:
         for name in quantized["files"].values():
