@@ -47,7 +47,7 @@ import numpy as np
 from PIL import Image
 
 from gnuradio.semcom import bundle
-from semcom_tools import flowgraphs
+from semcom_tools import complexity, flowgraphs
 
 import common
 
@@ -56,7 +56,7 @@ SNR_DB = 10.0
 PROVIDER = "cpu"  # torch runs on the CPU here, so onnxruntime does too
 REAL_TIME_SYMBOL_RATE = 1e6
 MIN_SYMBOLS = 250_000
-COLUMNS = ("model", "image size", "path", "images/s", "Msymbols/s", "vs onnxruntime")
+COLUMNS = ("model", "image size", "path", "images/s", "Msymbols/s", "GMAC/s", "% of peak", "vs onnxruntime")
 
 
 # -- images -------------------------------------------------------------------------
@@ -145,13 +145,17 @@ def torch_missing(model: bundle.Bundle) -> str:
 
 
 # -- one model ------------------------------------------------------------------------
-def measure(model_name: str, n_images: int | None, threads: int, repeats: int) -> tuple[list[dict], list[str]]:
-    """Rows of the table for one model, and notes to print."""
+def measure(model_name: str, n_images: int | None, threads: int, repeats: int,
+            peaks: dict[str, float]) -> tuple[list[dict], list[str]]:
+    """Rows of the table for one model, and notes to print; ``peaks``: the GEMM GMAC/s per
+    precision ("fp32", "int8") that the rows' GMAC/s are a percentage of."""
     model = bundle.Bundle(model_name, PROVIDER)
     height, width = model.image_size or common.FULL_SIZE
     n_symbols = model.n_symbols(height, width)
     pictures, origin = common.bench_images((height, width), n_images or default_count(n_symbols))
-    notes = [f"{model.model_id}: {origin}; {n_symbols} symbols/image"]
+    macs = sum(complexity.bundle_macs(model, height, width).values())
+    notes = [f"{model.model_id}: {origin}; {n_symbols} symbols/image; {macs / 1e9:.3g} GMAC/image "
+             f"(encoder + decoder, semcom_tools.complexity)"]
     skipped = torch_missing(model)
     rows = []
     for path, timer in PATHS.items():
@@ -166,8 +170,10 @@ def measure(model_name: str, n_images: int | None, threads: int, repeats: int) -
         seconds = timer(model, pictures, threads, repeats)
         rate = len(pictures) / seconds
         rows.append({"model": model.model_id, "image size": f"{width}x{height}", "path": path,
-                     "images/s": rate, "Msymbols/s": rate * n_symbols / 1e6,
-                     "images": len(pictures), "symbols/image": n_symbols, "seconds": seconds})
+                     "images/s": rate, "Msymbols/s": rate * n_symbols / 1e6, "GMAC/s": rate * macs / 1e9,
+                     "% of peak": 100 * rate * macs / 1e9 / peaks["int8" if "int8" in path else "fp32"],
+                     "images": len(pictures), "symbols/image": n_symbols, "GMAC/image": macs / 1e9,
+                     "seconds": seconds})
     baseline = next(r["images/s"] for r in rows if r["path"] == "onnxruntime")
     for row in rows:
         row["vs onnxruntime"] = row["images/s"] / baseline
@@ -182,6 +188,8 @@ def _number(value: float) -> str:
 def _cell(column: str, value) -> str:
     if column == "vs onnxruntime":
         return f"{value:.2f}x"
+    if column == "% of peak":
+        return f"{value:.0f} %"
     return _number(value) if isinstance(value, float) else str(value)
 
 
@@ -240,17 +248,22 @@ def main(argv=None) -> list[dict]:
     except bundle.ModelError as error:
         parser.error(str(error))
 
+    peaks = {precision: common.gemm_peak_gmacs(args.threads, precision=precision) for precision in ("fp32", "int8")}
     rows, notes = [], []
     for name in args.models:
-        model_rows, model_notes = measure(name, args.images, args.threads, args.repeats)
+        model_rows, model_notes = measure(name, args.images, args.threads, args.repeats, peaks)
         rows += model_rows
         notes += model_notes
     header = (f"Throughput, encoder -> AWGN ({SNR_DB:g} dB) -> decoder, one image at a time, CPU, "
               f"{args.threads} threads per path (per block in the flowgraph), best of {args.repeats} timed pass(es) "
-              f"({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end).")
+              f"({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end). Peak: a 1024^3 GEMM in "
+              f"onnxruntime on the same threads, timed in this run: {peaks['fp32']:.1f} GMAC/s fp32 (MatMul), "
+              f"{peaks['int8']:.1f} int8 (MatMulInteger); the int8 row's % is of the int8 peak.")
     needed = {row["model"]: REAL_TIME_SYMBOL_RATE / row["symbols/image"] for row in rows}
     real_time = (f"Real time at {REAL_TIME_SYMBOL_RATE / 1e6:g} M symbols/s needs "
-                 + ", ".join(f"{_number(rate)} images/s for {model}" for model, rate in needed.items()) + ".")
+                 + ", ".join(f"{_number(rate)} images/s for {model} "
+                             f"({_number(rate * next(r['GMAC/image'] for r in rows if r['model'] == model))} GMAC/s)"
+                             for model, rate in needed.items()) + ".")
     report = "\n\n".join([header, markdown(rows), real_time, "\n".join(f"- {note}" for note in notes)])
     print(report)
     if args.out:

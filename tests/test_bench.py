@@ -7,6 +7,8 @@
 #
 
 """Each benchmark runs and reports every path or stage (no timing is asserted)."""
+import pytest
+
 from gnuradio.semcom import bundle
 
 from conftest import load_bench
@@ -18,6 +20,11 @@ def test_throughput_benchmark_reports_all_three_paths(tmp_path):
                             "--out", str(tmp_path)])
     int8 = ["onnxruntime int8"] if bundle.has_int8("deepjscc_cifar10_r6") else []  # skipped without int8 files
     assert [row["path"] for row in rows] == ["flowgraph", "onnxruntime", *int8, "torch eager"]
+    # the arithmetic rate of every path, against this machine's GEMM peak (0.0287 GMAC per 32x32 image)
+    assert all(row["GMAC/image"] == pytest.approx(0.0287, abs=5e-4) for row in rows)
+    assert all(row["GMAC/s"] == pytest.approx(row["images/s"] * row["GMAC/image"]) and row["% of peak"] > 0
+               for row in rows)
+    assert "GMAC/s fp32 (MatMul)" in (tmp_path / "throughput.md").read_text()
     assert all(row["images/s"] > 0 for row in rows)
     assert (tmp_path / "throughput.md").read_text().count("deepjscc_cifar10_r6") >= 3
 
