@@ -77,13 +77,20 @@ bench: setup
 # (onnxruntime, QDQ, per-channel weights, calibrated on training images), measures fp32 and
 # int8 through the flowgraph on the evaluation set and writes both into each card; a model that
 # loses more than 0.2 dB PSNR anywhere stays fp32 and its card says why (docs/deepjscc.md#int8-models).
-INT8 := deepjscc_bsds_r16 deepjscc_cifar10_r6
+INT8 := deepjscc_bsds_r16 deepjscc_cifar10_r6 vscc_cifar10 cjscc_cifar10 bitsemcom_bsds bitsemcom_cifar10 \
+	bitsemcom_cifar10_uniform bitsemcom_cifar10_hardste bitsemcom_cifar10_rayleigh bitsemcom_cifar10_16qam
 QUANTIZE_deepjscc_bsds_r16   := --images kodak --snr 1 4 7 10 13
 QUANTIZE_deepjscc_cifar10_r6 := --images cifar10-test:100 --snr 0 5 10 15 20 --float-latent
+QUANTIZE_vscc_cifar10        := --images cifar10-test:100 --snr -5 0 5 10 15 --float-latent
+QUANTIZE_cjscc_cifar10       := --images cifar10-test:100 --snr 0 5 10 15 20 --float-latent
+QUANTIZE_bitsemcom_bsds      := --images kodak --snr -3 0 3 6 10
+QUANTIZE_bitsemcom_cifar10_rayleigh := --images cifar10-test:100 --snr -3 0 3 6 10 --channel rayleigh --float-latent
+QUANTIZE_bitsemcom_cifar10_16qam    := --images cifar10-test:100 --snr -3 0 3 6 10 --modulation 16qam_gray --float-latent
+quantize = $(or $(QUANTIZE_$1),--images cifar10-test:100 --snr -3 0 3 6 10 --float-latent)
 .PHONY: int8-models $(addprefix int8-,$(INT8))
 int8-models: $(addprefix int8-,$(INT8))
 $(addprefix int8-,$(INT8)): int8-%: | setup
-	$(PY) -m semcom_train.quantize --model models/$* $(QUANTIZE_$*)
+	$(PY) -m semcom_train.quantize --model models/$* $(call quantize,$*)
 
 models: $(foreach m,$(SHIPPED),models/$(m)/card.json)
 
