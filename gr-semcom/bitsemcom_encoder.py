@@ -20,7 +20,8 @@ class bitsemcom_encoder(pdu_block.pdu_block):
 
         model: bundle folder or shipped model name of a BitSemCom model (card
         method "bitsemcom"; a DeepJSCC bundle fails at construction). provider:
-        "auto", "cpu", "cuda". threads: onnxruntime threads (0: its default).
+        "auto", "cpu", "cuda", "tensorrt" (bundle.choose_providers). threads:
+        onnxruntime threads (0: its default).
         precision: "fp32", "int8" (the bundle's int8 files, written by
         semcom_train.quantize; a model without them fails at construction) or
         "auto" (int8 when the card's measured int8 PSNR loss is within 0.2 dB).

@@ -40,7 +40,10 @@ from . import card as card_schema
 from . import images, symbols
 
 _PACKAGE = pathlib.Path(__file__).resolve().parent
-PROVIDERS = {"auto": None, "cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+PROVIDERS = {"auto": None, "cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
+             "tensorrt": "TensorrtExecutionProvider"}
+# what onnxruntime falls back to, in order, for nodes a provider cannot run
+_FALLBACKS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 PRECISIONS = ("fp32", "int8", "auto")
 INT8_AUTO_MAX_LOSS_DB = 0.2  # "auto" runs int8 only when the card's measured PSNR loss is within this
 _METHODS: dict[str, type] = {}  # card method -> the Bundle subclass that runs it
@@ -97,17 +100,19 @@ def has_int8(model) -> bool:
 
 
 def choose_providers(provider: str = "auto") -> list[str]:
-    """onnxruntime execution providers: CUDA when available (``auto``), else CPU."""
+    """onnxruntime execution providers, in onnxruntime's order of preference: ``auto`` every
+    one of TensorRT, CUDA and CPU that is installed; ``tensorrt`` TensorRT then CUDA (when
+    installed) and CPU for the nodes it cannot run; ``cuda`` CUDA then CPU; ``cpu`` the CPU."""
     import onnxruntime
     if provider not in PROVIDERS:
         raise ModelError(f"provider {provider!r} is not one of {', '.join(PROVIDERS)}")
     available = onnxruntime.get_available_providers()
     if provider == "auto":
-        return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+        return [p for p in _FALLBACKS if p in available]
     if PROVIDERS[provider] not in available:
         raise ModelError(f"onnxruntime provider {PROVIDERS[provider]} is not available here "
-                         f"(available: {', '.join(available)})")
-    return [PROVIDERS[provider]]
+                         f"(available: {', '.join(available)}; pip install onnxruntime-gpu for cuda and tensorrt)")
+    return [p for p in _FALLBACKS[_FALLBACKS.index(PROVIDERS[provider]):] if p in available]
 
 
 def read_card(path: pathlib.Path) -> dict:
@@ -145,7 +150,7 @@ class Bundle:
     """A validated model bundle; sessions for each role are made on first use.
 
     ``Bundle(model)`` returns the subclass for the card's method (see the
-    module docstring). ``provider``: "auto", "cpu" or "cuda". ``threads``:
+    module docstring). ``provider``: "auto", "cpu", "cuda" or "tensorrt" (``choose_providers``). ``threads``:
     onnxruntime intra-op threads, 0 for its default. ``precision``: "fp32",
     "int8" or "auto" (the module docstring); ``self.precision`` is "fp32" or "int8".
 
@@ -268,6 +273,20 @@ class Bundle:
         if role not in self._sessions:
             self._sessions[role] = self._load(role)
         return self._sessions[role]
+
+    def run(self, role: str, outputs: list[str] | None, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """The ``outputs`` (names; None: all) of ``role``'s session for ``feeds`` (name -> array),
+        as host arrays, through onnxruntime's IO binding: on a GPU provider the inputs go to the
+        device once and the outputs are written straight into host memory, with no copy through
+        Python; on the CPU it is the same as ``session.run``."""
+        session = self.session(role)
+        binding = session.io_binding()
+        for name, array in feeds.items():
+            binding.bind_cpu_input(name, np.ascontiguousarray(array))
+        for name in outputs or [output.name for output in session.get_outputs()]:
+            binding.bind_output(name, "cpu")
+        session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()
 
     def _load(self, role: str):
         import onnxruntime
@@ -393,7 +412,7 @@ class DeepJSCCBundle(Bundle):
         each real latent element as real pairs in the same order, or None for a model without one)."""
         self.check_image(image)
         names = ["latent", "variance"] if self.variational else ["latent"]
-        outputs = self.session(self.role("encoder", hop)).run(names, {"image": _image_input(self.pad(image))})
+        outputs = self.run(self.role("encoder", hop), names, {"image": _image_input(self.pad(image))})
         return (symbols.latent_to_symbols(outputs[0][0]),
                 symbols.latent_to_symbols(outputs[1][0]) if self.variational else None)
 
@@ -428,7 +447,7 @@ class DeepJSCCBundle(Bundle):
             std = np.sqrt(np.maximum(sigma2, 0.0)).astype(np.float32)
             latent = latent + std * rng.standard_normal((samples, *shape), dtype=np.float32)
         names = ["image", "class_probs"] if self.classes else ["image"]
-        outputs = self.session(self.role("decoder", self.hops - 1)).run(names, {"latent": latent})
+        outputs = self.run(self.role("decoder", self.hops - 1), names, {"latent": latent})
         images_out = [_to_pixels(image[:, :height, :width]) for image in outputs[0]]
         return images_out, (outputs[1] if self.classes else None)
 
@@ -442,7 +461,7 @@ class DeepJSCCBundle(Bundle):
         decoder) -> uint8 (height, width, 3) image."""
         hop = self.hops - 1 if hop is None else hop
         latent = symbols.symbols_to_latent(received, self.latent_shape(height, width))
-        (image,) = self.session(self.role("decoder", hop)).run(["image"], {"latent": latent[None]})
+        (image,) = self.run(self.role("decoder", hop), ["image"], {"latent": latent[None]})
         return _to_pixels(image[0, :, :height, :width])
 
 
@@ -549,7 +568,7 @@ class BitSemComBundle(Bundle):
         float32 (bits_for(H, W),) P(b = 1)."""
         self.check_image(image)
         io = self._io("encoder")
-        (probs,) = self.session("encoder").run([io["output"]], {io["input"]: _image_input(self.pad(image))})
+        (probs,) = self.run("encoder", [io["output"]], {io["input"]: _image_input(self.pad(image))})
         # onnxruntime's float32 sigmoid can overshoot 1 by an ulp; bit_mapper refuses anything outside [0, 1]
         probs = np.clip(np.ascontiguousarray(probs, dtype=np.float32).reshape(-1), 0.0, 1.0)
         expected = self.bits_for(*image.shape[:2])
@@ -573,7 +592,7 @@ class BitSemComBundle(Bundle):
                              f"{posteriors.size} are not, e.g. {posteriors[outside][0]}")
         io = self._io("decoder")
         shape = (1, -1) if self.image_size else (1, *self.bit_grid(height, width))
-        (image,) = self.session("decoder").run([io["output"]], {io["input"]: posteriors.reshape(shape)})
+        (image,) = self.run("decoder", [io["output"]], {io["input"]: posteriors.reshape(shape)})
         return _to_pixels(image[0, :, :height, :width])
 
 
@@ -593,7 +612,7 @@ class HashBundle(Bundle):
     def hash(self, image: np.ndarray) -> np.ndarray:
         """uint8 (H, W, 3) image of the model's size -> float32 (n_bits,) continuous hash."""
         self.check_image(image)
-        (hashes,) = self.session("hash").run(None, {"image": _image_input(image)})
+        (hashes,) = self.run("hash", None, {"image": _image_input(image)})
         return hashes[0]
 
 

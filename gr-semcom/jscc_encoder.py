@@ -20,7 +20,8 @@ class jscc_encoder(pdu_block.pdu_block):
 
         model: bundle folder or shipped model name of a DeepJSCC model (another
         method's bundle, e.g. BitSemCom's, fails at construction). provider:
-        "auto", "cpu", "cuda". threads: onnxruntime threads (0: its default).
+        "auto", "cpu", "cuda", "tensorrt" (bundle.choose_providers). threads:
+        onnxruntime threads (0: its default).
         send_variance: a variational model (VSCC, VAE) also sends its encoder's
         variance after the mean (the "transmitted" test mode: twice the channel
         uses); a model without a variance fails at construction.

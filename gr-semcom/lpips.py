@@ -81,7 +81,7 @@ class LPIPS:
     """The LPIPS (AlexNet) distance between two images.
 
     ``path``: the ONNX file (default: ``$SEMCOM_LPIPS``, else ``default_path()``).
-    ``provider``: "auto", "cpu" or "cuda", as for model bundles. ``threads``:
+    ``provider``: "auto", "cpu", "cuda" or "tensorrt", as for model bundles. ``threads``:
     onnxruntime intra-op threads, 0 for its default. Raises ``ModelError`` (a
     ValueError) naming the file when it is missing, unloadable or not the LPIPS
     network, and saying how to make it.
