@@ -53,7 +53,6 @@ import common
 
 SHIPPED = ["deepjscc_cifar10_r6", "deepjscc_bsds_r16"]
 SNR_DB = 10.0
-PROVIDER = "cpu"  # torch runs on the CPU here, so onnxruntime does too
 REAL_TIME_SYMBOL_RATE = 1e6
 MIN_SYMBOLS = 250_000
 COLUMNS = ("model", "image size", "path", "images/s", "Msymbols/s", "GMAC/s", "% of peak", "vs onnxruntime")
@@ -83,7 +82,7 @@ def time_flowgraph(model: bundle.Bundle, pictures, threads: int, repeats: int) -
             Image.fromarray(picture).save(pathlib.Path(folder) / f"{i:04d}.png", compress_level=1)
 
         def prepare():
-            graph = flowgraphs.analog_point_to_point(model.path, folder, snr_db=SNR_DB, provider=PROVIDER,
+            graph = flowgraphs.analog_point_to_point(model.path, folder, snr_db=SNR_DB, provider=model.provider,
                                                    threads=threads, score=False)
             onnx_round_trip(graph.encoder.bundle, graph.decoder.bundle, pictures[0], np.random.default_rng(0))
             return lambda: graph.run_images(timeout=60.0 + 10.0 * len(pictures))
@@ -92,7 +91,7 @@ def time_flowgraph(model: bundle.Bundle, pictures, threads: int, repeats: int) -
 
 
 def time_onnxruntime(model: bundle.Bundle, pictures, threads: int, repeats: int, precision: str = "fp32") -> float:
-    onnx = bundle.Bundle(model.path, PROVIDER, threads, precision)
+    onnx = bundle.Bundle(model.path, model.provider, threads, precision)
     rng = np.random.default_rng(1)
     onnx_round_trip(onnx, onnx, pictures[0], rng)
 
@@ -146,10 +145,10 @@ def torch_missing(model: bundle.Bundle) -> str:
 
 # -- one model ------------------------------------------------------------------------
 def measure(model_name: str, n_images: int | None, threads: int, repeats: int,
-            peaks: dict[str, float]) -> tuple[list[dict], list[str]]:
+            peaks: dict[str, float], provider: str = "cpu") -> tuple[list[dict], list[str]]:
     """Rows of the table for one model, and notes to print; ``peaks``: the GEMM GMAC/s per
     precision ("fp32", "int8") that the rows' GMAC/s are a percentage of."""
-    model = bundle.Bundle(model_name, PROVIDER)
+    model = bundle.Bundle(model_name, provider)
     height, width = model.image_size or common.FULL_SIZE
     n_symbols = model.n_symbols(height, width)
     pictures, origin = common.bench_images((height, width), n_images or default_count(n_symbols))
@@ -237,6 +236,9 @@ def main(argv=None) -> list[dict]:
                                                     f"{MIN_SYMBOLS} symbols per pass)")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes per path; the best counts "
                                                                "(default: %(default)s)")
+    parser.add_argument("--provider", choices=list(bundle.PROVIDERS), default="cpu",
+                        help="onnxruntime execution provider of the flowgraph and onnxruntime paths (default: "
+                             "%(default)s, where torch runs too)")
     parser.add_argument("--threads", type=int, default=2, help="onnxruntime and torch threads (default: %(default)s)")
     common.add_out_option(parser, "throughput.md, .csv and .png")
     args = parser.parse_args(argv)
@@ -251,11 +253,12 @@ def main(argv=None) -> list[dict]:
     peaks = {precision: common.gemm_peak_gmacs(args.threads, precision=precision) for precision in ("fp32", "int8")}
     rows, notes = [], []
     for name in args.models:
-        model_rows, model_notes = measure(name, args.images, args.threads, args.repeats, peaks)
+        model_rows, model_notes = measure(name, args.images, args.threads, args.repeats, peaks, args.provider)
         rows += model_rows
         notes += model_notes
     header = (f"Throughput, encoder -> AWGN ({SNR_DB:g} dB) -> decoder, one image at a time, CPU, "
-              f"{args.threads} threads per path (per block in the flowgraph), best of {args.repeats} timed pass(es) "
+              f"{args.threads} threads per path (per block in the flowgraph), onnxruntime providers "
+              f"{', '.join(bundle.choose_providers(args.provider))}, best of {args.repeats} timed pass(es) "
               f"({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end). Peak: a 1024^3 GEMM in "
               f"onnxruntime on the same threads, timed in this run: {peaks['fp32']:.1f} GMAC/s fp32 (MatMul), "
               f"{peaks['int8']:.1f} int8 (MatMulInteger); the int8 row's % is of the int8 peak.")

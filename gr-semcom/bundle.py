@@ -188,6 +188,7 @@ class Bundle:
         # __new__ has resolved the folder and read the card
         self._check_card(self.card, self.path / "card.json")
         self.model_id = self.card["model_id"]
+        self.provider = provider  # as asked ("auto", ...); providers: what it resolved to here
         self.providers = choose_providers(provider)
         if threads < 0:
             raise ModelError(f"threads must be >= 0, got {threads}")
